@@ -1,0 +1,111 @@
+// The capture file's container: header, metadata, and the chunked LZ4 stream.
+//
+// ChunkCompressor turns a buffer of records into one chunk (header + block), keeping the LZ4
+// dictionary that links consecutive chunks. ChunkReader does the reverse from a file, reading
+// one chunk at a time so a reader's memory never grows with the capture's size.
+#pragma once
+
+#include "memray/format/capture_format.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace memray::format {
+
+// The decoded metadata fields. Absent fields keep these defaults.
+struct Metadata
+{
+    uint64_t pid = 0;
+    uint64_t parent_pid = 0;
+    std::string python_version;
+    std::string command_line;
+    uint64_t start_time_us = 0;
+    uint64_t options = 0;
+    uint64_t main_thread_id = 0;
+    uint64_t rss_interval_ms = 0;
+    std::string executable;
+    std::string payload_version;
+    std::string python_allocator;
+
+    bool has(CaptureOption option) const { return (options & option) != 0; }
+};
+
+// The file header and metadata, ready to write at the start of a capture.
+std::string encodeFileStart(const Metadata& metadata);
+
+// Compresses record buffers into chunks. Not thread-safe: one writer thread owns it.
+class ChunkCompressor
+{
+  public:
+    ChunkCompressor();
+    ~ChunkCompressor();
+    ChunkCompressor(const ChunkCompressor&) = delete;
+    ChunkCompressor& operator=(const ChunkCompressor&) = delete;
+
+    // Largest output of compress() for `raw_size` input bytes.
+    static size_t maxChunkBytes(size_t raw_size);
+
+    // Writes ChunkHeader + block for [data, data+size) into `out` (at least maxChunkBytes(size)
+    // bytes) and returns the bytes written. `size` must be in (0, kMaxChunkSize].
+    size_t compress(const uint8_t* data, size_t size, uint8_t* out);
+
+  private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+// Reads a capture file: header, metadata, then decompressed chunks one at a time.
+class ChunkReader
+{
+  public:
+    ChunkReader();
+    ~ChunkReader();
+    ChunkReader(const ChunkReader&) = delete;
+    ChunkReader& operator=(const ChunkReader&) = delete;
+
+    // Opens `path` and reads the header and metadata. False with error() set if the file cannot
+    // be read or is not a capture of a supported format version.
+    bool open(const std::string& path);
+
+    const Metadata& metadata() const { return metadata_; }
+
+    enum class Status {
+        Chunk,      // data() / size() hold the next chunk's records
+        End,        // the file ended at a chunk boundary
+        Truncated,  // the file ends inside a chunk (the tracked process was killed mid-write)
+        Error,      // corruption: error() says what
+    };
+    Status next();
+
+    const uint8_t* data() const { return output_.data() + kLz4DictionarySize; }
+    size_t size() const { return output_size_; }
+    const std::string& error() const { return error_; }
+    // Offset in the file of the chunk most recently returned (for error messages).
+    uint64_t chunkOffset() const { return chunk_offset_; }
+    uint64_t fileSize() const { return file_size_; }
+
+  private:
+    bool fail(std::string message);
+    bool readExactly(void* buffer, size_t size, size_t* got);
+
+    std::FILE* file_ = nullptr;
+    Metadata metadata_;
+    std::string error_;
+    uint64_t file_size_ = 0;
+    uint64_t position_ = 0;
+    uint64_t chunk_offset_ = 0;
+    // [dictionary: the last kLz4DictionarySize bytes of earlier output][this chunk's output]
+    std::vector<uint8_t> output_;
+    size_t dictionary_size_ = 0;
+    size_t output_size_ = 0;
+    std::vector<uint8_t> stored_;
+};
+
+// Decodes metadata fields from [data, data+size). False on malformed input.
+bool decodeMetadata(const uint8_t* data, size_t size, Metadata* out);
+
+}  // namespace memray::format

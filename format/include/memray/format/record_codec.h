@@ -1,0 +1,229 @@
+// Encoding and decoding of the records in a capture's stream (see capture_format.h).
+//
+// The encoder is a set of free functions that write one record into a caller-provided buffer
+// (the payload calls them under its writer lock, on the allocation hot path). Delta state
+// that spans records (the previous address, each thread's previous stack id) is explicit so
+// the writer and RecordDecoder replay it identically.
+#pragma once
+
+#include "memray/format/capture_format.h"
+#include "memray/format/varint.h"
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace memray::format {
+
+// ---------------------------------------------------------------------------------------------
+// Encoding. Each function writes one record at `out` and returns the byte after it. The caller
+// guarantees kMaxFixedRecordBytes free (plus the string lengths for records with strings).
+
+inline uint8_t* encodeString(uint8_t* out, std::string_view text)
+{
+    if (text.size() > kMaxStringBytes) {
+        text = text.substr(0, kMaxStringBytes);
+    }
+    out = writeVarint(out, text.size());
+    std::memcpy(out, text.data(), text.size());
+    return out + text.size();
+}
+
+inline uint8_t* encodeThreadSwitch(uint8_t* out, uint64_t tid)
+{
+    *out++ = kRecordThreadSwitch;
+    return writeVarint(out, tid);
+}
+
+inline uint8_t* encodeThreadStart(uint8_t* out, uint64_t tid, uint64_t os_tid)
+{
+    *out++ = kRecordThreadStart;
+    out = writeVarint(out, tid);
+    return writeVarint(out, os_tid);
+}
+
+inline uint8_t* encodeThreadName(uint8_t* out, uint64_t tid, std::string_view name)
+{
+    *out++ = kRecordThreadName;
+    out = writeVarint(out, tid);
+    return encodeString(out, name);
+}
+
+inline uint8_t* encodeThreadExit(uint8_t* out, uint64_t tid)
+{
+    *out++ = kRecordThreadExit;
+    return writeVarint(out, tid);
+}
+
+inline uint8_t* encodeCode(uint8_t* out, std::string_view name, std::string_view file, uint64_t first_line)
+{
+    *out++ = kRecordCode;
+    out = encodeString(out, name);
+    out = encodeString(out, file);
+    return writeVarint(out, first_line);
+}
+
+inline uint8_t* encodeFrame(uint8_t* out, uint64_t code_id, uint64_t line)
+{
+    *out++ = kRecordFrame;
+    out = writeVarint(out, code_id);
+    return writeVarint(out, line);
+}
+
+inline uint8_t* encodeStack(uint8_t* out, uint64_t parent_stack_id, uint64_t frame_id)
+{
+    *out++ = kRecordStack;
+    out = writeVarint(out, parent_stack_id);
+    return writeVarint(out, frame_id);
+}
+
+inline uint8_t* encodeMemory(uint8_t* out, uint64_t ms_since_start, uint64_t rss_bytes)
+{
+    *out++ = kRecordMemory;
+    out = writeVarint(out, ms_since_start);
+    return writeVarint(out, rss_bytes);
+}
+
+inline uint8_t* encodeTrailer(uint8_t* out, uint64_t us_since_start, uint64_t allocation_records)
+{
+    *out++ = kRecordTrailer;
+    out = writeVarint(out, us_since_start);
+    return writeVarint(out, allocation_records);
+}
+
+// `*last_address` is the stream-wide previous address; `*thread_last_stack` the writing
+// thread's previous stack id (and `*thread_last_native` its previous native stack id). All are
+// updated. `native` must match the capture's kOptionNativeTraces.
+inline uint8_t* encodeAllocation(
+        uint8_t* out,
+        Allocator allocator,
+        uint64_t address,
+        uint64_t size,
+        uint64_t stack_id,
+        uint64_t* last_address,
+        uint64_t* thread_last_stack,
+        bool native = false,
+        uint64_t native_stack_id = 0,
+        uint64_t* thread_last_native = nullptr)
+{
+    *out++ = static_cast<uint8_t>(kRecordAllocationBase | static_cast<uint8_t>(allocator));
+    out = writeSignedVarint(out, static_cast<int64_t>(address - *last_address));
+    *last_address = address;
+    out = writeVarint(out, size);
+    out = writeSignedVarint(out, static_cast<int64_t>(stack_id - *thread_last_stack));
+    *thread_last_stack = stack_id;
+    if (native) {
+        out = writeSignedVarint(out, static_cast<int64_t>(native_stack_id - *thread_last_native));
+        *thread_last_native = native_stack_id;
+    }
+    return out;
+}
+
+// `size` is written for Munmap only (a ranged deallocation).
+inline uint8_t* encodeDeallocation(
+        uint8_t* out,
+        Deallocator deallocator,
+        uint64_t address,
+        uint64_t size,
+        uint64_t* last_address)
+{
+    *out++ = static_cast<uint8_t>(kRecordDeallocationBase | static_cast<uint8_t>(deallocator));
+    out = writeSignedVarint(out, static_cast<int64_t>(address - *last_address));
+    *last_address = address;
+    if (deallocator == Deallocator::Munmap) {
+        out = writeVarint(out, size);
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding.
+
+struct Record
+{
+    enum class Kind : uint8_t {
+        ThreadSwitch,
+        ThreadStart,
+        ThreadName,
+        ThreadExit,
+        Code,
+        Frame,
+        Stack,
+        Memory,
+        Trailer,
+        Allocation,
+        Deallocation,
+    };
+
+    Kind kind{};
+    uint64_t tid = 0;  // the thread the record belongs to (the current thread of the stream)
+
+    // Allocation / Deallocation
+    Allocator allocator{};
+    Deallocator deallocator{};
+    uint64_t address = 0;
+    uint64_t size = 0;  // Allocation, and Munmap deallocations
+    uint64_t stack_id = 0;
+    uint64_t native_stack_id = 0;
+
+    // Code / Frame / Stack: `id` is the implicit id the record defines.
+    uint64_t id = 0;
+    uint64_t code_id = 0;   // Frame
+    uint64_t line = 0;      // Frame: line; Code: first line
+    uint64_t parent_id = 0;  // Stack
+    uint64_t frame_id = 0;   // Stack
+    std::string_view name;      // Code: function; ThreadName: name (valid until the next chunk)
+    std::string_view filename;  // Code
+
+    // ThreadStart
+    uint64_t os_tid = 0;
+    // Memory: time_ms, rss. Trailer: time_us, allocation records.
+    uint64_t time = 0;
+    uint64_t rss = 0;
+    uint64_t count = 0;
+};
+
+// Decodes records one at a time from the concatenated, decompressed stream, replaying the
+// writer's delta state. Bounds-checked throughout: malformed input yields an error, never a
+// read outside the buffer.
+class RecordDecoder
+{
+  public:
+    enum class Status { Ok, End, Error };
+
+    explicit RecordDecoder(bool native_traces = false)
+    : native_(native_traces)
+    {
+    }
+
+    // Decodes the record at [*cursor, end). On Ok advances *cursor past it. End: the buffer
+    // ends exactly at *cursor. Error: malformed; error() says why.
+    Status next(const uint8_t** cursor, const uint8_t* end, Record* record);
+
+    const std::string& error() const { return error_; }
+    uint64_t currentThread() const { return current_tid_; }
+
+  private:
+    Status fail(const char* what);
+    bool readString(const uint8_t** p, const uint8_t* end, std::string_view* text);
+
+    struct ThreadDeltas
+    {
+        uint64_t last_stack = 0;
+        uint64_t last_native = 0;
+    };
+
+    bool native_;
+    uint64_t last_address_ = kInitialAddress;
+    uint64_t current_tid_ = 0;
+    ThreadDeltas* current_deltas_ = nullptr;
+    std::unordered_map<uint64_t, ThreadDeltas> deltas_by_thread_;
+    uint64_t next_code_id_ = 1;
+    uint64_t next_frame_id_ = 1;
+    uint64_t next_stack_id_ = 1;
+    std::string error_;
+};
+
+}  // namespace memray::format

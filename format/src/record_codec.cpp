@@ -1,0 +1,190 @@
+#include "memray/format/record_codec.h"
+
+namespace memray::format {
+
+RecordDecoder::Status RecordDecoder::fail(const char* what)
+{
+    error_ = what;
+    return Status::Error;
+}
+
+bool RecordDecoder::readString(const uint8_t** p, const uint8_t* end, std::string_view* text)
+{
+    uint64_t length;
+    if (!readVarint(p, end, &length) || length > kMaxStringBytes
+        || length > static_cast<uint64_t>(end - *p))
+    {
+        return false;
+    }
+    *text = std::string_view(reinterpret_cast<const char*>(*p), length);
+    *p += length;
+    return true;
+}
+
+RecordDecoder::Status RecordDecoder::next(const uint8_t** cursor, const uint8_t* end, Record* record)
+{
+    const uint8_t* p = *cursor;
+    if (p == end) {
+        return Status::End;
+    }
+    const uint8_t opcode = *p++;
+    record->tid = current_tid_;
+
+    if (opcode >= kRecordAllocationBase && opcode < kRecordAllocationBase + 0x10) {
+        const uint8_t allocator = opcode & 0x0f;
+        if (allocator == 0 || allocator > kMaxAllocator) {
+            return fail("unknown allocator id");
+        }
+        if (!current_deltas_) {
+            return fail("allocation before any thread switch");
+        }
+        int64_t address_delta, stack_delta;
+        uint64_t size;
+        if (!readSignedVarint(&p, end, &address_delta) || !readVarint(&p, end, &size)
+            || !readSignedVarint(&p, end, &stack_delta))
+        {
+            return fail("truncated allocation record");
+        }
+        uint64_t stack_id = current_deltas_->last_stack + static_cast<uint64_t>(stack_delta);
+        if (stack_id >= next_stack_id_) {
+            return fail("allocation refers to an undefined stack");
+        }
+        uint64_t native_id = 0;
+        if (native_) {
+            int64_t native_delta;
+            if (!readSignedVarint(&p, end, &native_delta)) {
+                return fail("truncated allocation record");
+            }
+            native_id = current_deltas_->last_native + static_cast<uint64_t>(native_delta);
+            current_deltas_->last_native = native_id;
+        }
+        last_address_ += static_cast<uint64_t>(address_delta);
+        current_deltas_->last_stack = stack_id;
+        record->kind = Record::Kind::Allocation;
+        record->allocator = static_cast<Allocator>(allocator);
+        record->address = last_address_;
+        record->size = size;
+        record->stack_id = stack_id;
+        record->native_stack_id = native_id;
+        *cursor = p;
+        return Status::Ok;
+    }
+
+    if (opcode >= kRecordDeallocationBase && opcode < kRecordDeallocationBase + 0x10) {
+        const uint8_t deallocator = opcode & 0x0f;
+        if (deallocator == 0 || deallocator > kMaxDeallocator) {
+            return fail("unknown deallocator id");
+        }
+        int64_t address_delta;
+        if (!readSignedVarint(&p, end, &address_delta)) {
+            return fail("truncated deallocation record");
+        }
+        uint64_t size = 0;
+        if (static_cast<Deallocator>(deallocator) == Deallocator::Munmap && !readVarint(&p, end, &size)) {
+            return fail("truncated munmap record");
+        }
+        last_address_ += static_cast<uint64_t>(address_delta);
+        record->kind = Record::Kind::Deallocation;
+        record->deallocator = static_cast<Deallocator>(deallocator);
+        record->address = last_address_;
+        record->size = size;
+        *cursor = p;
+        return Status::Ok;
+    }
+
+    switch (opcode) {
+        case kRecordThreadSwitch: {
+            uint64_t tid;
+            if (!readVarint(&p, end, &tid)) {
+                return fail("truncated thread switch");
+            }
+            current_tid_ = tid;
+            current_deltas_ = &deltas_by_thread_[tid];
+            record->kind = Record::Kind::ThreadSwitch;
+            record->tid = tid;
+            break;
+        }
+        case kRecordThreadStart: {
+            uint64_t tid, os_tid;
+            if (!readVarint(&p, end, &tid) || !readVarint(&p, end, &os_tid)) {
+                return fail("truncated thread start");
+            }
+            record->kind = Record::Kind::ThreadStart;
+            record->tid = tid;
+            record->os_tid = os_tid;
+            break;
+        }
+        case kRecordThreadName: {
+            uint64_t tid;
+            if (!readVarint(&p, end, &tid) || !readString(&p, end, &record->name)) {
+                return fail("truncated thread name");
+            }
+            record->kind = Record::Kind::ThreadName;
+            record->tid = tid;
+            break;
+        }
+        case kRecordThreadExit: {
+            uint64_t tid;
+            if (!readVarint(&p, end, &tid)) {
+                return fail("truncated thread exit");
+            }
+            record->kind = Record::Kind::ThreadExit;
+            record->tid = tid;
+            break;
+        }
+        case kRecordCode: {
+            if (!readString(&p, end, &record->name) || !readString(&p, end, &record->filename)
+                || !readVarint(&p, end, &record->line))
+            {
+                return fail("truncated code record");
+            }
+            record->kind = Record::Kind::Code;
+            record->id = next_code_id_++;
+            break;
+        }
+        case kRecordFrame: {
+            if (!readVarint(&p, end, &record->code_id) || !readVarint(&p, end, &record->line)) {
+                return fail("truncated frame record");
+            }
+            if (record->code_id == 0 || record->code_id >= next_code_id_) {
+                return fail("frame refers to an undefined code object");
+            }
+            record->kind = Record::Kind::Frame;
+            record->id = next_frame_id_++;
+            break;
+        }
+        case kRecordStack: {
+            if (!readVarint(&p, end, &record->parent_id) || !readVarint(&p, end, &record->frame_id)) {
+                return fail("truncated stack record");
+            }
+            if (record->parent_id >= next_stack_id_ || record->frame_id == 0
+                || record->frame_id >= next_frame_id_)
+            {
+                return fail("stack refers to an undefined stack or frame");
+            }
+            record->kind = Record::Kind::Stack;
+            record->id = next_stack_id_++;
+            break;
+        }
+        case kRecordMemory: {
+            if (!readVarint(&p, end, &record->time) || !readVarint(&p, end, &record->rss)) {
+                return fail("truncated memory record");
+            }
+            record->kind = Record::Kind::Memory;
+            break;
+        }
+        case kRecordTrailer: {
+            if (!readVarint(&p, end, &record->time) || !readVarint(&p, end, &record->count)) {
+                return fail("truncated trailer");
+            }
+            record->kind = Record::Kind::Trailer;
+            break;
+        }
+        default:
+            return fail("unknown record type");
+    }
+    *cursor = p;
+    return Status::Ok;
+}
+
+}  // namespace memray::format

@@ -1,0 +1,24 @@
+// The options of one capture, parsed from memray_start()'s key=value text.
+#pragma once
+
+#include <string>
+
+namespace memray::payload {
+
+struct CaptureConfig
+{
+    std::string output;
+    bool force = false;
+    bool trace_python_allocators = false;
+    bool native = false;
+    bool follow_fork = false;
+    bool skip_caller_frames = false;
+    bool attached = false;
+    bool stop_at_exit = true;
+    unsigned rss_interval_ms = 10;
+};
+
+// False (with a reason) on an unknown key, a malformed value, or a missing output.
+bool parseCaptureConfig(const char* text, CaptureConfig* config, std::string* error);
+
+}  // namespace memray::payload

@@ -1,0 +1,255 @@
+#include "capture_writer.h"
+
+#include "recursion_guard.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <new>
+#include <unistd.h>
+
+namespace memray::payload {
+
+namespace {
+
+// 1 MiB buffers, at most 64 of them in flight: a stalled disk costs at most 64 MiB of memory
+// before allocating threads wait for the writer.
+constexpr size_t kBufferSize = 1u << 20;
+constexpr size_t kMaxBuffers = 64;
+
+bool writeAll(int fd, const uint8_t* data, size_t size)
+{
+    while (size > 0) {
+        ssize_t written = ::write(fd, data, size);
+        if (written < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return false;
+        }
+        data += written;
+        size -= static_cast<size_t>(written);
+    }
+    return true;
+}
+
+}  // namespace
+
+uint64_t monotonicNs()
+{
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec);
+}
+
+bool CaptureWriter::open(
+        const std::string& path,
+        bool overwrite,
+        const std::string& file_start,
+        unsigned rss_interval_ms,
+        MemorySampler sampler,
+        std::string* error)
+{
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
+    fd_ = ::open(path.c_str(), flags, 0644);
+    if (fd_ < 0) {
+        *error = errno == EEXIST ? "file already exists, will not overwrite without --force: " + path
+                                 : "cannot create " + path + ": " + std::strerror(errno);
+        return false;
+    }
+    if (!writeAll(fd_, reinterpret_cast<const uint8_t*>(file_start.data()), file_start.size())) {
+        *error = "cannot write " + path + ": " + std::strerror(errno);
+        ::close(fd_);
+        fd_ = -1;
+        return false;
+    }
+    statm_fd_ = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    path_ = path;
+    interval_ms_ = rss_interval_ms;
+    sampler_ = sampler;
+    start_ns_ = monotonicNs();
+    bytes_written_ = file_start.size();
+    compressed_.resize(format::ChunkCompressor::maxChunkBytes(kBufferSize));
+    current_ = takeFreeBuffer();
+    thread_ = std::thread([this] { backgroundLoop(); });
+    return true;
+}
+
+void CaptureWriter::waitForRoom(std::unique_lock<std::mutex>& lock)
+{
+    while (spare_.empty() && buffers_allocated_ >= kMaxBuffers && !failed_ && !stop_requested_) {
+        wake_writer_.notify_one();
+        buffer_returned_.wait(lock);
+    }
+}
+
+CaptureWriter::Buffer* CaptureWriter::takeFreeBuffer()
+{
+    if (!spare_.empty()) {
+        Buffer* buffer = spare_.back();
+        spare_.pop_back();
+        return buffer;
+    }
+    // Past kMaxBuffers only by the records of events already under way (see waitForRoom).
+    ++buffers_allocated_;
+    return new Buffer{new uint8_t[kBufferSize], 0, kBufferSize};
+}
+
+uint8_t* CaptureWriter::reserve(size_t bytes)
+{
+    if (failed_ || stop_requested_ || !current_) {
+        return nullptr;
+    }
+    if (current_->capacity - current_->used < bytes) {
+        filled_.push_back(current_);
+        wake_writer_.notify_one();
+        current_ = takeFreeBuffer();
+    }
+    return current_->data + current_->used;
+}
+
+void CaptureWriter::requestStop()
+{
+    stop_requested_ = true;
+    wake_writer_.notify_one();
+}
+
+void CaptureWriter::join()
+{
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+    if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+    }
+    if (statm_fd_ >= 0) {
+        ::close(statm_fd_);
+        statm_fd_ = -1;
+    }
+}
+
+void CaptureWriter::abandonInChild()
+{
+    // The parent's thread object is meaningless here: detach it from std::thread without
+    // touching the (nonexistent) thread, and leak the buffers that belong to the parent.
+    new (&thread_) std::thread();
+    current_ = nullptr;
+    filled_.clear();
+    spare_.clear();
+    if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+    }
+    if (statm_fd_ >= 0) {
+        ::close(statm_fd_);
+        statm_fd_ = -1;
+    }
+    failed_ = true;
+}
+
+uint64_t CaptureWriter::sampleRss() const
+{
+    // statm's second field is resident pages; pread keeps this one syscall per sample.
+    char text[128];
+    ssize_t got = statm_fd_ >= 0 ? ::pread(statm_fd_, text, sizeof(text) - 1, 0) : -1;
+    if (got <= 0) {
+        return 0;
+    }
+    text[got] = '\0';
+    unsigned long long size_pages = 0, resident_pages = 0;
+    if (std::sscanf(text, "%llu %llu", &size_pages, &resident_pages) != 2) {
+        return 0;
+    }
+    static const uint64_t page_size = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    return resident_pages * page_size;
+}
+
+bool CaptureWriter::writeChunk(const Buffer& buffer)
+{
+    size_t size = compressor_.compress(buffer.data, buffer.used, compressed_.data());
+    if (!writeAll(fd_, compressed_.data(), size)) {
+        return false;
+    }
+    bytes_written_ += size;
+    return true;
+}
+
+void CaptureWriter::backgroundLoop()
+{
+    t_recursion_guard = true;  // nothing this thread does is the program's own memory use
+    const uint64_t interval_ns = static_cast<uint64_t>(interval_ms_) * 1000000u;
+    uint64_t next_sample_ns = monotonicNs();
+    std::vector<Buffer*> to_write;
+    for (;;) {
+        uint64_t now = monotonicNs();
+        uint64_t rss = 0;
+        bool sample_due = now >= next_sample_ns;
+        if (sample_due) {
+            rss = sampleRss();
+            next_sample_ns = std::max(next_sample_ns + interval_ns, now + interval_ns / 2);
+        }
+
+        std::unique_lock lock(mutex_);
+        if (sample_due && current_ && !stop_requested_) {
+            uint8_t* out = reserve(format::kMaxFixedRecordBytes);
+            if (out) {
+                sampler_(&out, (now - start_ns_) / 1000000u, rss);
+                commit(out);
+            }
+        }
+        bool stopping = stop_requested_;
+        to_write.swap(filled_);
+        // Flush the partly filled buffer too: this bounds what a SIGKILL can lose.
+        if (current_ && current_->used > 0 && (sample_due || stopping)) {
+            to_write.push_back(current_);
+            current_ = stopping ? nullptr : takeFreeBuffer();
+        }
+        lock.unlock();
+
+        bool ok = !failed_;
+        for (Buffer* buffer : to_write) {
+            if (ok && !writeChunk(*buffer)) {
+                ok = false;
+                std::fprintf(stderr,
+                             "memray: failed to write %s (%s); tracking stopped\n",
+                             path_.c_str(),
+                             std::strerror(errno));
+            }
+        }
+
+        lock.lock();
+        for (Buffer* buffer : to_write) {
+            buffer->used = 0;
+            spare_.push_back(buffer);
+        }
+        to_write.clear();
+        if (!ok) {
+            failed_ = true;
+        }
+        buffer_returned_.notify_all();
+        if (stopping && filled_.empty()) {
+            if (current_) {
+                spare_.push_back(current_);
+                current_ = nullptr;
+            }
+            break;
+        }
+        if (filled_.empty() && !stop_requested_) {
+            uint64_t wait_ns = next_sample_ns > monotonicNs() ? next_sample_ns - monotonicNs() : 0;
+            wake_writer_.wait_for(lock, std::chrono::nanoseconds(wait_ns), [this] {
+                return stop_requested_ || !filled_.empty();
+            });
+        }
+    }
+    for (Buffer* buffer : spare_) {
+        delete[] buffer->data;
+        delete buffer;
+    }
+    spare_.clear();
+    buffers_allocated_ = 0;
+}
+
+}  // namespace memray::payload

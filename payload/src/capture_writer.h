@@ -1,0 +1,107 @@
+// Moves encoded records from the allocating threads to the capture file.
+//
+// Threads append records to an in-memory buffer under the tracker's mutex. A background thread wakes every
+// RSS interval (and whenever a buffer fills), samples RSS into the stream, takes the filled
+// buffers, compresses them into chunks and write()s them. So the allocation hot path never
+// touches the disk, and a killed process loses at most one interval of records: everything
+// older is already in the kernel's page cache as complete chunks.
+#pragma once
+
+#include "memray/format/container.h"
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace memray::payload {
+
+class CaptureWriter
+{
+  public:
+    // Appends the memory record for one RSS sample (called by the background thread with the
+    // mutex held; the tracker owns the stream's encoding state).
+    using MemorySampler = void (*)(uint8_t** out, uint64_t ms_since_start, uint64_t rss_bytes);
+
+    // `mutex` guards the record stream; it is the tracker's, and outlives every writer.
+    explicit CaptureWriter(std::mutex& mutex)
+    : mutex_(mutex)
+    {
+    }
+
+    // Creates `path` (O_EXCL unless `overwrite`), writes the file header and starts the
+    // background thread. False with a reason on failure.
+    bool open(const std::string& path,
+              bool overwrite,
+              const std::string& file_start,
+              unsigned rss_interval_ms,
+              MemorySampler sampler,
+              std::string* error);
+
+    // With the mutex held (via `lock`), before writing the records of one event: waits,
+    // releasing the lock, while the background thread is too far behind, so memory stays
+    // bounded. Waiting only here, never inside reserve(), keeps each event's records together.
+    void waitForRoom(std::unique_lock<std::mutex>& lock);
+
+    // With the mutex held: room for `bytes` more bytes of records. Never waits. nullptr if the
+    // capture can no longer be written (a write error, or stopping); the caller drops the record.
+    uint8_t* reserve(size_t bytes);
+    // With the mutex held: the records written up to `end` (from the last reserve()) are done.
+    void commit(uint8_t* end) { current_->used = static_cast<size_t>(end - current_->data); }
+
+    // With the mutex held: ask the background thread to finish. Then, without the lock, join().
+    void requestStop();
+    // Waits for the background thread to write everything and closes the file.
+    void join();
+
+    // In a forked child: the background thread does not exist there. Forgets everything
+    // without writing (the buffers are the parent's) and closes the file descriptor.
+    void abandonInChild();
+
+    bool failed() const { return failed_; }
+    uint64_t bytesWritten() const { return bytes_written_; }
+    uint64_t startNs() const { return start_ns_; }
+    const std::string& path() const { return path_; }
+
+  private:
+    struct Buffer
+    {
+        uint8_t* data;
+        size_t used;
+        size_t capacity;
+    };
+
+    void backgroundLoop();
+    uint64_t sampleRss() const;
+    bool writeChunk(const Buffer& buffer);
+    Buffer* takeFreeBuffer();
+
+    std::mutex& mutex_;
+    std::condition_variable wake_writer_;
+    std::condition_variable buffer_returned_;
+    std::thread thread_;
+    int fd_ = -1;
+    int statm_fd_ = -1;
+    std::string path_;
+    unsigned interval_ms_ = 10;
+    MemorySampler sampler_ = nullptr;
+    uint64_t start_ns_ = 0;
+
+    Buffer* current_ = nullptr;
+    std::vector<Buffer*> filled_;
+    std::vector<Buffer*> spare_;
+    size_t buffers_allocated_ = 0;
+    bool stop_requested_ = false;
+    bool failed_ = false;
+    uint64_t bytes_written_ = 0;
+
+    format::ChunkCompressor compressor_;
+    std::vector<uint8_t> compressed_;
+};
+
+// Monotonic clock in nanoseconds (what capture timestamps are measured against).
+uint64_t monotonicNs();
+
+}  // namespace memray::payload

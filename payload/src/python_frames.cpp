@@ -1,0 +1,344 @@
+// Walking CPython's frame chain from inside an allocator hook.
+//
+// Everything here runs on the allocating thread, possibly without the GIL, possibly in the
+// middle of the interpreter's own bookkeeping. So: plain loads through the per-version offsets
+// of python_layouts.h, no calls into Python other than PyGILState_GetThisThreadState (a TSS
+// lookup) and PyCode_Addr2Line (a read of the code object's immutable line table), and no heap
+// allocation other than into the std::string the caller hands to readCode().
+//
+// Reading our own thread's frames without the GIL is safe because only the owning thread
+// pushes and pops them; while we run inside its malloc, the chain is exactly as it was at the
+// call site. Code and str objects the frames reference are kept alive by those frames.
+#include "python_frames.h"
+
+#include "python_layouts.h"
+
+#include <dlfcn.h>
+
+#include <cstring>
+#include <utility>
+
+namespace memray::payload {
+
+namespace {
+
+// Longest str we are willing to decode. Names and filenames are far shorter; this only keeps a
+// damaged object from turning into a huge allocation.
+constexpr int64_t kMaxStrLength = int64_t{1} << 20;
+
+constexpr const char* kUnknown = "???";
+
+// Loads a T stored `offset` bytes into `base`. memcpy keeps the compiler from assuming
+// anything about the alignment or the type of what lives there.
+template<typename T>
+T load(const void* base, int16_t offset)
+{
+    T value;
+    std::memcpy(&value, static_cast<const char*>(base) + offset, sizeof(value));
+    return value;
+}
+
+const void* loadPointer(const void* base, int16_t offset)
+{
+    return load<const void*>(base, offset);
+}
+
+template<typename Fn>
+bool resolveSymbol(const char* name, Fn* out, std::string* error)
+{
+    void* symbol = dlsym(RTLD_DEFAULT, name);
+    if (symbol == nullptr) {
+        if (error != nullptr) {
+            *error = std::string("not a Python process: symbol ") + name + " not found";
+        }
+        return false;
+    }
+    // POSIX guarantees a dlsym result can be converted to a function pointer.
+    *out = reinterpret_cast<Fn>(symbol);
+    return true;
+}
+
+// Parses "3.11.7 (main, ...)" into 3 and 11.
+bool parseVersion(const char* text, int* major, int* minor)
+{
+    auto number = [&text](int* value) {
+        if (*text < '0' || *text > '9') {
+            return false;
+        }
+        *value = 0;
+        while (*text >= '0' && *text <= '9' && *value < 1000) {
+            *value = *value * 10 + (*text++ - '0');
+        }
+        return true;
+    };
+    return text != nullptr && number(major) && *text++ == '.' && number(minor);
+}
+
+// Appends code point `cp` as UTF-8 at `p`, returning the new end. Lone surrogates, which a str
+// may legally hold, become U+FFFD so the result is always valid UTF-8.
+char* putUtf8(char* p, uint32_t cp)
+{
+    if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+        cp = 0xFFFD;
+    }
+    if (cp < 0x80) {
+        *p++ = static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        *p++ = static_cast<char>(0xC0 | (cp >> 6));
+        *p++ = static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        *p++ = static_cast<char>(0xE0 | (cp >> 12));
+        *p++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        *p++ = static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        *p++ = static_cast<char>(0xF0 | (cp >> 18));
+        *p++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        *p++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        *p++ = static_cast<char>(0x80 | (cp & 0x3F));
+    }
+    return p;
+}
+
+// Transcodes `length` characters of `width` bytes each (PEP 393 kind 1, 2 or 4) to UTF-8.
+void transcode(const char* data, int64_t length, int width, std::string* out)
+{
+    // A Latin-1 character needs at most 2 UTF-8 bytes, UCS-2 at most 3, UCS-4 at most 4.
+    out->resize(static_cast<size_t>(length) * static_cast<size_t>(width == 1 ? 2 : width == 2 ? 3 : 4));
+    char* begin = out->data();
+    char* p = begin;
+    for (int64_t i = 0; i < length; ++i) {
+        uint32_t cp;
+        if (width == 1) {
+            cp = static_cast<unsigned char>(data[i]);
+        } else if (width == 2) {
+            uint16_t unit;
+            std::memcpy(&unit, data + i * 2, sizeof(unit));
+            cp = unit;
+        } else {
+            std::memcpy(&cp, data + i * 4, sizeof(cp));
+        }
+        p = putUtf8(p, cp);
+    }
+    out->resize(static_cast<size_t>(p - begin));
+}
+
+// Decodes a str object without calling into Python. Only compact strings (the only kind the
+// compiler and the interning machinery produce for code objects) are understood; legacy
+// strings, str subclasses among them, read as "???".
+void decodeStr(const PythonLayout& layout, const void* str, std::string* out)
+{
+    if (str == nullptr) {
+        *out = kUnknown;
+        return;
+    }
+    const uint32_t state = load<uint32_t>(str, layout.str_state);
+    const int64_t length = load<StrLength>(str, layout.str_length);
+    const uint32_t flag_mask = (1u << kStrFlagBits) - 1;
+    const bool compact = ((state >> layout.str_compact_shift) & flag_mask) != 0;
+    const bool ascii = ((state >> layout.str_ascii_shift) & flag_mask) != 0;
+    const uint32_t kind = (state >> layout.str_kind_shift) & ((1u << kStrKindBits) - 1);
+    if (!compact || length < 0 || length > kMaxStrLength) {
+        *out = kUnknown;
+        return;
+    }
+    const char* base = static_cast<const char*>(str);
+    if (ascii) {
+        out->assign(base + layout.str_ascii_size, static_cast<size_t>(length));
+        return;
+    }
+    if (kind != 1 && kind != 2 && kind != 4) {
+        *out = kUnknown;
+        return;
+    }
+    transcode(base + layout.str_compact_size, length, static_cast<int>(kind), out);
+}
+
+// 3.8-3.10: every frame in the f_back chain is a running (or just entered) Python frame.
+size_t walkFrameObjects(const PythonLayout& l, const void* tstate, RawFrame* out, size_t capacity,
+                        const void* stop_code)
+{
+    size_t count = 0;
+    for (const void* frame = loadPointer(tstate, l.tstate_frame); frame != nullptr && count < capacity;
+         frame = loadPointer(frame, l.frame_back))
+    {
+        const void* code = loadPointer(frame, l.frame_code);
+        if (code == stop_code) {
+            break;
+        }
+        // f_lasti is -1 until the first instruction runs (the frame is inside the "call" trace
+        // event, say). Scaling that would give a bogus offset; any negative offset makes
+        // PyCode_Addr2Line answer co_firstlineno, which is what a traceback shows too.
+        const LastiInt lasti = load<LastiInt>(frame, l.frame_lasti);
+        out[count++] = RawFrame{code, lasti < 0 ? -1 : lasti * l.position_scale};
+    }
+    return count;
+}
+
+// 3.11+: the code and byte offset of an interpreter frame, or false for a frame CPython itself
+// would not show (see _PyFrame_IsIncomplete in each version's internal/pycore_frame.h).
+bool completeFrame(const PythonLayout& l, const void* code_type, const void* frame, const void** code_out,
+                   int32_t* offset_out)
+{
+    const OwnerByte owner = load<OwnerByte>(frame, l.frame_owner);
+    // 3.12+: the entry frame each _PyEval_EvalFrameDefault call pushes on the C stack. Its
+    // code is the interpreter trampoline (3.12) or None (3.13), never user code.
+    if (l.owned_by_cstack != kAbsent && owner == l.owned_by_cstack) {
+        return false;
+    }
+    const void* code = loadPointer(frame, l.frame_code);
+    if (code == nullptr) {
+        return false;
+    }
+    // 3.13: f_executable is "code object or None"; only code objects have a line table.
+    if (l.model == FrameModel::ThreadFrame && loadPointer(code, l.object_type) != code_type) {
+        return false;
+    }
+    // Compare addresses as integers: instr may point before the bytecode (3.11/3.12 start a
+    // fresh frame at _PyCode_CODE(code) - 1), and that is not a pointer C++ lets us form.
+    const auto first = reinterpret_cast<uintptr_t>(code) + static_cast<uintptr_t>(l.code_code);
+    const auto instr = reinterpret_cast<uintptr_t>(loadPointer(frame, l.frame_instr));
+    // A frame that has been pushed but not yet reached its first traceable instruction (it is
+    // still copying free variables or making cells) is not running yet: its caller is.
+    // Generator frames are exempt, exactly as in CPython: their prologue ran when the
+    // generator was created, and a resumed one may briefly sit before RESUME while running.
+    if (owner != l.owned_by_generator) {
+        const auto first_traceable = static_cast<uintptr_t>(load<CodeInt>(code, l.code_firsttraceable));
+        if (instr < first + first_traceable * static_cast<uintptr_t>(l.position_scale)) {
+            return false;
+        }
+    }
+    // _PyInterpreterFrame_LASTI counts code units from _PyCode_CODE(code); PyCode_Addr2Line
+    // wants bytes, which is simply the distance between the two pointers. (3.11/3.12's
+    // prev_instr and 3.13's instr_ptr both point at the instruction being executed, or at one
+    // of its inline cache entries, which share its line.)
+    *code_out = code;
+    *offset_out = instr < first ? -1 : static_cast<int32_t>(instr - first);
+    return true;
+}
+
+size_t walkInterpreterFrames(const PythonLayout& l, const void* code_type, const void* tstate, RawFrame* out,
+                             size_t capacity, const void* stop_code)
+{
+    const void* frame = nullptr;
+    if (l.model == FrameModel::CFrame) {
+        // tstate->cframe always points at a live _PyCFrame (root_cframe at the bottom).
+        const void* cframe = loadPointer(tstate, l.tstate_cframe);
+        frame = cframe != nullptr ? loadPointer(cframe, l.cframe_current_frame) : nullptr;
+    } else {
+        frame = loadPointer(tstate, l.tstate_current_frame);
+    }
+    size_t count = 0;
+    for (; frame != nullptr && count < capacity; frame = loadPointer(frame, l.frame_back)) {
+        const void* code = nullptr;
+        int32_t offset = 0;
+        if (!completeFrame(l, code_type, frame, &code, &offset)) {
+            continue;
+        }
+        if (code == stop_code) {
+            break;
+        }
+        out[count++] = RawFrame{code, offset};
+    }
+    return count;
+}
+
+}  // namespace
+
+bool resolvePythonApi(PythonApi* api, std::string* error)
+{
+    PythonApi resolved;
+    if (!resolveSymbol("Py_GetVersion", &resolved.Py_GetVersion, error)
+        || !resolveSymbol("Py_IsInitialized", &resolved.Py_IsInitialized, error)
+        || !resolveSymbol("PyGILState_GetThisThreadState", &resolved.PyGILState_GetThisThreadState, error)
+        || !resolveSymbol("PyGILState_Ensure", &resolved.PyGILState_Ensure, error)
+        || !resolveSymbol("PyGILState_Release", &resolved.PyGILState_Release, error)
+        || !resolveSymbol("PyCode_Addr2Line", &resolved.PyCode_Addr2Line, error)
+        || !resolveSymbol("PyCode_Type", &resolved.PyCode_Type, error))
+    {
+        return false;
+    }
+    *api = resolved;
+    return true;
+}
+
+bool PythonFrameWalker::init(const PythonApi& api, std::string* error)
+{
+    auto fail = [error](std::string reason) {
+        if (error != nullptr) {
+            *error = std::move(reason);
+        }
+        return false;
+    };
+    if (api.Py_GetVersion == nullptr || api.PyGILState_GetThisThreadState == nullptr
+        || api.PyCode_Addr2Line == nullptr || api.PyCode_Type == nullptr)
+    {
+        return fail("Python API not resolved");
+    }
+    const char* version = api.Py_GetVersion();
+    int major = 0;
+    int minor = 0;
+    if (!parseVersion(version, &major, &minor)) {
+        return fail(std::string("cannot parse Python version \"") + (version ? version : "") + "\"");
+    }
+    const PythonLayout* layout = findPythonLayout(major, minor);
+    if (layout == nullptr) {
+        return fail("unsupported Python version " + std::to_string(major) + "." + std::to_string(minor)
+                    + " (supported: 3.8 to 3.13)");
+    }
+    // Free-threaded builds (3.13t) have a bigger object header and other frame and str
+    // layouts; Py_GetVersion() is how they tell (" experimental free-threading build").
+    if (std::strstr(version, "free-threading") != nullptr) {
+        return fail("unsupported Python build: free-threaded CPython (3.13t) has other object layouts");
+    }
+    api_ = &api;
+    minor_ = minor;
+    layout_ = layout;
+    return true;
+}
+
+size_t PythonFrameWalker::walkCurrentThread(RawFrame* out, size_t capacity, const void* stop_code) const
+{
+    if (layout_ == nullptr || capacity == 0) {
+        return 0;
+    }
+    // The calling thread's own state, found through thread-specific storage whether or not
+    // this thread holds the GIL right now. NULL for threads that never ran Python.
+    const void* tstate = api_->PyGILState_GetThisThreadState();
+    if (tstate == nullptr) {
+        return 0;
+    }
+    if (layout_->model == FrameModel::FrameObject) {
+        return walkFrameObjects(*layout_, tstate, out, capacity, stop_code);
+    }
+    return walkInterpreterFrames(*layout_, api_->PyCode_Type, tstate, out, capacity, stop_code);
+}
+
+const void* PythonFrameWalker::currentCode() const
+{
+    RawFrame innermost{};
+    return walkCurrentThread(&innermost, 1, nullptr) == 1 ? innermost.code : nullptr;
+}
+
+void PythonFrameWalker::readCode(const void* code, CodeText* out) const
+{
+    if (layout_ == nullptr || code == nullptr) {
+        out->name = kUnknown;
+        out->filename = kUnknown;
+        out->first_line = 0;
+        return;
+    }
+    decodeStr(*layout_, loadPointer(code, layout_->code_name), &out->name);
+    decodeStr(*layout_, loadPointer(code, layout_->code_filename), &out->filename);
+    out->first_line = load<CodeInt>(code, layout_->code_firstlineno);
+}
+
+int PythonFrameWalker::lineNumber(const RawFrame& frame) const
+{
+    if (api_ == nullptr || frame.code == nullptr) {
+        return 0;
+    }
+    // PyCode_Addr2Line only reads the immutable line table; negative offsets give co_firstlineno.
+    return api_->PyCode_Addr2Line(const_cast<void*>(frame.code), frame.byte_offset);
+}
+
+}  // namespace memray::payload

@@ -1,0 +1,87 @@
+// Reading the calling thread's Python stack straight from CPython's frame structures.
+//
+// Why not a profile hook (memray's shadow stack)? A hook costs on every Python call and
+// return; walking the frame chain costs only when the thread allocates, and sees the frames
+// that were already on every stack when the capture started, threads created from C, and
+// greenlet switches for free. The walk never takes the GIL and never allocates: it only reads
+// the calling thread's own frames, which no other thread mutates.
+//
+// One payload serves CPython 3.8 to 3.13, so the struct layouts are per-version offset tables
+// chosen at start from Py_GetVersion(); tests/unit verifies them against each installed
+// interpreter's own headers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace memray::payload {
+
+// The C API functions the payload calls, resolved at start with dlsym(RTLD_DEFAULT) so the same
+// binary works whether libpython is a shared library or linked into the executable.
+struct PythonApi
+{
+    const char* (*Py_GetVersion)() = nullptr;
+    int (*Py_IsInitialized)() = nullptr;
+    void* (*PyGILState_GetThisThreadState)() = nullptr;
+    int (*PyGILState_Ensure)() = nullptr;
+    void (*PyGILState_Release)(int) = nullptr;
+    int (*PyCode_Addr2Line)(void* code, int byte_offset) = nullptr;
+    // A data symbol, not a function: the code type object. 3.13 frames may run something else
+    // than a code object, and comparing ob_type with this is how the walker tells.
+    const void* PyCode_Type = nullptr;
+};
+
+// Resolves every PythonApi function. False (with a reason) if this is not a Python process.
+bool resolvePythonApi(PythonApi* api, std::string* error);
+
+// One frame of a walked stack: the code object and the byte offset of the instruction the
+// frame is executing (what PyCode_Addr2Line takes).
+struct RawFrame
+{
+    const void* code;
+    int32_t byte_offset;
+};
+
+// Text of a code object, decoded from its str objects into caller-owned UTF-8 buffers.
+struct CodeText
+{
+    std::string name;
+    std::string filename;
+    int first_line = 0;
+};
+
+class PythonFrameWalker
+{
+  public:
+    // Chooses the offset table for this interpreter (from api.Py_GetVersion()). False (with a
+    // reason) for an unsupported version. `api` is kept by pointer and must outlive the walker.
+    bool init(const PythonApi& api, std::string* error);
+
+    // Writes the calling thread's Python frames, innermost first, into out[0..capacity) and
+    // returns how many it wrote (0 for a thread with no Python thread state). Frames that are
+    // not yet executing (3.11+ incomplete frames, C shims) are skipped. The walk stops before
+    // a frame whose code object is `stop_code` (nullptr: walk to the outermost frame), and
+    // after `capacity` frames (the outermost ones are dropped).
+    // Never takes the GIL, never allocates, async-signal-safe.
+    size_t walkCurrentThread(RawFrame* out, size_t capacity, const void* stop_code) const;
+
+    // The code object of the calling thread's innermost Python frame, or nullptr.
+    const void* currentCode() const;
+
+    // Reads name, filename and first line of a live code object. Does not take the GIL and
+    // does not call into Python: the strings are decoded from the str objects directly.
+    void readCode(const void* code, CodeText* out) const;
+
+    // The source line of `frame` (PyCode_Addr2Line; reads only the immutable line table).
+    int lineNumber(const RawFrame& frame) const;
+
+    int pythonMinor() const { return minor_; }
+
+  private:
+    const PythonApi* api_ = nullptr;
+    int minor_ = 0;
+    const struct PythonLayout* layout_ = nullptr;
+};
+
+}  // namespace memray::payload

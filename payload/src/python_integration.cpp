@@ -1,0 +1,292 @@
+#include "python_integration.h"
+
+#include "pymalloc_hooks.h"
+#include "tracker.h"
+
+#include <dlfcn.h>
+
+namespace memray::payload {
+
+namespace {
+
+using PyObject = void;
+
+// The handful of C API entry points used here; all exist, with these signatures, in 3.8-3.13.
+struct CApi
+{
+    PyObject* (*PyDict_New)();
+    int (*PyDict_SetItemString)(PyObject*, const char*, PyObject*);
+    PyObject* (*PyDict_GetItemString)(PyObject*, const char*);
+    PyObject* (*PyEval_GetBuiltins)();
+    PyObject* (*PyRun_StringFlags)(const char*, int, PyObject*, PyObject*, void*);
+    PyObject* (*PyCFunction_NewEx)(void*, PyObject*, PyObject*);
+    PyObject* (*PyObject_CallFunctionObjArgs)(PyObject*, ...);
+    PyObject* (*PyObject_Str)(PyObject*);
+    PyObject* (*PyLong_FromLong)(long);
+    PyObject* (*PyTuple_GetItem)(PyObject*, long);
+    const char* (*PyUnicode_AsUTF8)(PyObject*);
+    int (*PyArg_ParseTuple)(PyObject*, const char*, ...);
+    void (*Py_IncRef)(PyObject*);
+    void (*Py_DecRef)(PyObject*);
+    void (*PyErr_Fetch)(PyObject**, PyObject**, PyObject**);
+    void (*PyErr_Clear)();
+    PyObject* none;  // &_Py_NoneStruct
+};
+
+CApi g_api;
+PyObject* g_helpers = nullptr;  // globals of the helper module below, compiled once
+
+constexpr int kPyFileInput = 257;
+constexpr int kMethVarargs = 0x0001;
+constexpr int kMethNoargs = 0x0004;
+
+// PyMethodDef, whose layout is part of the stable ABI.
+struct MethodDef
+{
+    const char* name;
+    void* function;
+    int flags;
+    const char* doc;
+};
+
+const char kHelperSource[] = R"PY(
+import sys, os
+
+class _ThreadNameReporter:
+    # A data descriptor on threading.Thread for `_name` and `_ident`: it sees every assignment,
+    # so names set before start, renames from any thread, and the ident becoming known all
+    # reach the capture. Values still live in the instance dict, as before.
+    def __init__(self, attribute, report):
+        self.attribute = attribute
+        self.report = report
+
+    def __get__(self, thread, owner=None):
+        if thread is None:
+            return self
+        try:
+            return thread.__dict__[self.attribute]
+        except KeyError:
+            raise AttributeError(self.attribute) from None
+
+    def __set__(self, thread, value):
+        thread.__dict__[self.attribute] = value
+        ident = thread.__dict__.get("_ident")
+        name = thread.__dict__.get("_name")
+        if ident is not None and name is not None:
+            self.report(ident, str(name))
+
+    def __delete__(self, thread):
+        del thread.__dict__[self.attribute]
+
+
+def describe():
+    argv = getattr(sys, "argv", None) or [sys.executable or "python"]
+    return " ".join(str(arg) for arg in argv), os.environ.get("PYTHONMALLOC", "pymalloc")
+
+
+def install(report_thread_name, stop_capture, stop_at_exit, on_main_thread):
+    import atexit
+    reporters = []
+    # Importing threading from a thread other than the main one would make that thread
+    # "MainThread" for the rest of the process (3.8); without threading there are no
+    # Python thread names to follow anyway.
+    threading = sys.modules.get("threading")
+    if threading is None and on_main_thread:
+        import threading
+    if threading is not None:
+        reporters = [_ThreadNameReporter(a, report_thread_name) for a in ("_name", "_ident")]
+        for reporter in reporters:
+            setattr(threading.Thread, reporter.attribute, reporter)
+        for thread in threading.enumerate():
+            if thread.ident is not None:
+                report_thread_name(thread.ident, thread.name)
+    if stop_at_exit:
+        atexit.register(stop_capture)
+
+    def uninstall():
+        for reporter in reporters:
+            if threading.Thread.__dict__.get(reporter.attribute) is reporter:
+                delattr(threading.Thread, reporter.attribute)
+        if stop_at_exit:
+            atexit.unregister(stop_capture)
+
+    return uninstall
+)PY";
+
+PyObject* reportThreadName(PyObject*, PyObject* args)
+{
+    unsigned long ident = 0;
+    const char* name = nullptr;
+    if (!g_api.PyArg_ParseTuple(args, "ks", &ident, &name)) {
+        return nullptr;
+    }
+    Tracker::setThreadNameByIdent(ident, name);
+    g_api.Py_IncRef(g_api.none);
+    return g_api.none;
+}
+
+PyObject* stopCapture(PyObject*, PyObject*)
+{
+    std::string error;
+    Tracker::stop(&error, nullptr);  // at exit, "no capture active" is fine: detach came first
+    g_api.Py_IncRef(g_api.none);
+    return g_api.none;
+}
+
+MethodDef g_report_thread_name_def{"_memray_report_thread_name", reinterpret_cast<void*>(&reportThreadName), kMethVarargs, nullptr};
+MethodDef g_stop_capture_def{"_memray_stop_capture", reinterpret_cast<void*>(&stopCapture), kMethNoargs, nullptr};
+
+std::string fetchError()
+{
+    PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
+    g_api.PyErr_Fetch(&type, &value, &traceback);
+    std::string message = "unknown Python error";
+    if (value) {
+        if (PyObject* text = g_api.PyObject_Str(value)) {
+            if (const char* utf8 = g_api.PyUnicode_AsUTF8(text)) {
+                message = utf8;
+            }
+            g_api.Py_DecRef(text);
+        }
+    }
+    g_api.PyErr_Clear();
+    for (PyObject* object : {type, value, traceback}) {
+        if (object) {
+            g_api.Py_DecRef(object);
+        }
+    }
+    return message;
+}
+
+template<typename Function>
+bool resolveOne(Function* slot, const char* name, std::string* error)
+{
+    *slot = reinterpret_cast<Function>(dlsym(RTLD_DEFAULT, name));
+    if (!*slot) {
+        *error = std::string("Python C API function not found: ") + name;
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+bool PythonIntegration::resolve(std::string* error)
+{
+    CApi api{};
+    bool ok = resolveOne(&api.PyDict_New, "PyDict_New", error)
+              && resolveOne(&api.PyDict_SetItemString, "PyDict_SetItemString", error)
+              && resolveOne(&api.PyDict_GetItemString, "PyDict_GetItemString", error)
+              && resolveOne(&api.PyEval_GetBuiltins, "PyEval_GetBuiltins", error)
+              && resolveOne(&api.PyRun_StringFlags, "PyRun_StringFlags", error)
+              && resolveOne(&api.PyCFunction_NewEx, "PyCFunction_NewEx", error)
+              && resolveOne(&api.PyObject_CallFunctionObjArgs, "PyObject_CallFunctionObjArgs", error)
+              && resolveOne(&api.PyObject_Str, "PyObject_Str", error)
+              && resolveOne(&api.PyLong_FromLong, "PyLong_FromLong", error)
+              && resolveOne(&api.PyTuple_GetItem, "PyTuple_GetItem", error)
+              && resolveOne(&api.PyUnicode_AsUTF8, "PyUnicode_AsUTF8", error)
+              && resolveOne(&api.PyArg_ParseTuple, "PyArg_ParseTuple", error)
+              && resolveOne(&api.Py_IncRef, "Py_IncRef", error)
+              && resolveOne(&api.Py_DecRef, "Py_DecRef", error)
+              && resolveOne(&api.PyErr_Fetch, "PyErr_Fetch", error)
+              && resolveOne(&api.PyErr_Clear, "PyErr_Clear", error)
+              && resolveOne(&api.none, "_Py_NoneStruct", error);
+    if (!ok || !resolvePymallocApi(error)) {
+        return false;
+    }
+    g_api = api;
+    return true;
+}
+
+static bool compileHelpers(std::string* error)
+{
+    if (g_helpers) {
+        return true;
+    }
+    PyObject* globals = g_api.PyDict_New();
+    if (!globals) {
+        *error = "cannot create a dict: " + fetchError();
+        return false;
+    }
+    g_api.PyDict_SetItemString(globals, "__builtins__", g_api.PyEval_GetBuiltins());
+    g_api.PyDict_SetItemString(globals, "__name__", g_api.none);
+    PyObject* result = g_api.PyRun_StringFlags(kHelperSource, kPyFileInput, globals, globals, nullptr);
+    if (!result) {
+        *error = "cannot set up the capture's Python helpers: " + fetchError();
+        g_api.Py_DecRef(globals);
+        return false;
+    }
+    g_api.Py_DecRef(result);
+    g_helpers = globals;  // kept for the life of the process, like the payload itself
+    return true;
+}
+
+bool PythonIntegration::describeProcess(std::string* command_line, std::string* allocator, std::string* error)
+{
+    if (!compileHelpers(error)) {
+        return false;
+    }
+    PyObject* describe = g_api.PyDict_GetItemString(g_helpers, "describe");
+    PyObject* result = g_api.PyObject_CallFunctionObjArgs(describe, nullptr);
+    if (!result) {
+        *error = "cannot read sys.argv: " + fetchError();
+        return false;
+    }
+    const char* argv = g_api.PyUnicode_AsUTF8(g_api.PyTuple_GetItem(result, 0));
+    const char* malloc_name = g_api.PyUnicode_AsUTF8(g_api.PyTuple_GetItem(result, 1));
+    *command_line = argv ? argv : "";
+    *allocator = malloc_name ? malloc_name : "";
+    g_api.Py_DecRef(result);
+    return true;
+}
+
+bool PythonIntegration::install(bool stop_at_exit, bool trace_python_allocators, std::string* error)
+{
+    if (!compileHelpers(error)) {
+        return false;
+    }
+    PyObject* report = g_api.PyCFunction_NewEx(&g_report_thread_name_def, nullptr, nullptr);
+    PyObject* stop = g_api.PyCFunction_NewEx(&g_stop_capture_def, nullptr, nullptr);
+    PyObject* at_exit = g_api.PyLong_FromLong(stop_at_exit ? 1 : 0);
+    PyObject* on_main = g_api.PyLong_FromLong(Tracker::onMainThread() ? 1 : 0);
+    PyObject* result = nullptr;
+    if (report && stop && at_exit && on_main) {
+        PyObject* install = g_api.PyDict_GetItemString(g_helpers, "install");
+        result = g_api.PyObject_CallFunctionObjArgs(install, report, stop, at_exit, on_main, nullptr);
+    }
+    for (PyObject* object : {report, stop, at_exit, on_main}) {
+        if (object) {
+            g_api.Py_DecRef(object);
+        }
+    }
+    if (!result) {
+        *error = "cannot install thread name tracking: " + fetchError();
+        return false;
+    }
+    uninstall_callable_ = result;
+    if (trace_python_allocators) {
+        installPymallocHooks();
+        pymalloc_installed_ = true;
+    }
+    return true;
+}
+
+void PythonIntegration::uninstall()
+{
+    if (pymalloc_installed_) {
+        removePymallocHooks();
+        pymalloc_installed_ = false;
+    }
+    if (uninstall_callable_) {
+        PyObject* result = g_api.PyObject_CallFunctionObjArgs(uninstall_callable_, nullptr);
+        if (result) {
+            g_api.Py_DecRef(result);
+        } else {
+            g_api.PyErr_Clear();
+        }
+        g_api.Py_DecRef(uninstall_callable_);
+        uninstall_callable_ = nullptr;
+    }
+}
+
+}  // namespace memray::payload

@@ -1,0 +1,71 @@
+#include "stack_table.h"
+
+namespace memray::payload {
+
+void StackTable::reset()
+{
+    code_ids_.clear();
+    frame_ids_.clear();
+    stack_ids_.clear();
+    next_code_id_ = next_frame_id_ = next_stack_id_ = 1;
+}
+
+uint32_t StackTable::internCode(const void* code, RecordSink& sink)
+{
+    auto [it, inserted] = code_ids_.try_emplace(code, next_code_id_);
+    if (inserted) {
+        ++next_code_id_;
+        walker_->readCode(code, &code_text_);
+        sink.writeCode(code_text_);
+    }
+    return it->second;
+}
+
+uint32_t StackTable::internFrame(const RawFrame& frame, RecordSink& sink)
+{
+    uint32_t code_id = internCode(frame.code, sink);
+    uint64_t key = (static_cast<uint64_t>(code_id) << 32) | static_cast<uint32_t>(frame.byte_offset);
+    auto [it, inserted] = frame_ids_.try_emplace(key, next_frame_id_);
+    if (inserted) {
+        ++next_frame_id_;
+        int line = walker_->lineNumber(frame);
+        sink.writeFrame(code_id, line > 0 ? static_cast<uint32_t>(line) : 0);
+    }
+    return it->second;
+}
+
+uint32_t StackTable::internStack(uint32_t parent, uint32_t frame_id, RecordSink& sink)
+{
+    uint64_t key = (static_cast<uint64_t>(parent) << 32) | frame_id;
+    auto [it, inserted] = stack_ids_.try_emplace(key, next_stack_id_);
+    if (inserted) {
+        ++next_stack_id_;
+        sink.writeStack(parent, frame_id);
+    }
+    return it->second;
+}
+
+uint32_t StackTable::intern(ThreadState* thread, const RawFrame* frames, size_t count, RecordSink& sink)
+{
+    // frames[] is innermost first; the cache is outermost first. Keep the common prefix.
+    std::vector<CachedFrame>& cache = thread->stack_cache;
+    size_t common = 0;
+    size_t limit = std::min(count, cache.size());
+    while (common < limit) {
+        const RawFrame& frame = frames[count - 1 - common];
+        if (cache[common].code != frame.code || cache[common].byte_offset != frame.byte_offset) {
+            break;
+        }
+        ++common;
+    }
+    cache.resize(common);
+    uint32_t stack_id = common ? cache[common - 1].stack_id : 0;
+    for (size_t depth = common; depth < count; ++depth) {
+        const RawFrame& frame = frames[count - 1 - depth];
+        stack_id = internStack(stack_id, internFrame(frame, sink), sink);
+        cache.push_back(CachedFrame{frame.code, frame.byte_offset, stack_id});
+    }
+    return stack_id;
+}
+
+}  // namespace memray::payload

@@ -1,0 +1,59 @@
+// Interning of Python code objects, frames and stacks into the capture's id spaces.
+//
+// Each distinct code object, (code, instruction) frame and (parent stack, frame) stack node is
+// written once, the first time an allocation needs it; allocations then refer to a stack by id.
+// This is the whole reason a capture stays small: a loop allocating from one place costs a
+// few bytes per allocation, whatever its stack depth.
+#pragma once
+
+#include "python_frames.h"
+#include "thread_state.h"
+
+#include <cstdint>
+#include <unordered_map>
+
+namespace memray::payload {
+
+class RecordSink;
+
+class StackTable
+{
+  public:
+    // Forgets every id (a new capture, or a forked child's new file).
+    void reset();
+
+    // The stack id of `frames` (innermost first, `count` of them) for `thread`, writing any new
+    // code/frame/stack records through `sink`. Uses and updates the thread's stack cache.
+    // 0 for an empty stack. Call with the tracker's lock held.
+    uint32_t intern(ThreadState* thread, const RawFrame* frames, size_t count, RecordSink& sink);
+
+    void setWalker(const PythonFrameWalker* walker) { walker_ = walker; }
+
+  private:
+    uint32_t internCode(const void* code, RecordSink& sink);
+    uint32_t internFrame(const RawFrame& frame, RecordSink& sink);
+    uint32_t internStack(uint32_t parent, uint32_t frame_id, RecordSink& sink);
+
+    const PythonFrameWalker* walker_ = nullptr;
+    std::unordered_map<const void*, uint32_t> code_ids_;
+    std::unordered_map<uint64_t, uint32_t> frame_ids_;  // code id << 32 | byte offset
+    std::unordered_map<uint64_t, uint32_t> stack_ids_;  // parent << 32 | frame id
+    uint32_t next_code_id_ = 1;
+    uint32_t next_frame_id_ = 1;
+    uint32_t next_stack_id_ = 1;
+    CodeText code_text_;
+};
+
+// Where StackTable writes the records it creates (the tracker's encoder).
+class RecordSink
+{
+  public:
+    virtual void writeCode(const CodeText& code) = 0;
+    virtual void writeFrame(uint32_t code_id, uint32_t line) = 0;
+    virtual void writeStack(uint32_t parent_id, uint32_t frame_id) = 0;
+
+  protected:
+    ~RecordSink() = default;
+};
+
+}  // namespace memray::payload

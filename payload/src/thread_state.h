@@ -1,0 +1,55 @@
+// What the payload knows about each thread that allocates.
+//
+// Created on a thread's first intercepted call and reached through an initial-exec TLS
+// pointer, so the hot path finds it with one load. It outlives captures: per-capture fields
+// are reset when `generation` differs from the active capture's.
+#pragma once
+
+#include "python_frames.h"
+
+#include <cstdint>
+#include <pthread.h>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace memray::payload {
+
+struct CachedFrame
+{
+    const void* code;
+    int32_t byte_offset;
+    uint32_t stack_id;
+};
+
+struct ThreadState
+{
+    pthread_t self;
+    pid_t os_tid;
+
+    // Per capture (valid while generation == the capture's generation).
+    uint64_t generation = 0;
+    uint64_t tid = 0;  // the capture's id for this thread: 1, 2, ... in order of appearance
+    uint64_t last_stack_id = 0;
+    // The stack of the previous allocation, outermost first, with the capture's stack id of each
+    // prefix: the next allocation re-interns only the frames that changed.
+    std::vector<CachedFrame> stack_cache;
+
+    // Names: the latest known, and whether the capture has seen it yet.
+    std::string name;
+    uint64_t name_generation = 0;
+
+    // Scratch for frame walks (innermost first); grows when a walk fills it.
+    std::vector<RawFrame> frames;
+
+    // Membership in the registry of live threads (guarded by the tracker's lock).
+    ThreadState* next = nullptr;
+    ThreadState* previous = nullptr;
+    bool exited = false;
+    uint64_t exit_ns = 0;
+};
+
+// The calling thread's state, created on first use (call with the recursion guard set).
+ThreadState* currentThreadState();
+
+}  // namespace memray::payload

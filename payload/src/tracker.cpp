@@ -1,0 +1,638 @@
+#include "tracker.h"
+
+#include "capture_writer.h"
+#include "got_patcher.h"
+#include "hooks.h"
+#include "python_frames.h"
+#include "python_integration.h"
+#include "stack_table.h"
+#include "thread_state.h"
+
+#include "memray/format/container.h"
+#include "memray/format/record_codec.h"
+
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+#include <unordered_map>
+#include <vector>
+
+namespace memray::payload {
+
+thread_local bool t_recursion_guard __attribute__((tls_model("initial-exec"))) = false;
+std::atomic<bool> g_tracking{false};
+
+namespace {
+
+thread_local ThreadState* t_thread_state __attribute__((tls_model("initial-exec"))) = nullptr;
+
+// Deep enough for any real program; deeper stacks lose their outermost frames.
+constexpr size_t kMaxFrames = 16384;
+// A thread's state is freed this long after its exit: its last frees (thread-local destructors
+// of other libraries) may still be recording with it.
+constexpr uint64_t kThreadStateGraceNs = 2'000'000'000;
+
+// Lock order: the GIL, then control_mutex, then record_mutex. Nothing holding record_mutex
+// waits for the GIL, so an allocating thread that holds the GIL never deadlocks with us.
+struct Capture
+{
+    std::mutex control_mutex;  // start, stop, patching, fork
+    std::mutex record_mutex;   // the record stream and everything below
+
+    bool active = false;
+    CaptureConfig config;
+    format::Metadata metadata;
+    CaptureWriter* writer = nullptr;
+
+    // Stream state, replayed by the reader.
+    uint64_t generation = 0;
+    uint64_t next_tid = 1;
+    uint64_t current_tid = 0;
+    uint64_t last_address = format::kInitialAddress;
+    uint64_t allocation_records = 0;
+    StackTable stacks;
+
+    // Threads.
+    ThreadState* threads = nullptr;  // live threads, a doubly linked list
+    std::vector<ThreadState*> exited_threads;
+    std::unordered_map<unsigned long, std::string> pending_names;  // by pthread id
+    pthread_key_t thread_key{};
+
+    // Set by start(), read by the allocation path outside the lock.
+    PythonApi api;
+    PythonFrameWalker walker;
+    const void* stop_code = nullptr;
+    PythonIntegration python;
+    GotPatcher* patcher = nullptr;
+    std::string last_summary;
+};
+
+// Created on the first start and never destroyed: intercepts may run until the very end of
+// the process, after static destructors.
+Capture* g_capture = nullptr;
+
+Capture& capture()
+{
+    static Capture* instance = g_capture = new Capture;
+    return *instance;
+}
+
+uint64_t wallClockUs()
+{
+    timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return static_cast<uint64_t>(now.tv_sec) * 1000000u + static_cast<uint64_t>(now.tv_nsec) / 1000u;
+}
+
+// Writes the records StackTable creates into the stream. The caller holds record_mutex and
+// has called waitForRoom, so reserve() never waits here.
+class StreamEncoder final : public RecordSink
+{
+  public:
+    explicit StreamEncoder(CaptureWriter* writer)
+    : writer_(writer)
+    {
+    }
+
+    void writeCode(const CodeText& code) override
+    {
+        if (uint8_t* out = writer_->reserve(2 * format::kMaxStringBytes + format::kMaxFixedRecordBytes)) {
+            writer_->commit(format::encodeCode(out, code.name, code.filename, code.first_line));
+        }
+    }
+    void writeFrame(uint32_t code_id, uint32_t line) override
+    {
+        if (uint8_t* out = writer_->reserve(format::kMaxFixedRecordBytes)) {
+            writer_->commit(format::encodeFrame(out, code_id, line));
+        }
+    }
+    void writeStack(uint32_t parent_id, uint32_t frame_id) override
+    {
+        if (uint8_t* out = writer_->reserve(format::kMaxFixedRecordBytes)) {
+            writer_->commit(format::encodeStack(out, parent_id, frame_id));
+        }
+    }
+    void writeThreadName(uint64_t tid, const std::string& name)
+    {
+        if (uint8_t* out = writer_->reserve(format::kMaxStringBytes + format::kMaxFixedRecordBytes)) {
+            writer_->commit(format::encodeThreadName(out, tid, name));
+        }
+    }
+
+  private:
+    CaptureWriter* writer_;
+};
+
+void sampleMemory(uint8_t** out, uint64_t ms_since_start, uint64_t rss_bytes)
+{
+    *out = format::encodeMemory(*out, ms_since_start, rss_bytes);
+}
+
+// With record_mutex held: the thread's first record in this capture announces it (and its
+// name); a name that changed since it was last written is written again.
+void announceThread(Capture& c, ThreadState* thread, StreamEncoder& encoder)
+{
+    if (thread->generation != c.generation) {
+        thread->generation = c.generation;
+        thread->tid = c.next_tid++;
+        thread->last_stack_id = 0;
+        thread->stack_cache.clear();
+        thread->name_generation = 0;
+        if (uint8_t* out = c.writer->reserve(format::kMaxFixedRecordBytes)) {
+            c.writer->commit(format::encodeThreadStart(out, thread->tid, static_cast<uint64_t>(thread->os_tid)));
+        }
+    }
+    if (thread->name_generation != c.generation && !thread->name.empty()) {
+        encoder.writeThreadName(thread->tid, thread->name);
+        thread->name_generation = c.generation;
+    }
+}
+
+// With record_mutex held and the thread announced: makes `thread` the stream's current thread.
+uint8_t* switchTo(Capture& c, ThreadState* thread, uint8_t* out)
+{
+    if (c.current_tid != thread->tid) {
+        c.current_tid = thread->tid;
+        out = format::encodeThreadSwitch(out, thread->tid);
+    }
+    return out;
+}
+
+size_t walkPythonStack(Capture& c, ThreadState* thread)
+{
+    if (thread->frames.empty()) {
+        thread->frames.resize(128);
+    }
+    for (;;) {
+        size_t count = c.walker.walkCurrentThread(thread->frames.data(), thread->frames.size(), c.stop_code);
+        if (count < thread->frames.size() || thread->frames.size() >= kMaxFrames) {
+            return count;
+        }
+        thread->frames.resize(thread->frames.size() * 2);
+    }
+}
+
+void reapExitedThreads(Capture& c, uint64_t now_ns)
+{
+    auto& exited = c.exited_threads;
+    for (size_t i = 0; i < exited.size();) {
+        if (now_ns - exited[i]->exit_ns >= kThreadStateGraceNs) {
+            delete exited[i];
+            exited[i] = exited.back();
+            exited.pop_back();
+        } else {
+            ++i;
+        }
+    }
+}
+
+void unlinkThread(Capture& c, ThreadState* thread)
+{
+    if (thread->previous) {
+        thread->previous->next = thread->next;
+    } else if (c.threads == thread) {
+        c.threads = thread->next;
+    }
+    if (thread->next) {
+        thread->next->previous = thread->previous;
+    }
+    thread->next = thread->previous = nullptr;
+}
+
+// pthread key destructor: the thread is exiting.
+void onThreadExit(void* value)
+{
+    RecursionGuard guard;
+    auto* thread = static_cast<ThreadState*>(value);
+    Capture& c = capture();
+    std::unique_lock lock(c.record_mutex);
+    unlinkThread(c, thread);
+    c.pending_names.erase(thread->self);
+    if (c.active && thread->generation == c.generation) {
+        if (uint8_t* out = c.writer->reserve(format::kMaxFixedRecordBytes)) {
+            c.writer->commit(format::encodeThreadExit(out, thread->tid));
+        }
+    }
+    uint64_t now = monotonicNs();
+    thread->exited = true;
+    thread->exit_ns = now;
+    reapExitedThreads(c, now);
+    c.exited_threads.push_back(thread);
+}
+
+std::string currentOsThreadName()
+{
+    char name[17] = {};
+    if (prctl(PR_GET_NAME, name, 0, 0, 0) != 0) {
+        return {};
+    }
+    return name;
+}
+
+// A new thread inherits its creator's OS name; only a name set on purpose is worth showing.
+bool isInheritedProcessName(const std::string& name)
+{
+    static const std::string process_name = [] {
+        char comm[17] = {};
+        FILE* file = std::fopen("/proc/self/comm", "re");
+        if (file) {
+            if (std::fgets(comm, sizeof(comm), file)) {
+                comm[std::strcspn(comm, "\n")] = '\0';
+            }
+            std::fclose(file);
+        }
+        return std::string(comm);
+    }();
+    return name == process_name;
+}
+
+// ---------------------------------------------------------------------------------------------
+// fork
+
+void forkPrepare()
+{
+    if (!g_capture) {
+        return;
+    }
+    g_capture->control_mutex.lock();
+    g_capture->record_mutex.lock();
+}
+
+void forkParent()
+{
+    if (!g_capture) {
+        return;
+    }
+    g_capture->record_mutex.unlock();
+    g_capture->control_mutex.unlock();
+}
+
+void forkChild()
+{
+    if (!g_capture) {
+        return;
+    }
+    RecursionGuard guard;
+    Capture& c = *g_capture;
+    c.record_mutex.unlock();
+    c.control_mutex.unlock();
+    if (!c.active) {
+        return;
+    }
+    // Only the forking thread exists here. The other threads' states describe threads of the
+    // parent: forget them (leaked; freeing memory another thread may have been using at the
+    // moment of the fork is not safe).
+    ThreadState* self = t_thread_state;
+    c.threads = nullptr;
+    c.exited_threads.clear();
+    c.pending_names.clear();
+    if (self) {
+        self->next = self->previous = nullptr;
+        c.threads = self;
+    }
+    c.writer->abandonInChild();
+    c.writer = nullptr;
+    if (!c.config.follow_fork) {
+        c.active = false;
+        g_tracking = false;
+        return;
+    }
+    c.metadata.parent_pid = c.metadata.pid;
+    c.metadata.pid = static_cast<uint64_t>(getpid());
+    c.metadata.start_time_us = wallClockUs();
+    c.metadata.main_thread_id = c.metadata.pid;
+    std::string path = c.config.output + "." + std::to_string(getpid());
+    auto* writer = new CaptureWriter(c.record_mutex);
+    std::string error;
+    if (!writer->open(path, c.config.force, format::encodeFileStart(c.metadata), c.config.rss_interval_ms, &sampleMemory, &error)) {
+        std::fprintf(stderr, "memray: not tracking forked process %d: %s\n", getpid(), error.c_str());
+        c.active = false;
+        g_tracking = false;
+        return;
+    }
+    c.writer = writer;
+    ++c.generation;
+    c.next_tid = 1;
+    c.current_tid = 0;
+    c.last_address = format::kInitialAddress;
+    c.allocation_records = 0;
+    c.stacks.reset();
+}
+
+bool stopLocked(Capture& c, std::string* summary)
+{
+    g_tracking = false;
+    c.patcher->restoreAll();
+    CaptureWriter* writer;
+    uint64_t records;
+    {
+        std::lock_guard lock(c.record_mutex);
+        writer = c.writer;
+        records = c.allocation_records;
+        if (uint8_t* out = writer->reserve(format::kMaxFixedRecordBytes)) {
+            uint64_t elapsed_us = (monotonicNs() - writer->startNs()) / 1000u;
+            writer->commit(format::encodeTrailer(out, elapsed_us, records));
+        }
+        c.active = false;
+        c.writer = nullptr;
+        writer->requestStop();
+    }
+    writer->join();
+    bool ok = !writer->failed();
+    c.last_summary = (ok ? "wrote " : "failed after writing ") + std::to_string(records)
+                     + " allocation records (" + std::to_string(writer->bytesWritten()) + " bytes) to "
+                     + writer->path();
+    if (summary) {
+        *summary = c.last_summary;
+    }
+    // The writer object itself is leaked on purpose: a thread that was waiting for room in it
+    // may still be waking up. Its buffers are already freed.
+    {
+        std::lock_guard lock(c.record_mutex);
+        reapExitedThreads(c, monotonicNs());
+    }
+    return ok;
+}
+
+bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config, std::string* error)
+{
+    std::lock_guard control(c.control_mutex);
+    if (c.active) {
+        *error = "a capture is already active in this process (writing " + c.config.output + ")";
+        return false;
+    }
+    c.api = api;
+    if (!c.walker.init(c.api, error) || !c.python.resolve(error)) {
+        return false;
+    }
+    std::string command_line, python_allocator;
+    if (!c.python.describeProcess(&command_line, &python_allocator, error)) {
+        return false;
+    }
+    c.stop_code = config.skip_caller_frames ? c.walker.currentCode() : nullptr;
+
+    static std::once_flag process_setup;
+    std::call_once(process_setup, [&c] {
+        pthread_key_create(&c.thread_key, &onThreadExit);
+        pthread_atfork(&forkPrepare, &forkParent, &forkChild);
+    });
+
+    format::Metadata& metadata = c.metadata;
+    metadata = format::Metadata{};
+    metadata.pid = static_cast<uint64_t>(getpid());
+    std::string version = api.Py_GetVersion();
+    metadata.python_version = version.substr(0, version.find(' '));
+    metadata.command_line = command_line;
+    metadata.start_time_us = wallClockUs();
+    metadata.options = 0;
+    if (config.trace_python_allocators) {
+        metadata.options |= format::kOptionTracePythonAllocators;
+    }
+    if (config.follow_fork) {
+        metadata.options |= format::kOptionFollowFork;
+    }
+    if (config.attached) {
+        metadata.options |= format::kOptionAttached;
+    }
+    metadata.main_thread_id = metadata.pid;
+    metadata.rss_interval_ms = config.rss_interval_ms;
+    char executable[4096];
+    ssize_t length = readlink("/proc/self/exe", executable, sizeof(executable) - 1);
+    metadata.executable.assign(executable, length > 0 ? static_cast<size_t>(length) : 0);
+    metadata.payload_version = MEMRAY_VERSION;
+    metadata.python_allocator = python_allocator;
+
+    auto* writer = new CaptureWriter(c.record_mutex);
+    if (!writer->open(config.output, config.force, format::encodeFileStart(metadata), config.rss_interval_ms, &sampleMemory, error)) {
+        delete writer;
+        return false;
+    }
+    {
+        std::lock_guard lock(c.record_mutex);
+        c.config = config;
+        c.writer = writer;
+        ++c.generation;
+        c.next_tid = 1;
+        c.current_tid = 0;
+        c.last_address = format::kInitialAddress;
+        c.allocation_records = 0;
+        c.stacks.reset();
+        c.stacks.setWalker(&c.walker);
+        c.active = true;
+    }
+    g_tracking = true;
+    if (!c.patcher) {
+        c.patcher = new GotPatcher(interceptedFunctions(), reinterpret_cast<const void*>(&Tracker::start));
+    }
+    c.patcher->patchNewObjects();
+    if (!c.python.install(config.stop_at_exit, config.trace_python_allocators, error)) {
+        stopLocked(c, nullptr);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+// -------------------------------------------------------------------------------------------------
+
+ThreadState* currentThreadState()
+{
+    if (ThreadState* thread = t_thread_state) {
+        return thread;
+    }
+    Capture& c = capture();
+    auto* thread = new ThreadState;
+    thread->self = pthread_self();
+    thread->os_tid = static_cast<pid_t>(gettid());
+    if (thread->os_tid != getpid()) {
+        // e.g. a native thread named with pthread_setname_np before the capture started
+        std::string os_name = currentOsThreadName();
+        if (!isInheritedProcessName(os_name)) {
+            thread->name = std::move(os_name);
+        }
+    }
+    pthread_setspecific(c.thread_key, thread);
+    {
+        std::lock_guard lock(c.record_mutex);
+        thread->next = c.threads;
+        if (c.threads) {
+            c.threads->previous = thread;
+        }
+        c.threads = thread;
+        auto pending = c.pending_names.find(thread->self);
+        if (pending != c.pending_names.end()) {
+            thread->name = std::move(pending->second);
+            c.pending_names.erase(pending);
+        }
+    }
+    t_thread_state = thread;
+    return thread;
+}
+
+bool Tracker::start(const CaptureConfig& config, std::string* error)
+{
+    RecursionGuard guard;
+    Capture& c = capture();
+    PythonApi api;
+    if (!resolvePythonApi(&api, error)) {
+        return false;
+    }
+    if (!api.Py_IsInitialized()) {
+        *error = "the Python interpreter is not initialized";
+        return false;
+    }
+    // The GIL first (see Capture's lock order).
+    int gil = api.PyGILState_Ensure();
+    bool ok = startWithGil(c, api, config, error);
+    api.PyGILState_Release(gil);
+    return ok;
+}
+
+bool Tracker::stop(std::string* error, std::string* summary)
+{
+    RecursionGuard guard;
+    if (!g_capture) {
+        *error = "no capture is active";
+        return false;
+    }
+    Capture& c = *g_capture;
+    bool python_running = c.api.Py_IsInitialized && c.api.Py_IsInitialized();
+    int gil = python_running ? c.api.PyGILState_Ensure() : 0;
+    bool ok;
+    {
+        std::lock_guard control(c.control_mutex);
+        if (!c.active) {
+            *error = "no capture is active";
+            ok = false;
+        } else {
+            if (python_running) {
+                c.python.uninstall();
+            }
+            ok = stopLocked(c, summary);
+            if (!ok) {
+                *error = c.last_summary;
+            }
+        }
+    }
+    if (python_running) {
+        c.api.PyGILState_Release(gil);
+    }
+    return ok;
+}
+
+bool Tracker::isActive()
+{
+    return g_tracking.load();
+}
+
+bool Tracker::onMainThread()
+{
+    return gettid() == getpid();
+}
+
+void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, size_t size)
+{
+    Capture& c = *g_capture;
+    ThreadState* thread = currentThreadState();
+    size_t depth = walkPythonStack(c, thread);
+
+    std::unique_lock lock(c.record_mutex);
+    if (!c.active) {
+        return;
+    }
+    c.writer->waitForRoom(lock);
+    if (!c.active) {
+        return;
+    }
+    StreamEncoder encoder(c.writer);
+    announceThread(c, thread, encoder);
+    uint32_t stack_id = c.stacks.intern(thread, thread->frames.data(), depth, encoder);
+    uint8_t* out = c.writer->reserve(2 * format::kMaxFixedRecordBytes);
+    if (!out) {
+        return;
+    }
+    out = switchTo(c, thread, out);
+    out = format::encodeAllocation(
+            out,
+            allocator,
+            address,
+            size,
+            stack_id,
+            &c.last_address,
+            &thread->last_stack_id);
+    c.writer->commit(out);
+    ++c.allocation_records;
+}
+
+void Tracker::recordDeallocation(format::Deallocator deallocator, uintptr_t address, size_t size)
+{
+    Capture& c = *g_capture;
+    ThreadState* thread = currentThreadState();
+    std::unique_lock lock(c.record_mutex);
+    if (!c.active) {
+        return;
+    }
+    c.writer->waitForRoom(lock);
+    if (!c.active) {
+        return;
+    }
+    StreamEncoder encoder(c.writer);
+    announceThread(c, thread, encoder);
+    uint8_t* out = c.writer->reserve(2 * format::kMaxFixedRecordBytes);
+    if (!out) {
+        return;
+    }
+    out = switchTo(c, thread, out);
+    out = format::encodeDeallocation(out, deallocator, address, size, &c.last_address);
+    c.writer->commit(out);
+}
+
+void Tracker::setCurrentThreadName(const char* name)
+{
+    Capture& c = *g_capture;
+    ThreadState* thread = currentThreadState();
+    std::unique_lock lock(c.record_mutex);
+    thread->name = name;
+    thread->name_generation = 0;
+    if (c.active && thread->generation == c.generation) {
+        StreamEncoder encoder(c.writer);
+        announceThread(c, thread, encoder);
+    }
+}
+
+void Tracker::setThreadNameByIdent(unsigned long ident, const char* name)
+{
+    RecursionGuard guard;
+    Capture& c = capture();
+    std::unique_lock lock(c.record_mutex);
+    for (ThreadState* thread = c.threads; thread; thread = thread->next) {
+        if (thread->self == ident && !thread->exited) {
+            thread->name = name;
+            thread->name_generation = 0;
+            if (c.active && thread->generation == c.generation) {
+                StreamEncoder encoder(c.writer);
+                announceThread(c, thread, encoder);
+            }
+            return;
+        }
+    }
+    // The thread has not allocated yet: it picks its name up on its first allocation.
+    c.pending_names[ident] = name;
+}
+
+void Tracker::patchNewlyLoadedObjects()
+{
+    RecursionGuard guard;
+    Capture& c = capture();
+    std::lock_guard control(c.control_mutex);
+    if (c.active && c.patcher) {
+        c.patcher->patchNewObjects();
+    }
+}
+
+}  // namespace memray::payload

@@ -1,0 +1,11 @@
+// The `memray` command's subcommands. Each takes the arguments after its name (argv[0] is the
+// subcommand name) and returns the process exit status: 0 success, 1 failure, 2 usage error.
+#pragma once
+
+namespace memray::cli {
+
+int runCommand(int argc, char** argv);    // memray run
+int parseCommand(int argc, char** argv);  // memray parse
+int statsCommand(int argc, char** argv);  // memray stats
+
+}  // namespace memray::cli
