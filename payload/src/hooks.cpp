@@ -12,6 +12,7 @@
 #include <malloc.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 namespace memray::payload {
 
@@ -160,6 +161,20 @@ int interceptPrctl(int option, unsigned long arg2, unsigned long arg3, unsigned 
     return result;
 }
 
+// os._exit() and multiprocessing's forked workers end through _exit, which runs no atexit
+// handler: the records still in memory would be lost without this.
+[[noreturn]] void interceptExit(int status) noexcept
+{
+    Tracker::finishAtProcessExit();
+    _exit(status);
+}
+
+[[noreturn]] void interceptExitUpper(int status) noexcept
+{
+    Tracker::finishAtProcessExit();
+    _Exit(status);
+}
+
 }  // namespace
 
 const std::vector<HookSpec>& interceptedFunctions()
@@ -179,6 +194,8 @@ const std::vector<HookSpec>& interceptedFunctions()
             {"munmap", reinterpret_cast<void*>(&interceptMunmap)},
             {"dlopen", reinterpret_cast<void*>(&interceptDlopen)},
             {"prctl", reinterpret_cast<void*>(&interceptPrctl)},
+            {"_exit", reinterpret_cast<void*>(&interceptExit)},
+            {"_Exit", reinterpret_cast<void*>(&interceptExitUpper)},
     };
     return hooks;
 }

@@ -323,10 +323,13 @@ void forkChild()
     c.stacks.reset();
 }
 
-bool stopLocked(Capture& c, std::string* summary)
+// With control_mutex held. `restore_hooks`: false when the process is about to end anyway.
+bool stopLocked(Capture& c, std::string* summary, bool restore_hooks = true)
 {
     g_tracking = false;
-    c.patcher->restoreAll();
+    if (restore_hooks) {
+        c.patcher->restoreAll();
+    }
     CaptureWriter* writer;
     uint64_t records;
     {
@@ -379,6 +382,8 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
     std::call_once(process_setup, [&c] {
         pthread_key_create(&c.thread_key, &onThreadExit);
         pthread_atfork(&forkPrepare, &forkParent, &forkChild);
+        // exit() called from C code skips Python's atexit handlers: finish the file anyway.
+        std::atexit([] { Tracker::finishAtProcessExit(); });
     });
 
     format::Metadata& metadata = c.metadata;
@@ -523,6 +528,20 @@ bool Tracker::stop(std::string* error, std::string* summary)
         c.api.PyGILState_Release(gil);
     }
     return ok;
+}
+
+void Tracker::finishAtProcessExit()
+{
+    if (!g_capture || !g_tracking.load()) {
+        return;
+    }
+    RecursionGuard guard;
+    Capture& c = *g_capture;
+    // A stop already under way in another thread finishes the file itself.
+    std::unique_lock control(c.control_mutex, std::try_to_lock);
+    if (control.owns_lock() && c.active) {
+        stopLocked(c, nullptr, /*restore_hooks=*/false);
+    }
 }
 
 bool Tracker::isActive()

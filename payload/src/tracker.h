@@ -25,6 +25,9 @@ class Tracker
     // Ends the active capture (takes the GIL if Python is still running). False if none is active.
     static bool stop(std::string* error, std::string* summary);
     static bool isActive();
+    // The process is ending without Python's atexit handlers (os._exit, exit() from C): finish
+    // the file (trailer, last chunk) without touching the interpreter. Never fails loudly.
+    static void finishAtProcessExit();
 
     // The recording entry points (call with the recursion guard set).
     static void recordAllocation(format::Allocator allocator, uintptr_t address, size_t size);
