@@ -1,0 +1,134 @@
+// The numbers behind `memray stats`, gathered in one pass over a capture.
+//
+//  * total allocations and bytes: every allocation record (deallocations are not counted; a
+//    realloc counts as one allocation of its new size);
+//  * peak: the high-water mark of the tracked heap (see heap_tracker.h);
+//  * a histogram of allocation sizes and a count per allocator;
+//  * the top locations by bytes and by count, a location being the innermost Python frame as
+//    "function:file:line" (or "<unknown>" when the allocation had no Python stack), and the top
+//    modules likewise (module_name.h says how a file maps to a module).
+//
+// Totals are kept per stack id while reading (one array slot per distinct stack) and merged
+// into locations and modules at the end, so the per-record work is a few array and hash-table
+// updates.
+#pragma once
+
+#include "memray/format/capture_format.h"
+#include "memray/reader/capture_reader.h"
+#include "memray/reader/heap_tracker.h"
+#include "memray/reader/size_histogram.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace memray::reader {
+
+struct AllocatorCount
+{
+    format::Allocator allocator{};
+    uint64_t count = 0;
+};
+
+// A location ("function:file:line") or a module, with what was allocated there.
+struct AllocationTotal
+{
+    std::string name;
+    uint64_t bytes = 0;
+    uint64_t count = 0;
+};
+
+struct CaptureStats
+{
+    uint64_t total_allocations = 0;
+    uint64_t total_bytes = 0;
+    uint64_t peak_bytes = 0;
+    uint64_t min_size = 0;  // of any allocation (0 when there were none)
+    uint64_t max_size = 0;
+    std::vector<SizeBin> histogram;
+    std::vector<AllocatorCount> allocators;  // most used first
+    std::vector<AllocationTotal> top_locations_by_size;
+    std::vector<AllocationTotal> top_locations_by_count;
+    std::vector<AllocationTotal> top_modules_by_size;
+    std::vector<AllocationTotal> top_modules_by_count;
+};
+
+class StatsAggregator
+{
+  public:
+    // `reader` resolves stack ids; feed it every record it returns, in order.
+    explicit StatsAggregator(const CaptureReader& reader);
+
+    void add(const Record& record)
+    {
+        if (record.kind == RecordKind::Allocation) {
+            addAllocation(record.allocator, record.address, record.size, record.stack_id);
+        } else if (record.kind == RecordKind::Deallocation) {
+            addDeallocation(record.deallocator, record.address, record.size);
+        }
+    }
+
+    // The same from the fields alone: these touch no reader state, so they can run on another
+    // thread than the one reading (computeStats does that).
+    void addAllocation(format::Allocator allocator, uint64_t address, uint64_t size, uint64_t stack_id)
+    {
+        ++total_allocations_;
+        total_bytes_ += size;
+        sizes_.add(size);
+        ++allocator_counts_[static_cast<uint8_t>(allocator) & 0x0f];
+        if (stack_id >= by_stack_.size()) [[unlikely]] {
+            // Stack ids are dense (the decoder only accepts defined ones), so this stays small.
+            by_stack_.resize(std::max<size_t>(static_cast<size_t>(stack_id) + 1, by_stack_.size() * 2));
+        }
+        by_stack_[stack_id].bytes += size;
+        ++by_stack_[stack_id].count;
+        heap_.allocate(allocator, address, size);
+    }
+
+    void addDeallocation(format::Deallocator deallocator, uint64_t address, uint64_t size)
+    {
+        heap_.deallocate(deallocator, address, size);
+    }
+
+    // Hints that an allocation (or a deallocation) will be added soon: its table slots start
+    // loading now, so a caller that looks a few records ahead hides the memory latency.
+    void prefetchAllocation(uint64_t address, uint64_t size, uint64_t stack_id) const
+    {
+        heap_.prefetch(address);
+        sizes_.prefetch(size);
+        if (stack_id < by_stack_.size()) {
+            __builtin_prefetch(&by_stack_[stack_id]);
+        }
+    }
+    void prefetchDeallocation(uint64_t address) const { heap_.prefetch(address); }
+
+    // The statistics so far, with at most `top_n` entries in each top list.
+    CaptureStats result(size_t top_n) const;
+
+    const HeapTracker<>& heap() const { return heap_; }
+
+  private:
+    struct Totals
+    {
+        uint64_t bytes = 0;
+        uint64_t count = 0;
+    };
+
+    const CaptureReader& reader_;
+    HeapTracker<> heap_;
+    SizeHistogram sizes_;
+    std::array<uint64_t, 16> allocator_counts_{};
+    std::vector<Totals> by_stack_;  // index: stack id; 0 = no Python stack
+    uint64_t total_allocations_ = 0;
+    uint64_t total_bytes_ = 0;
+};
+
+// Reads the rest of `reader` and returns its statistics. Throws CaptureError if the capture
+// turns out to be corrupted; a capture that ended abruptly is fine (check reader.endState()).
+// Decoding runs on a second thread, feeding this one batches of heap events: the two halves
+// of the work take similar time, so this nearly halves the wall time on a multi-core machine.
+CaptureStats computeStats(CaptureReader& reader, size_t top_n);
+
+}  // namespace memray::reader

@@ -1,0 +1,207 @@
+#include "memray/reader/capture_reader.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace memray::reader {
+
+namespace {
+
+// The decoder's constructor needs the capture's options, which only the opened file knows.
+std::unique_ptr<format::ChunkReader> openChunks(const std::string& path)
+{
+    // Refuse anything but a regular file before opening it: opening a FIFO would block until
+    // a writer appears, and a device or pipe has no size to check the chunks against.
+    struct stat info;
+    if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode)) {
+        throw CaptureError(path + " is not a regular file");
+    }
+    auto chunks = std::make_unique<format::ChunkReader>();
+    if (!chunks->open(path)) {
+        throw CaptureError(chunks->error());
+    }
+    return chunks;
+}
+
+}  // namespace
+
+std::string_view ThreadInfo::nameAt(uint64_t record_index) const
+{
+    std::string_view current;
+    for (const ThreadNameChange& change : names) {
+        if (change.from_record > record_index) {
+            break;
+        }
+        current = change.name;
+    }
+    return current;
+}
+
+CaptureReader::CaptureReader(const std::string& path)
+: path_(path)
+, chunks_(openChunks(path))
+, decoder_(chunks_->metadata().has(format::kOptionNativeTraces))
+{
+    // Id 0 is never defined; a placeholder keeps every table indexable by id directly.
+    codes_.emplace_back();
+    frames_.emplace_back();
+    stacks_.emplace_back();
+}
+
+CaptureReader::~CaptureReader() = default;
+
+bool CaptureReader::loadNextChunk()
+{
+    if (state_ != EndState::Reading) {
+        return false;
+    }
+    switch (chunks_->next()) {
+        case format::ChunkReader::Status::Chunk:
+            chunk_begin_ = chunks_->data();
+            cursor_ = chunk_begin_;
+            end_ = chunk_begin_ + chunks_->size();
+            return true;
+        case format::ChunkReader::Status::End:
+            state_ = trailer_time_us_ ? EndState::Complete : EndState::EndedAbruptly;
+            return false;
+        case format::ChunkReader::Status::Truncated:
+            state_ = EndState::EndedAbruptly;
+            return false;
+        case format::ChunkReader::Status::Error:
+            state_ = EndState::Corrupt;
+            error_ = path_ + ": " + chunks_->error();  // "corrupted chunk at offset N (...)"
+            return false;
+    }
+    return false;
+}
+
+void CaptureReader::failRecord()
+{
+    state_ = EndState::Corrupt;
+    error_ = path_ + " is corrupted: " + decoder_.error() + " at byte "
+             + std::to_string(cursor_ - chunk_begin_) + " of the chunk at offset "
+             + std::to_string(chunks_->chunkOffset());
+    // Leave the cursor where it is: next() keeps returning false from here on.
+    cursor_ = end_;
+}
+
+void CaptureReader::throwIfCorrupt() const
+{
+    if (state_ == EndState::Corrupt) {
+        throw CaptureError(error_);
+    }
+}
+
+void CaptureReader::skipToEnd()
+{
+    Record record;
+    while (next(record)) {
+    }
+}
+
+ThreadInfo& CaptureReader::threadEntry(uint64_t tid)
+{
+    auto [it, inserted] = threads_.try_emplace(tid);
+    if (inserted) {
+        it->second.tid = tid;
+    }
+    return it->second;
+}
+
+void CaptureReader::define(const Record& record)
+{
+    switch (record.kind) {
+        case RecordKind::Code:
+            codes_.push_back(CodeObject{std::string(record.name), std::string(record.filename), record.line});
+            break;
+        case RecordKind::Frame:
+            frames_.push_back(FrameEntry{record.code_id, record.line});
+            break;
+        case RecordKind::Stack:
+            stacks_.push_back(StackEntry{record.parent_id, record.frame_id});
+            break;
+        case RecordKind::ThreadStart:
+            threadEntry(record.tid).os_tid = record.os_tid;
+            break;
+        case RecordKind::ThreadName:
+            threadEntry(record.tid).names.push_back(ThreadNameChange{records_ - 1, std::string(record.name)});
+            break;
+        case RecordKind::ThreadExit:
+            threadEntry(record.tid).exited = true;
+            break;
+        case RecordKind::ThreadSwitch:
+            threadEntry(record.tid);
+            break;
+        case RecordKind::Memory:
+            memory_samples_.push_back(MemorySample{record.time, record.rss});
+            break;
+        case RecordKind::Trailer:
+            trailer_time_us_ = record.time;
+            trailer_allocations_ = record.count;
+            break;
+        case RecordKind::Allocation:
+        case RecordKind::Deallocation:
+            break;
+    }
+}
+
+std::optional<uint64_t> CaptureReader::durationUs() const
+{
+    if (trailer_time_us_) {
+        return trailer_time_us_;
+    }
+    if (!memory_samples_.empty()) {
+        return memory_samples_.back().time_ms * 1000;
+    }
+    return std::nullopt;
+}
+
+std::optional<uint64_t> CaptureReader::endTimeUs() const
+{
+    auto duration = durationUs();
+    if (!duration) {
+        return std::nullopt;
+    }
+    return metadata().start_time_us + *duration;
+}
+
+PythonFrame CaptureReader::pythonFrame(uint64_t frame_id) const
+{
+    const FrameEntry* entry = frame(frame_id);
+    if (!entry) {
+        return PythonFrame{};
+    }
+    const CodeObject* object = code(entry->code_id);
+    if (!object) {
+        return PythonFrame{{}, {}, entry->line};
+    }
+    return PythonFrame{object->function, object->file, entry->line};
+}
+
+std::vector<PythonFrame> CaptureReader::stackFrames(uint64_t stack_id) const
+{
+    std::vector<PythonFrame> frames;
+    forEachFrame(stack_id, [&](const PythonFrame& frame) { frames.push_back(frame); });
+    return frames;
+}
+
+const ThreadInfo* CaptureReader::thread(uint64_t tid) const
+{
+    auto it = threads_.find(tid);
+    return it == threads_.end() ? nullptr : &it->second;
+}
+
+uint64_t CaptureReader::mainThreadId() const
+{
+    const uint64_t pid = metadata().pid;
+    for (const auto& [tid, info] : threads_) {
+        if (pid != 0 && info.os_tid == pid) {
+            return tid;
+        }
+    }
+    return metadata().main_thread_id;
+}
+
+}  // namespace memray::reader

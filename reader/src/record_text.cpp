@@ -1,0 +1,176 @@
+#include "memray/reader/record_text.h"
+
+#include <charconv>
+#include <cstring>
+
+namespace memray::reader {
+
+namespace {
+
+// Builds one line of fixed-size fields (numbers and short names) in a stack buffer, so the
+// common records cost one append each. Strings from the capture go through appendQuoted.
+class Line
+{
+  public:
+    Line& text(std::string_view piece)
+    {
+        std::memcpy(end_, piece.data(), piece.size());
+        end_ += piece.size();
+        return *this;
+    }
+    Line& number(uint64_t value)
+    {
+        end_ = std::to_chars(end_, end_ + 20, value).ptr;
+        return *this;
+    }
+    Line& hex(uint64_t value)
+    {
+        text("0x");
+        end_ = std::to_chars(end_, end_ + 16, value, 16).ptr;
+        return *this;
+    }
+    void appendTo(std::string& out, bool newline = true)
+    {
+        if (newline) {
+            *end_++ = '\n';
+        }
+        out.append(buffer_, static_cast<size_t>(end_ - buffer_));
+    }
+
+  private:
+    char buffer_[256];  // the longest line built here is under 200 bytes
+    char* end_ = buffer_;
+};
+
+void appendQuoted(std::string& out, std::string_view text)
+{
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += '"';
+    for (char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (byte < 0x20 || byte == 0x7f) {
+            out += "\\x";
+            out += kHex[byte >> 4];
+            out += kHex[byte & 0xf];
+        } else {
+            out += c;
+        }
+    }
+    out += '"';
+}
+
+void appendField(std::string& out, std::string_view key, std::string_view value)
+{
+    out += ' ';
+    out += key;
+    out += '=';
+    appendQuoted(out, value);
+}
+
+void appendField(std::string& out, std::string_view key, uint64_t value)
+{
+    Line line;
+    line.text(" ").text(key).text("=").number(value).appendTo(out, false);
+}
+
+}  // namespace
+
+void appendHeaderLine(std::string& out, const format::Metadata& metadata)
+{
+    out += "HEADER";
+    appendField(out, "format_version", format::kFormatVersion);
+    appendField(out, "pid", metadata.pid);
+    if (metadata.parent_pid) {
+        appendField(out, "parent_pid", metadata.parent_pid);
+    }
+    appendField(out, "python_version", metadata.python_version);
+    appendField(out, "command_line", metadata.command_line);
+    appendField(out, "start_time_us", metadata.start_time_us);
+    Line options;
+    options.text(" options=").hex(metadata.options).appendTo(out, false);
+    appendField(out, "native_traces", metadata.has(format::kOptionNativeTraces) ? 1 : 0);
+    appendField(out, "trace_python_allocators", metadata.has(format::kOptionTracePythonAllocators) ? 1 : 0);
+    appendField(out, "main_thread_id", metadata.main_thread_id);
+    appendField(out, "rss_interval_ms", metadata.rss_interval_ms);
+    appendField(out, "executable", metadata.executable);
+    appendField(out, "payload_version", metadata.payload_version);
+    appendField(out, "python_allocator", metadata.python_allocator);
+    out += '\n';
+}
+
+void appendRecordLine(std::string& out, const Record& record, bool native_traces)
+{
+    Line line;
+    switch (record.kind) {
+        case RecordKind::Allocation:
+            line.text("ALLOCATION tid=").number(record.tid).text(" address=").hex(record.address);
+            line.text(" size=").number(record.size).text(" allocator=").text(format::allocatorName(record.allocator));
+            line.text(" stack=").number(record.stack_id);
+            if (native_traces) {
+                line.text(" native_stack=").number(record.native_stack_id);
+            }
+            line.appendTo(out);
+            return;
+        case RecordKind::Deallocation:
+            line.text("DEALLOCATION tid=").number(record.tid).text(" address=").hex(record.address);
+            line.text(" deallocator=").text(format::deallocatorName(record.deallocator));
+            if (record.deallocator == format::Deallocator::Munmap) {
+                line.text(" size=").number(record.size);
+            }
+            line.appendTo(out);
+            return;
+        case RecordKind::Frame:
+            line.text("FRAME id=").number(record.id).text(" code=").number(record.code_id);
+            line.text(" line=").number(record.line).appendTo(out);
+            return;
+        case RecordKind::Stack:
+            line.text("STACK id=").number(record.id).text(" parent=").number(record.parent_id);
+            line.text(" frame=").number(record.frame_id).appendTo(out);
+            return;
+        case RecordKind::ThreadSwitch:
+            line.text("THREAD_SWITCH tid=").number(record.tid).appendTo(out);
+            return;
+        case RecordKind::ThreadStart:
+            line.text("THREAD_START tid=").number(record.tid).text(" os_tid=").number(record.os_tid).appendTo(out);
+            return;
+        case RecordKind::ThreadExit:
+            line.text("THREAD_EXIT tid=").number(record.tid).appendTo(out);
+            return;
+        case RecordKind::Memory:
+            line.text("MEMORY time_ms=").number(record.time).text(" rss=").number(record.rss).appendTo(out);
+            return;
+        case RecordKind::Trailer:
+            line.text("TRAILER time_us=").number(record.time).text(" allocations=").number(record.count).appendTo(out);
+            return;
+        case RecordKind::ThreadName:
+            line.text("THREAD_NAME tid=").number(record.tid).appendTo(out, false);
+            appendField(out, "name", record.name);
+            out += '\n';
+            return;
+        case RecordKind::Code:
+            line.text("CODE id=").number(record.id).appendTo(out, false);
+            appendField(out, "name", record.name);
+            appendField(out, "file", record.filename);
+            appendField(out, "first_line", record.line);
+            out += '\n';
+            return;
+    }
+}
+
+void appendEndLine(std::string& out, EndState state, uint64_t records)
+{
+    const char* name = "reading";
+    switch (state) {
+        case EndState::Reading: name = "reading"; break;
+        case EndState::Complete: name = "complete"; break;
+        case EndState::EndedAbruptly: name = "ended_abruptly"; break;
+        case EndState::Corrupt: name = "corrupt"; break;
+    }
+    Line line;
+    line.text("END state=").text(name).text(" records=").number(records).appendTo(out);
+}
+
+}  // namespace memray::reader

@@ -1,0 +1,236 @@
+#include "memray/reader/stats.h"
+
+#include "memray/reader/module_name.h"
+
+#include "handoff_queue.h"
+
+#include <algorithm>
+#include <exception>
+#include <thread>
+#include <unordered_map>
+
+namespace memray::reader {
+
+namespace {
+
+std::string locationName(const PythonFrame& frame)
+{
+    std::string name;
+    name.reserve(frame.function.size() + frame.file.size() + 24);
+    name.append(frame.function).append(":").append(frame.file).append(":").append(std::to_string(frame.line));
+    return name;
+}
+
+// The `top_n` largest by `key` (then by the other measure, then by name, so equal totals come
+// out in a stable order).
+template <typename Key>
+std::vector<AllocationTotal> topEntries(std::vector<AllocationTotal> entries, size_t top_n, Key key)
+{
+    auto better = [&](const AllocationTotal& a, const AllocationTotal& b) {
+        if (key(a) != key(b)) {
+            return key(a) > key(b);
+        }
+        if (a.bytes != b.bytes) {
+            return a.bytes > b.bytes;
+        }
+        if (a.count != b.count) {
+            return a.count > b.count;
+        }
+        return a.name < b.name;
+    };
+    const size_t n = std::min(top_n, entries.size());
+    std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(n), entries.end(), better);
+    entries.resize(n);
+    return entries;
+}
+
+std::vector<AllocationTotal> merged(const std::unordered_map<std::string, AllocationTotal>& by_name)
+{
+    std::vector<AllocationTotal> entries;
+    entries.reserve(by_name.size());
+    for (const auto& [name, total] : by_name) {
+        entries.push_back(total);
+    }
+    return entries;
+}
+
+}  // namespace
+
+StatsAggregator::StatsAggregator(const CaptureReader& reader)
+: reader_(reader)
+{
+    by_stack_.resize(1);
+}
+
+CaptureStats StatsAggregator::result(size_t top_n) const
+{
+    CaptureStats stats;
+    stats.total_allocations = total_allocations_;
+    stats.total_bytes = total_bytes_;
+    stats.peak_bytes = heap_.peakBytes();
+    stats.min_size = sizes_.minSize();
+    stats.max_size = sizes_.maxSize();
+    stats.histogram = sizes_.bins();
+
+    for (uint8_t id = 1; id <= format::kMaxAllocator; ++id) {
+        if (allocator_counts_[id]) {
+            stats.allocators.push_back(AllocatorCount{static_cast<format::Allocator>(id), allocator_counts_[id]});
+        }
+    }
+    std::stable_sort(stats.allocators.begin(), stats.allocators.end(), [](const auto& a, const auto& b) {
+        return a.count > b.count;
+    });
+
+    // Frames with the same name, file and line (two code objects of one function, say) are
+    // one location; files are one module whatever code objects they hold.
+    std::unordered_map<std::string, AllocationTotal> locations;
+    std::unordered_map<std::string, AllocationTotal> modules;
+    std::unordered_map<uint64_t, std::string> module_by_code;
+    std::vector<Totals> by_frame(reader_.frameCount() + 1);
+    for (uint64_t stack_id = 0; stack_id < by_stack_.size(); ++stack_id) {
+        Totals& frame = by_frame[reader_.innermostFrameId(stack_id)];
+        frame.bytes += by_stack_[stack_id].bytes;
+        frame.count += by_stack_[stack_id].count;
+    }
+    for (uint64_t frame_id = 0; frame_id < by_frame.size(); ++frame_id) {
+        const Totals& totals = by_frame[frame_id];
+        if (totals.count == 0) {
+            continue;
+        }
+        std::string location(kUnknownLocation);
+        std::string module(kUnknownLocation);
+        if (frame_id != 0) {
+            const PythonFrame frame = reader_.pythonFrame(frame_id);
+            location = locationName(frame);
+            const uint64_t code_id = reader_.frame(frame_id)->code_id;
+            auto [cached, inserted] = module_by_code.try_emplace(code_id);
+            if (inserted) {
+                cached->second = moduleNameForFile(frame.file);
+            }
+            module = cached->second;
+        }
+        for (auto [table, name] : {std::pair{&locations, &location}, std::pair{&modules, &module}}) {
+            AllocationTotal& total = (*table)[*name];
+            total.name = *name;
+            total.bytes += totals.bytes;
+            total.count += totals.count;
+        }
+    }
+    const auto by_bytes = [](const AllocationTotal& total) { return total.bytes; };
+    const auto by_count = [](const AllocationTotal& total) { return total.count; };
+    std::vector<AllocationTotal> all_locations = merged(locations);
+    std::vector<AllocationTotal> all_modules = merged(modules);
+    stats.top_locations_by_size = topEntries(all_locations, top_n, by_bytes);
+    stats.top_locations_by_count = topEntries(std::move(all_locations), top_n, by_count);
+    stats.top_modules_by_size = topEntries(all_modules, top_n, by_bytes);
+    stats.top_modules_by_count = topEntries(std::move(all_modules), top_n, by_count);
+    return stats;
+}
+
+namespace {
+
+// What the aggregator needs of a heap record, copied out of the decoder's thread.
+struct HeapEvent
+{
+    uint64_t address;
+    uint64_t size;
+    uint64_t stack_id;
+    bool allocation;
+    uint8_t allocator;  // format::Allocator, or format::Deallocator when !allocation
+};
+
+constexpr size_t kEventsPerBatch = 8192;
+constexpr size_t kBatchesInFlight = 4;
+constexpr size_t kPrefetchDistance = 16;
+
+void decodeHeapEvents(CaptureReader& reader, HandoffQueue<HeapEvent>& queue)
+{
+    auto batch = queue.takeEmpty();
+    batch.reserve(kEventsPerBatch);
+    Record record;
+    while (reader.next(record)) {
+        if (record.kind == RecordKind::Allocation) {
+            batch.push_back(HeapEvent{record.address, record.size, record.stack_id, true,
+                                      static_cast<uint8_t>(record.allocator)});
+        } else if (record.kind == RecordKind::Deallocation) {
+            batch.push_back(HeapEvent{record.address, record.size, 0, false, static_cast<uint8_t>(record.deallocator)});
+        } else {
+            continue;
+        }
+        if (batch.size() == kEventsPerBatch) {
+            if (!queue.push(std::move(batch))) {
+                return;  // the consumer gave up
+            }
+            batch = queue.takeEmpty();
+            batch.reserve(kEventsPerBatch);
+        }
+    }
+    if (!batch.empty()) {
+        queue.push(std::move(batch));
+    }
+}
+
+void prefetch(const StatsAggregator& aggregator, const HeapEvent& event)
+{
+    if (event.allocation) {
+        aggregator.prefetchAllocation(event.address, event.size, event.stack_id);
+    } else {
+        aggregator.prefetchDeallocation(event.address);
+    }
+}
+
+void aggregate(StatsAggregator& aggregator, const std::vector<HeapEvent>& events)
+{
+    const size_t count = events.size();
+    for (size_t i = 0; i < std::min(count, kPrefetchDistance); ++i) {
+        prefetch(aggregator, events[i]);
+    }
+    for (size_t i = 0; i < count; ++i) {
+        if (i + kPrefetchDistance < count) {
+            prefetch(aggregator, events[i + kPrefetchDistance]);
+        }
+        const HeapEvent& event = events[i];
+        if (event.allocation) {
+            aggregator.addAllocation(static_cast<format::Allocator>(event.allocator), event.address, event.size, event.stack_id);
+        } else {
+            aggregator.addDeallocation(static_cast<format::Deallocator>(event.allocator), event.address, event.size);
+        }
+    }
+}
+
+}  // namespace
+
+CaptureStats computeStats(CaptureReader& reader, size_t top_n)
+{
+    StatsAggregator aggregator(reader);
+    HandoffQueue<HeapEvent> queue(kBatchesInFlight);
+    // Only the decoding thread touches `reader` until it is joined.
+    std::exception_ptr decode_failure;
+    std::thread decoder([&] {
+        try {
+            decodeHeapEvents(reader, queue);
+        } catch (...) {
+            decode_failure = std::current_exception();
+        }
+        queue.close();
+    });
+    try {
+        HandoffQueue<HeapEvent>::Batch batch;
+        while (queue.pop(&batch)) {
+            aggregate(aggregator, batch);
+            queue.recycle(std::move(batch));
+        }
+    } catch (...) {
+        queue.abandon();
+        decoder.join();
+        throw;
+    }
+    decoder.join();
+    if (decode_failure) {
+        std::rethrow_exception(decode_failure);
+    }
+    reader.throwIfCorrupt();
+    return aggregator.result(top_n);
+}
+
+}  // namespace memray::reader

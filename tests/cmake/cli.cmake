@@ -1,0 +1,13 @@
+# Tests of the `memray` command line (tools/memray): run, the bootstrap, exit statuses, signals.
+
+# TEST FIXTURE ONLY: a stand-in exporting the payload's C API, which creates the output file
+# and records the configuration it was given, and tracks nothing. test_run_cli.py points
+# MEMRAY_PAYLOAD at it to test the CLI's plumbing on its own; the tests that look at real
+# captures load the real payload. It is kept out of lib/, where the CLI finds the real one.
+add_library(memray_cli_test_stand_in_payload SHARED
+  ${CMAKE_CURRENT_SOURCE_DIR}/integration/cli_stand_in_payload.c)
+set_target_properties(memray_cli_test_stand_in_payload PROPERTIES
+  C_VISIBILITY_PRESET hidden
+  LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/cli)
+
+memray_add_python_test(run_cli ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_run_cli.py)

@@ -1,0 +1,313 @@
+// Encoder -> RecordDecoder round trips for every record type, and the decoder's refusals.
+#include "memray/format/record_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace memray::format {
+namespace {
+
+// Writes records with the codec's free functions, keeping the writer's delta state.
+class StreamWriter
+{
+  public:
+    explicit StreamWriter(bool native = false)
+    : native_(native)
+    {
+    }
+
+    void switchTo(uint64_t tid)
+    {
+        current_ = tid;
+        put(encodeThreadSwitch(room(), tid));
+    }
+    void allocate(Allocator allocator, uint64_t address, uint64_t size, uint64_t stack, uint64_t native = 0)
+    {
+        Deltas& deltas = deltas_[current_];
+        put(encodeAllocation(room(), allocator, address, size, stack, &last_address_, &deltas.stack, native_, native,
+                             &deltas.native));
+    }
+    void deallocate(Deallocator deallocator, uint64_t address, uint64_t size = 0)
+    {
+        put(encodeDeallocation(room(), deallocator, address, size, &last_address_));
+    }
+    template <typename Encode>
+    void record(Encode encode)
+    {
+        put(encode(room()));
+    }
+
+    const std::vector<uint8_t>& bytes() const { return bytes_; }
+
+  private:
+    struct Deltas
+    {
+        uint64_t stack = 0;
+        uint64_t native = 0;
+    };
+    uint8_t* room()
+    {
+        bytes_.resize(size_ + kMaxFixedRecordBytes + 2 * kMaxStringBytes + 16);
+        return bytes_.data() + size_;
+    }
+    void put(uint8_t* end)
+    {
+        size_ = static_cast<size_t>(end - bytes_.data());
+        bytes_.resize(size_);
+    }
+
+    bool native_;
+    std::vector<uint8_t> bytes_;
+    size_t size_ = 0;
+    uint64_t last_address_ = kInitialAddress;
+    uint64_t current_ = 0;
+    std::unordered_map<uint64_t, Deltas> deltas_;
+};
+
+std::vector<Record> decodeAll(const std::vector<uint8_t>& bytes, bool native = false, std::string* error = nullptr)
+{
+    RecordDecoder decoder(native);
+    std::vector<Record> records;
+    const uint8_t* cursor = bytes.data();
+    const uint8_t* end = bytes.data() + bytes.size();
+    for (;;) {
+        Record record;
+        auto status = decoder.next(&cursor, end, &record);
+        if (status == RecordDecoder::Status::End) {
+            break;
+        }
+        if (status == RecordDecoder::Status::Error) {
+            if (error) {
+                *error = decoder.error();
+            }
+            break;
+        }
+        records.push_back(record);
+    }
+    return records;
+}
+
+TEST(RecordCodec, EveryRecordTypeRoundTrips)
+{
+    StreamWriter writer;
+    writer.record([](uint8_t* out) { return encodeThreadStart(out, 1, 4242); });
+    writer.record([](uint8_t* out) { return encodeThreadName(out, 1, "MainThread"); });
+    writer.switchTo(1);
+    writer.record([](uint8_t* out) { return encodeCode(out, "handler", "/srv/app.py", 17); });
+    writer.record([](uint8_t* out) { return encodeFrame(out, 1, 21); });
+    writer.record([](uint8_t* out) { return encodeStack(out, 0, 1); });
+    writer.allocate(Allocator::Malloc, 0x7f0000001000, 1024, 1);
+    writer.deallocate(Deallocator::Free, 0x7f0000001000);
+    writer.deallocate(Deallocator::Munmap, 0x7e0000000000, 8192);
+    writer.record([](uint8_t* out) { return encodeMemory(out, 10, 123456789); });
+    writer.record([](uint8_t* out) { return encodeThreadExit(out, 1); });
+    writer.record([](uint8_t* out) { return encodeTrailer(out, 999999, 1); });
+
+    const auto records = decodeAll(writer.bytes());
+    ASSERT_EQ(records.size(), 12u);
+
+    EXPECT_EQ(records[0].kind, Record::Kind::ThreadStart);
+    EXPECT_EQ(records[0].tid, 1u);
+    EXPECT_EQ(records[0].os_tid, 4242u);
+    EXPECT_EQ(records[1].kind, Record::Kind::ThreadName);
+    EXPECT_EQ(records[1].tid, 1u);
+    EXPECT_EQ(records[2].kind, Record::Kind::ThreadSwitch);
+    EXPECT_EQ(records[2].tid, 1u);
+    EXPECT_EQ(records[3].kind, Record::Kind::Code);
+    EXPECT_EQ(records[3].id, 1u);
+    EXPECT_EQ(records[3].line, 17u);
+    EXPECT_EQ(records[4].kind, Record::Kind::Frame);
+    EXPECT_EQ(records[4].id, 1u);
+    EXPECT_EQ(records[4].code_id, 1u);
+    EXPECT_EQ(records[4].line, 21u);
+    EXPECT_EQ(records[5].kind, Record::Kind::Stack);
+    EXPECT_EQ(records[5].id, 1u);
+    EXPECT_EQ(records[5].parent_id, 0u);
+    EXPECT_EQ(records[5].frame_id, 1u);
+    EXPECT_EQ(records[6].kind, Record::Kind::Allocation);
+    EXPECT_EQ(records[6].tid, 1u);
+    EXPECT_EQ(records[6].allocator, Allocator::Malloc);
+    EXPECT_EQ(records[6].address, 0x7f0000001000u);
+    EXPECT_EQ(records[6].size, 1024u);
+    EXPECT_EQ(records[6].stack_id, 1u);
+    EXPECT_EQ(records[7].kind, Record::Kind::Deallocation);
+    EXPECT_EQ(records[7].deallocator, Deallocator::Free);
+    EXPECT_EQ(records[7].address, 0x7f0000001000u);
+    EXPECT_EQ(records[8].deallocator, Deallocator::Munmap);
+    EXPECT_EQ(records[8].address, 0x7e0000000000u);
+    EXPECT_EQ(records[8].size, 8192u);
+    EXPECT_EQ(records[9].kind, Record::Kind::Memory);
+    EXPECT_EQ(records[9].time, 10u);
+    EXPECT_EQ(records[9].rss, 123456789u);
+    EXPECT_EQ(records[10].kind, Record::Kind::ThreadExit);
+    EXPECT_EQ(records[10].tid, 1u);
+    EXPECT_EQ(records[11].kind, Record::Kind::Trailer);
+    EXPECT_EQ(records[11].time, 999999u);
+    EXPECT_EQ(records[11].count, 1u);
+
+    // Strings are checked apart: their views point into the buffer, so compare the text.
+    RecordDecoder decoder;
+    const uint8_t* cursor = writer.bytes().data();
+    const uint8_t* end = cursor + writer.bytes().size();
+    Record record;
+    std::vector<std::string> texts;
+    while (decoder.next(&cursor, end, &record) == RecordDecoder::Status::Ok) {
+        if (record.kind == Record::Kind::ThreadName) {
+            texts.emplace_back(record.name);
+        } else if (record.kind == Record::Kind::Code) {
+            texts.emplace_back(record.name);
+            texts.emplace_back(record.filename);
+        }
+    }
+    EXPECT_EQ(texts, (std::vector<std::string>{"MainThread", "handler", "/srv/app.py"}));
+}
+
+TEST(RecordCodec, EveryAllocatorAndDeallocatorRoundTrips)
+{
+    StreamWriter writer;
+    writer.record([](uint8_t* out) { return encodeCode(out, "f", "f.py", 1); });
+    writer.record([](uint8_t* out) { return encodeFrame(out, 1, 1); });
+    writer.record([](uint8_t* out) { return encodeStack(out, 0, 1); });
+    writer.switchTo(7);
+    for (uint8_t id = 1; id <= kMaxAllocator; ++id) {
+        writer.allocate(static_cast<Allocator>(id), 0x1000 * id, id * 3, id % 2);
+    }
+    for (uint8_t id = 1; id <= kMaxDeallocator; ++id) {
+        writer.deallocate(static_cast<Deallocator>(id), 0x1000 * id, id == 2 ? 4096 : 0);
+    }
+    const auto records = decodeAll(writer.bytes());
+    ASSERT_EQ(records.size(), 4u + kMaxAllocator + kMaxDeallocator);
+    for (uint8_t id = 1; id <= kMaxAllocator; ++id) {
+        const Record& record = records[3 + id];
+        EXPECT_EQ(record.kind, Record::Kind::Allocation);
+        EXPECT_EQ(record.allocator, static_cast<Allocator>(id));
+        EXPECT_EQ(record.address, 0x1000u * id);
+        EXPECT_EQ(record.size, id * 3u);
+        EXPECT_EQ(record.stack_id, id % 2u);
+        EXPECT_EQ(record.tid, 7u);
+    }
+    for (uint8_t id = 1; id <= kMaxDeallocator; ++id) {
+        const Record& record = records[3 + kMaxAllocator + id];
+        EXPECT_EQ(record.deallocator, static_cast<Deallocator>(id));
+        EXPECT_EQ(record.address, 0x1000u * id);
+        EXPECT_EQ(record.size, id == 2 ? 4096u : 0u);
+    }
+}
+
+TEST(RecordCodec, StackDeltasArePerThreadAndAddressDeltasAreStreamWide)
+{
+    StreamWriter writer(/*native=*/true);
+    writer.record([](uint8_t* out) { return encodeCode(out, "f", "f.py", 1); });
+    writer.record([](uint8_t* out) { return encodeFrame(out, 1, 1); });
+    for (int i = 0; i < 5; ++i) {
+        writer.record([](uint8_t* out) { return encodeStack(out, 0, 1); });
+    }
+    // Interleave two threads with stacks and native ids going up and down, and addresses that
+    // jump across the whole address space.
+    struct Step
+    {
+        uint64_t tid, address, stack, native;
+    };
+    const std::vector<Step> steps = {
+            {1, 0xffffffffffff0000ull, 5, 1000}, {2, 0x10, 1, 3},      {1, 0x20, 2, 999999},
+            {2, 0xffffffffffff0000ull, 4, 0},    {1, 0x0, 0, 1},       {2, 0x7fff00000000ull, 3, 2},
+    };
+    for (const Step& step : steps) {
+        writer.switchTo(step.tid);
+        writer.allocate(Allocator::Calloc, step.address, 8, step.stack, step.native);
+    }
+    const auto records = decodeAll(writer.bytes(), /*native=*/true);
+    std::vector<Record> allocations;
+    for (const Record& record : records) {
+        if (record.kind == Record::Kind::Allocation) {
+            allocations.push_back(record);
+        }
+    }
+    ASSERT_EQ(allocations.size(), steps.size());
+    for (size_t i = 0; i < steps.size(); ++i) {
+        EXPECT_EQ(allocations[i].tid, steps[i].tid) << i;
+        EXPECT_EQ(allocations[i].address, steps[i].address) << i;
+        EXPECT_EQ(allocations[i].stack_id, steps[i].stack) << i;
+        EXPECT_EQ(allocations[i].native_stack_id, steps[i].native) << i;
+    }
+}
+
+TEST(RecordCodec, LongStringsAreCutToTheLimit)
+{
+    StreamWriter writer;
+    const std::string long_name(kMaxStringBytes + 100, 'x');
+    writer.record([&](uint8_t* out) { return encodeCode(out, long_name, "f.py", 1); });
+    RecordDecoder decoder;
+    const uint8_t* cursor = writer.bytes().data();
+    Record record;
+    ASSERT_EQ(decoder.next(&cursor, cursor + writer.bytes().size(), &record), RecordDecoder::Status::Ok);
+    EXPECT_EQ(record.name.size(), kMaxStringBytes);
+}
+
+std::string decodeError(const std::vector<uint8_t>& bytes, bool native = false)
+{
+    std::string error;
+    decodeAll(bytes, native, &error);
+    return error;
+}
+
+TEST(RecordDecoder, RejectsMalformedRecords)
+{
+    EXPECT_EQ(decodeError({0x00}), "unknown record type");
+    EXPECT_EQ(decodeError({0x0a}), "unknown record type");
+    EXPECT_EQ(decodeError({0x30}), "unknown record type");
+    EXPECT_EQ(decodeError({0x01, 0x01, 0x10, 0, 0, 0}), "unknown allocator id");
+    EXPECT_EQ(decodeError({0x01, 0x01, 0x10 | (kMaxAllocator + 1), 0, 0, 0}), "unknown allocator id");
+    EXPECT_EQ(decodeError({0x20, 0x00}), "unknown deallocator id");
+    EXPECT_EQ(decodeError({0x20 | (kMaxDeallocator + 1), 0x00}), "unknown deallocator id");
+    EXPECT_EQ(decodeError({0x11, 0x00, 0x08, 0x00}), "allocation before any thread switch");
+    // Stack 1 was never defined.
+    EXPECT_EQ(decodeError({0x01, 0x01, 0x11, 0x00, 0x08, 0x02}), "allocation refers to an undefined stack");
+    EXPECT_EQ(decodeError({0x05, 0x01, 0x01}), "frame refers to an undefined code object");
+    EXPECT_EQ(decodeError({0x06, 0x00, 0x01}), "stack refers to an undefined stack or frame");
+    // A string claiming more bytes than the stream has.
+    EXPECT_EQ(decodeError({0x04, 0x7f, 'a'}), "truncated code record");
+}
+
+TEST(RecordDecoder, EveryTruncationOfEveryRecordIsAnError)
+{
+    StreamWriter writer(/*native=*/true);
+    writer.record([](uint8_t* out) { return encodeCode(out, "function", "file.py", 300); });
+    writer.record([](uint8_t* out) { return encodeFrame(out, 1, 1000); });
+    writer.record([](uint8_t* out) { return encodeStack(out, 0, 1); });
+    const size_t prefix = writer.bytes().size();
+    writer.switchTo(300);
+    writer.allocate(Allocator::Malloc, 0x7f0000000000, 100000, 1, 70000);
+    writer.deallocate(Deallocator::Munmap, 0x7f0000000000, 1 << 20);
+    writer.record([](uint8_t* out) { return encodeMemory(out, 100000, 1ull << 40); });
+    writer.record([](uint8_t* out) { return encodeThreadStart(out, 300, 1ull << 40); });
+    writer.record([](uint8_t* out) { return encodeThreadName(out, 300, "worker"); });
+    writer.record([](uint8_t* out) { return encodeThreadExit(out, 300); });
+    writer.record([](uint8_t* out) { return encodeTrailer(out, 1ull << 40, 1); });
+    const std::vector<uint8_t>& bytes = writer.bytes();
+    const size_t full = decodeAll(bytes, true).size();
+    ASSERT_EQ(full, 11u);
+
+    // Cut the stream everywhere: either it ends on a record boundary (fewer records, no error)
+    // or the decoder reports an error; it never reads past the end (ASan would catch that).
+    size_t boundaries = 0;
+    for (size_t cut = 0; cut < bytes.size(); ++cut) {
+        std::vector<uint8_t> head(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut));
+        head.shrink_to_fit();
+        std::string error;
+        const size_t decoded = decodeAll(head, true, &error).size();
+        EXPECT_LT(decoded, full);
+        if (error.empty()) {
+            ++boundaries;
+        } else {
+            EXPECT_NE(error.find("truncated"), std::string::npos) << "cut at " << cut << ": " << error;
+        }
+    }
+    EXPECT_EQ(boundaries, full) << "exactly one clean cut per record boundary (before each record)";
+    EXPECT_GT(prefix, 0u);
+}
+
+}  // namespace
+}  // namespace memray::format

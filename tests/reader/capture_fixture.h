@@ -1,0 +1,72 @@
+// Hand-built capture files for reader tests: build records with synth::CaptureBuilder, get a
+// file path to open with CaptureReader.
+#pragma once
+
+#include "capture_builder.h"
+#include "temp_files.h"
+
+#include "memray/format/container.h"
+
+#include <string>
+#include <utility>
+
+namespace memray::testing {
+
+inline constexpr uint64_t kTestPid = 5150;
+
+inline format::Metadata testMetadata(uint64_t options = 0)
+{
+    format::Metadata metadata;
+    metadata.pid = kTestPid;
+    metadata.python_version = "3.11.7";
+    metadata.command_line = "test.py --flag";
+    metadata.start_time_us = 1700000000000000ull;
+    metadata.options = options;
+    metadata.main_thread_id = 1;
+    metadata.rss_interval_ms = 10;
+    metadata.executable = "/usr/bin/python3.11";
+    metadata.payload_version = "test";
+    metadata.python_allocator = "pymalloc";
+    return metadata;
+}
+
+// The bytes of a capture built by `build(CaptureBuilder&)` (which decides whether to write a
+// trailer); the builder is flushed afterwards.
+template <typename Build>
+std::string captureBytes(Build build, const format::Metadata& metadata = testMetadata(), size_t chunk_bytes = 4096)
+{
+    std::string bytes;
+    synth::CaptureBuilder builder(metadata, synth::CaptureBuilder::toString(&bytes), chunk_bytes);
+    build(builder);
+    builder.flush();
+    return bytes;
+}
+
+// A capture file in its own temporary directory.
+class CaptureFile
+{
+  public:
+    template <typename Build>
+    explicit CaptureFile(Build build, const format::Metadata& metadata = testMetadata(), size_t chunk_bytes = 4096)
+    : path_(dir_.file("capture.bin"))
+    {
+        writeBytes(path_, captureBytes(std::move(build), metadata, chunk_bytes));
+    }
+    const std::string& path() const { return path_; }
+    const TempDir& dir() const { return dir_; }
+
+  private:
+    TempDir dir_;
+    std::string path_;
+};
+
+// One Python frame as a stack: defines code, frame and stack records, returns the stack id.
+inline uint64_t defineStack(synth::CaptureBuilder& builder, const std::string& function, const std::string& file,
+                            uint64_t line, uint64_t parent = 0)
+{
+    const uint64_t code = builder.code(function, file, line > 5 ? line - 5 : 1);
+    const uint64_t frame = builder.frame(code, line);
+    return builder.stack(parent, frame);
+}
+
+}  // namespace memray::testing

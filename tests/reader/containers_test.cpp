@@ -1,0 +1,143 @@
+// AddressMap and RangeMap against simple reference models, under random churn.
+#include "memray/reader/address_map.h"
+#include "memray/reader/range_map.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+namespace memray::reader {
+namespace {
+
+TEST(AddressMap, MatchesAnUnorderedMapUnderChurn)
+{
+    std::mt19937_64 random(1);
+    AddressMap<uint64_t> map;
+    std::unordered_map<uint64_t, uint64_t> model;
+    // Few distinct keys, so inserts, hits and erases all happen often; the keys are aligned to
+    // large powers of two (the worst case for a weak hash) and include 0.
+    auto key = [&] { return (random() % 5000) << (random() % 2 ? 4 : 20); };
+    for (int i = 0; i < 300000; ++i) {
+        const uint64_t k = key();
+        switch (random() % 3) {
+            case 0: {
+                auto [value, inserted] = map.tryInsert(k, i);
+                auto [it, model_inserted] = model.try_emplace(k, i);
+                ASSERT_EQ(inserted, model_inserted);
+                ASSERT_EQ(*value, it->second);
+                break;
+            }
+            case 1: {
+                uint64_t erased = 0;
+                const bool found = map.erase(k, &erased);
+                auto it = model.find(k);
+                ASSERT_EQ(found, it != model.end());
+                if (found) {
+                    ASSERT_EQ(erased, it->second);
+                    model.erase(it);
+                }
+                break;
+            }
+            default: {
+                uint64_t* value = map.find(k);
+                auto it = model.find(k);
+                ASSERT_EQ(value != nullptr, it != model.end());
+                if (value) {
+                    ASSERT_EQ(*value, it->second);
+                }
+            }
+        }
+        ASSERT_EQ(map.size(), model.size());
+    }
+    std::unordered_map<uint64_t, uint64_t> listed;
+    map.forEach([&](uint64_t k, uint64_t v) { listed[k] = v; });
+    EXPECT_EQ(listed, model);
+}
+
+TEST(AddressMap, GrowsAndEmptiesCompletely)
+{
+    AddressMap<int> map;
+    for (uint64_t i = 0; i < 100000; ++i) {
+        ASSERT_TRUE(map.tryInsert(i * 16, static_cast<int>(i)).second);
+    }
+    EXPECT_EQ(map.size(), 100000u);
+    for (uint64_t i = 0; i < 100000; ++i) {
+        ASSERT_NE(map.find(i * 16), nullptr);
+        ASSERT_EQ(*map.find(i * 16), static_cast<int>(i));
+    }
+    for (uint64_t i = 0; i < 100000; i += 2) {
+        ASSERT_TRUE(map.erase(i * 16));
+    }
+    for (uint64_t i = 0; i < 100000; ++i) {
+        ASSERT_EQ(map.find(i * 16) != nullptr, i % 2 == 1) << i;
+    }
+    for (uint64_t i = 1; i < 100000; i += 2) {
+        ASSERT_TRUE(map.erase(i * 16));
+    }
+    EXPECT_TRUE(map.empty());
+    EXPECT_FALSE(map.erase(16));
+}
+
+// A page-granular model: the set of mapped pages and each page's value.
+TEST(RangeMap, MatchesAPageModelUnderRandomMapsAndUnmaps)
+{
+    constexpr uint64_t kPage = 4096;
+    constexpr uint64_t kPages = 256;
+    std::mt19937_64 random(2);
+    RangeMap<int> ranges;
+    std::map<uint64_t, int> pages;
+    for (int i = 0; i < 20000; ++i) {
+        const uint64_t first = random() % kPages;
+        const uint64_t count = 1 + random() % 16;
+        const uint64_t start = first * kPage;
+        const uint64_t end = (first + count) * kPage;
+        if (random() % 2) {
+            uint64_t model_replaced = 0;
+            for (uint64_t page = first; page < first + count; ++page) {
+                model_replaced += pages.count(page) * kPage;
+                pages[page] = i;
+            }
+            ASSERT_EQ(ranges.insert(start, end, i), model_replaced);
+        } else {
+            uint64_t model_removed = 0;
+            for (uint64_t page = first; page < first + count; ++page) {
+                model_removed += pages.erase(page) * kPage;
+            }
+            uint64_t reported = 0;
+            ASSERT_EQ(ranges.erase(start, end, [&](uint64_t s, uint64_t e, int) { reported += e - s; }), model_removed);
+            ASSERT_EQ(reported, model_removed);
+        }
+        // The ranges must be disjoint, sorted, non-empty, and cover exactly the mapped pages.
+        std::map<uint64_t, int> covered;
+        uint64_t previous_end = 0;
+        ranges.forEach([&](uint64_t s, uint64_t e, int value) {
+            ASSERT_LT(s, e);
+            ASSERT_GE(s, previous_end);
+            previous_end = e;
+            for (uint64_t page = s / kPage; page < e / kPage; ++page) {
+                covered[page] = value;
+            }
+        });
+        ASSERT_EQ(covered, pages) << "after step " << i;
+    }
+}
+
+TEST(RangeMap, EmptyAndInvertedRangesAreNoOps)
+{
+    RangeMap<int> ranges;
+    EXPECT_EQ(ranges.insert(100, 100, 1), 0u);
+    EXPECT_EQ(ranges.insert(200, 100, 1), 0u);
+    EXPECT_EQ(ranges.size(), 0u);
+    ranges.insert(0, 100, 1);
+    EXPECT_EQ(ranges.erase(50, 50), 0u);
+    EXPECT_EQ(ranges.erase(60, 10), 0u);
+    EXPECT_EQ(ranges.size(), 1u);
+    EXPECT_EQ(RangeMap<int>::rangeEnd(UINT64_MAX - 5, 100), UINT64_MAX);
+    EXPECT_EQ(RangeMap<int>::rangeEnd(10, 5), 15u);
+}
+
+}  // namespace
+}  // namespace memray::reader

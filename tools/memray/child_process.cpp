@@ -1,0 +1,242 @@
+#include "child_process.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <iostream>
+#include <stdexcept>
+#include <system_error>
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+namespace memray::cli {
+
+namespace {
+
+// Signals forwarded to the child when they were sent to this process alone.
+constexpr std::array kForwardedSignals = {SIGTERM, SIGHUP, SIGQUIT};
+
+std::system_error systemError(const char* what)
+{
+    return std::system_error(errno, std::generic_category(), what);
+}
+
+// Everything the parent changes about its signal handling, so it can be undone in the child
+// before exec. The parent keeps it to the end: once the child is gone this process only has
+// to report and end the way the child did, and a late Ctrl-C (pending, or pressed again)
+// must not make it die of SIGINT instead.
+class SignalState
+{
+  public:
+    SignalState()
+    {
+        sigemptyset(&d_waited);
+        sigaddset(&d_waited, SIGCHLD);
+        sigaddset(&d_waited, SIGINT);
+        for (int signal : kForwardedSignals) {
+            sigaddset(&d_waited, signal);
+        }
+        // Blocked, these signals stay pending until sigwaitinfo() collects them: no
+        // asynchronous handlers, and none is lost between fork() and the wait loop.
+        sigprocmask(SIG_BLOCK, &d_waited, &d_originalMask);
+        // An inherited SIG_IGN for SIGCHLD would make the kernel reap the child itself, and
+        // waitpid() could never report its status.
+        sigaction(SIGCHLD, nullptr, &d_originalChld);
+        if (d_originalChld.sa_handler == SIG_IGN) {
+            struct sigaction defaults = {};
+            defaults.sa_handler = SIG_DFL;
+            sigaction(SIGCHLD, &defaults, nullptr);
+        }
+    }
+
+    SignalState(const SignalState&) = delete;
+    SignalState& operator=(const SignalState&) = delete;
+
+    void restore() const
+    {
+        sigaction(SIGCHLD, &d_originalChld, nullptr);
+        sigprocmask(SIG_SETMASK, &d_originalMask, nullptr);
+    }
+
+    const sigset_t& waited() const { return d_waited; }
+
+  private:
+    sigset_t d_waited;
+    sigset_t d_originalMask;
+    struct sigaction d_originalChld = {};
+};
+
+[[noreturn]] void execChild(const std::string& program, const ArgumentBuilder& build,
+                            const SignalState& signals, pid_t parent, int errorPipe)
+{
+    int error = 0;
+    try {
+        // If memray itself is killed (SIGKILL, a crash), take the program along rather than
+        // leave it running unobserved: with memray and the program as one process, which is
+        // what `memray run` stands for, both would be gone.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) {
+            raise(SIGKILL);
+        }
+        signals.restore();
+        std::vector<std::string> arguments = build(getpid());
+        std::vector<char*> argv;
+        argv.push_back(const_cast<char*>(program.c_str()));
+        for (std::string& argument : arguments) {
+            argv.push_back(argument.data());
+        }
+        argv.push_back(nullptr);
+        execvp(program.c_str(), argv.data());
+        error = errno;
+    } catch (...) {
+        error = ENOMEM;
+    }
+    // Tell the parent why; the pipe is close-on-exec, so a successful exec sends nothing.
+    ssize_t written;
+    do {
+        written = write(errorPipe, &error, sizeof error);
+    } while (written < 0 && errno == EINTR);
+    _exit(127);
+}
+
+ChildExit waitForChild(pid_t pid, const SignalState& signals)
+{
+    for (;;) {
+        int status = 0;
+        pid_t reaped = waitpid(pid, &status, WNOHANG);
+        if (reaped == pid) {
+            ChildExit result;
+            result.pid = pid;
+            if (WIFSIGNALED(status)) {
+                result.signal = WTERMSIG(status);
+            } else {
+                result.exitCode = WEXITSTATUS(status);
+            }
+            return result;
+        }
+        if (reaped < 0 && errno != EINTR) {
+            throw systemError("waitpid");
+        }
+        siginfo_t info = {};
+        int signal = sigwaitinfo(&signals.waited(), &info);
+        if (signal < 0) {
+            continue;
+        }
+        // SIGCHLD: reaped above. SIGINT: the terminal delivers Ctrl-C to the whole foreground
+        // process group, the child included, which decides what it means; we only have to
+        // survive it. A terminal-generated SIGQUIT or SIGHUP (si_code SI_KERNEL) went to the
+        // child as well; only what was sent to us alone (kill(1), a supervisor) is passed on.
+        const bool forwarded = std::find(kForwardedSignals.begin(), kForwardedSignals.end(),
+                                         signal) != kForwardedSignals.end();
+        if (forwarded && info.si_code != SI_KERNEL) {
+            spdlog::debug("forwarding signal {} to pid {}", signal, pid);
+            kill(pid, signal);
+        }
+    }
+}
+
+// What execvp() will find for `program`, checked before forking so that a misspelt --python
+// fails before anything else happens (the exec error pipe still covers the rest).
+bool canExecute(const std::string& program)
+{
+    if (program.find('/') != std::string::npos) {
+        return access(program.c_str(), X_OK) == 0;
+    }
+    const char* path = std::getenv("PATH");
+    std::string_view directories = path ? path : "/usr/local/bin:/bin:/usr/bin";
+    for (;;) {
+        const size_t colon = directories.find(':');
+        std::string directory(directories.substr(0, colon));
+        std::string candidate = (directory.empty() ? "." : directory) + "/" + program;
+        struct stat info;
+        if (stat(candidate.c_str(), &info) == 0 && S_ISREG(info.st_mode)
+            && access(candidate.c_str(), X_OK) == 0) {
+            return true;
+        }
+        if (colon == std::string_view::npos) {
+            return false;
+        }
+        directories.remove_prefix(colon + 1);
+    }
+}
+
+}  // namespace
+
+ChildExit runChild(const std::string& program, const ArgumentBuilder& build)
+{
+    if (!canExecute(program)) {
+        throw std::runtime_error("cannot run '" + program + "': "
+                                 + (program.find('/') != std::string::npos
+                                        ? std::string(std::strerror(errno))
+                                        : std::string("not found in PATH")));
+    }
+    // Nothing buffered may be written twice, by the parent and by the child.
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+
+    SignalState signals;
+    int errorPipe[2];
+    if (pipe2(errorPipe, O_CLOEXEC) != 0) {
+        throw systemError("pipe2");
+    }
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid < 0) {
+        auto error = systemError("fork");
+        close(errorPipe[0]);
+        close(errorPipe[1]);
+        throw error;
+    }
+    if (pid == 0) {
+        close(errorPipe[0]);
+        execChild(program, build, signals, parent, errorPipe[1]);
+    }
+    close(errorPipe[1]);
+
+    int execError = 0;
+    ssize_t received;
+    do {
+        received = read(errorPipe[0], &execError, sizeof execError);
+    } while (received < 0 && errno == EINTR);
+    close(errorPipe[0]);
+    if (received == static_cast<ssize_t>(sizeof execError)) {
+        waitpid(pid, nullptr, 0);
+        signals.restore();
+        throw std::runtime_error("cannot run '" + program + "': " + std::strerror(execError));
+    }
+    spdlog::debug("started {} as pid {}", program, pid);
+    return waitForChild(pid, signals);
+}
+
+void dieOfSignal(int signal)
+{
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+    // If the child dumped core, that file is the one that matters: none of memray itself.
+    struct rlimit noCore = {0, 0};
+    setrlimit(RLIMIT_CORE, &noCore);
+    std::signal(signal, SIG_DFL);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, signal);
+    sigprocmask(SIG_UNBLOCK, &only, nullptr);
+    raise(signal);
+    // Signals whose default action is not to terminate cannot reproduce the status.
+    _exit(128 + signal);
+}
+
+}  // namespace memray::cli

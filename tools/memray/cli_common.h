@@ -1,0 +1,55 @@
+// Small helpers every `memray` subcommand shares: how errors are reported, command-line
+// parsing with uniform usage errors, and the rules for writing report files.
+//
+// Conventions: an error is one line on stderr, "memray <command>: error: <message>", and exit
+// status 1; a usage error is one line too, ending in a hint ("(see 'memray <command> --help')"),
+// and exit status 2 (as main.cpp reports errors before the subcommand).
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace memray::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+// Prints "memray <command>: error: <message>" and returns kExitFailure.
+int fail(std::string_view command, std::string_view message);
+// Prints "memray <command>: warning: <message>".
+void warn(std::string_view command, std::string_view message);
+// Prints the error with the --help hint and returns kExitUsage.
+int usageError(std::string_view command, std::string_view message);
+
+// Parses argv (argv[0] is the subcommand's name) against `options` (which must define "help")
+// and `positional`. Returns an exit status when the command should stop here: 0 after
+// printing help (`usage` first, then the options), 2 after a usage error. nullopt: go on.
+std::optional<int> parseCommandLine(
+        std::string_view command,
+        int argc,
+        char** argv,
+        const boost::program_options::options_description& options,
+        const boost::program_options::options_description& hidden,
+        const boost::program_options::positional_options_description& positional,
+        std::string_view usage,
+        boost::program_options::variables_map* values);
+
+// Why `path` must not be written, or nullopt if it may: an existing file without `force`
+// ("File already exists, will not overwrite without --force: X"), a directory, or a missing
+// parent directory.
+std::optional<std::string> outputRefusal(const std::string& path, bool force);
+
+// Writes `contents` to `path`, replacing it. Returns an error message on failure.
+std::optional<std::string> writeFile(const std::string& path, std::string_view contents);
+
+// `<capture's directory>/<prefix><capture's file name><suffix>`, e.g.
+// reportPathBeside("out/run.bin", "memray-stats-", ".json") == "out/memray-stats-run.bin.json".
+std::string reportPathBeside(const std::string& capture, std::string_view prefix, std::string_view suffix);
+
+bool stdoutIsTerminal();
+
+}  // namespace memray::cli

@@ -1,0 +1,179 @@
+// memray run: runs a Python program with the payload loaded into its interpreter.
+//
+// The program runs in a child process: `PYTHON -c BOOTSTRAP ...` (bootstrap.cpp) loads the
+// payload, starts the capture and then runs the script, module or code exactly as the
+// interpreter would have. This process only prepares the command line, waits, and reports;
+// its exit status (or the signal it dies of) is the program's.
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "bootstrap.h"
+#include "child_process.h"
+#include "commands.h"
+#include "payload_locator.h"
+#include "run_options.h"
+#include "run_output.h"
+
+namespace memray::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* modeName(TargetKind kind)
+{
+    switch (kind) {
+        case TargetKind::Script:
+            return "script";
+        case TargetKind::Module:
+            return "module";
+        case TargetKind::Code:
+            return "code";
+    }
+    return "script";
+}
+
+// memray_start()'s configuration (payload_api.h): one key=value per line.
+std::string captureConfig(const RunOptions& options, const fs::path& output)
+{
+    auto flag = [](bool value) { return value ? "1" : "0"; };
+    std::string config;
+    config += "output=" + output.string() + "\n";
+    config += std::string("force=") + flag(options.force) + "\n";
+    config += std::string("trace_python_allocators=") + flag(options.tracePythonAllocators) + "\n";
+    config += std::string("follow_fork=") + flag(options.followFork) + "\n";
+    config += std::string("native=") + flag(options.native) + "\n";
+    config += "rss_interval_ms=" + std::to_string(options.rssIntervalMs) + "\n";
+    // The bootstrap calls memray_start from the function that then runs the program: its
+    // frame and those above it are memray's, not the user's.
+    config += "skip_caller_frames=1\n";
+    config += "stop_at_exit=1\n";
+    return config;
+}
+
+// A path as it can be pasted into a POSIX shell.
+std::string shellQuoted(const std::string& text)
+{
+    const bool plain = !text.empty() && text.find_first_not_of(
+                                            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                            "0123456789_-+=.,/:@%")
+                                            == std::string::npos;
+    if (plain) {
+        return text;
+    }
+    std::string quoted = "'";
+    for (char c : text) {
+        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    return quoted + "'";
+}
+
+void writeToStderr(const std::string& text)
+{
+    // Called in the forked child too, where iostreams' buffers are best left alone.
+    const char* data = text.data();
+    size_t left = text.size();
+    while (left > 0) {
+        ssize_t written = write(STDERR_FILENO, data, left);
+        if (written <= 0) {
+            if (written < 0 && errno == EINTR) {
+                continue;
+            }
+            return;
+        }
+        data += written;
+        left -= static_cast<size_t>(written);
+    }
+}
+
+void reportResult(const CaptureOutput& output, const ChildExit& exit)
+{
+    const std::string path = output.displayPath(exit.pid);
+    std::error_code error;
+    if (!fs::exists(output.absolutePath(exit.pid), error)) {
+        writeToStderr("[memray] No profile results were written to " + path + ".\n");
+        return;
+    }
+    const std::string quoted = shellQuoted(path);
+    if (exit.signal != 0) {
+        // The payload had no chance to finish the file: say so before anyone trusts it.
+        writeToStderr("[memray] The program was killed by signal " + std::to_string(exit.signal)
+                      + " (" + strsignal(exit.signal) + "); the profile results in " + path
+                      + " may be incomplete.\n");
+    } else {
+        writeToStderr("[memray] Successfully generated profile results.\n");
+    }
+    writeToStderr("[memray] To look at them, run for example:\n"
+                  "    memray flamegraph " + quoted + "\n"
+                  "    memray stats " + quoted + "\n");
+}
+
+int run(const RunOptions& options)
+{
+    if (options.kind == TargetKind::Script) {
+        std::error_code error;
+        if (!fs::exists(options.target, error)) {
+            throw std::runtime_error("no such file: " + options.target);
+        }
+    }
+    const fs::path payload = findPayload();
+    const CaptureOutput output(options);
+    const std::string_view bootstrap = bootstrapSource();
+
+    spdlog::debug("interpreter {}, payload {}", options.python, payload.string());
+    const ChildExit exit = runChild(options.python, [&](pid_t self) {
+        if (!options.quiet) {
+            writeToStderr("[memray] Writing profile results into " + output.displayPath(self)
+                          + "\n");
+        }
+        std::vector<std::string> arguments = {
+            "-c",
+            std::string(bootstrap),
+            payload.string(),
+            captureConfig(options, output.absolutePath(self)),
+            modeName(options.kind),
+            options.target,
+        };
+        arguments.insert(arguments.end(), options.programArguments.begin(),
+                         options.programArguments.end());
+        return arguments;
+    });
+    spdlog::debug("pid {} ended: exit code {}, signal {}", exit.pid, exit.exitCode, exit.signal);
+
+    if (!options.quiet) {
+        reportResult(output, exit);
+    }
+    if (exit.signal != 0) {
+        dieOfSignal(exit.signal);
+    }
+    return exit.exitCode;
+}
+
+}  // namespace
+
+int runCommand(int argc, char** argv)
+{
+    std::optional<RunOptions> options;
+    try {
+        options = parseRunOptions(argc, argv);
+    } catch (const UsageError& error) {
+        std::cerr << "memray run: error: " << error.what() << " (see 'memray run --help')\n";
+        return 2;
+    }
+    if (!options) {
+        return 0;  // --help
+    }
+    try {
+        return run(*options);
+    } catch (const std::exception& error) {
+        std::cerr << "memray run: error: " << error.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace memray::cli

@@ -1,0 +1,109 @@
+// memray stats FILE: allocation statistics of a capture, on the terminal or as JSON.
+#include "cli_common.h"
+#include "commands.h"
+
+#include "memray/reader/capture_reader.h"
+#include "memray/reader/stats.h"
+#include "memray/reader/stats_report.h"
+
+#include <charconv>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+namespace memray::cli {
+
+namespace {
+
+constexpr const char* kCommand = "stats";
+constexpr size_t kDefaultTopN = 5;
+
+// -n is read as text so that "-n 0", "-n x" and "-n -3" all get the same clear message.
+std::optional<size_t> parseTopN(const std::string& text)
+{
+    size_t value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size() || value == 0) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+}  // namespace
+
+int statsCommand(int argc, char** argv)
+{
+    namespace po = boost::program_options;
+    po::options_description options("Options");
+    options.add_options()
+        ("help,h", "show this help and exit")
+        ("num-largest,n", po::value<std::string>()->default_value(std::to_string(kDefaultTopN)),
+         "how many of the largest allocating locations and modules to show (more than 0)")
+        ("json", "write the statistics as JSON to a file instead of printing them")
+        ("output,o", po::value<std::string>(),
+         "with --json: the file to write (default: memray-stats-<results file name>.json beside RESULTS)")
+        ("force,f", "with --json: overwrite the output file if it already exists");
+    po::options_description hidden;
+    hidden.add_options()("results", po::value<std::string>(), "capture file");
+    po::positional_options_description positional;
+    positional.add("results", 1);
+    po::variables_map values;
+    if (auto status = parseCommandLine(
+                kCommand, argc, argv, options, hidden, positional,
+                "usage: memray stats [-h] [-n N] [--json] [-o OUTPUT] [-f] RESULTS\n\n"
+                "Show statistics of the allocations in the capture file RESULTS: totals, peak memory,\n"
+                "a histogram of allocation sizes, allocators used, and the locations and modules that\n"
+                "allocated the most.",
+                &values))
+    {
+        return *status;
+    }
+    if (!values.count("results")) {
+        return usageError(kCommand, "missing the capture file to analyse");
+    }
+    const std::string top_text = values["num-largest"].as<std::string>();
+    const auto top_n = parseTopN(top_text);
+    if (!top_n) {
+        return usageError(kCommand, "-n/--num-largest must be an integer greater than 0, not '" + top_text + "'");
+    }
+    const bool json = values.count("json") > 0;
+    if (!json && (values.count("output") || values.count("force"))) {
+        return usageError(kCommand, "-o/--output and -f/--force need --json");
+    }
+    const std::string capture = values["results"].as<std::string>();
+
+    try {
+        reader::CaptureReader reader(capture);
+        // Refuse the output before the (possibly long) analysis, not after it.
+        std::string output;
+        if (json) {
+            output = values.count("output") ? values["output"].as<std::string>()
+                                            : reportPathBeside(capture, "memray-stats-", ".json");
+            if (auto refusal = outputRefusal(output, values.count("force") > 0)) {
+                return fail(kCommand, *refusal);
+            }
+        }
+        const reader::CaptureStats stats = reader::computeStats(reader, *top_n);
+        if (reader.endedAbruptly()) {
+            warn(kCommand, capture + " ended abruptly (the tracked process did not finish writing it); "
+                           "the statistics cover the records up to that point");
+        }
+        if (json) {
+            if (auto error = writeFile(output, reader::renderStatsJson(stats, reader))) {
+                return fail(kCommand, *error);
+            }
+            std::printf("Wrote %s\n", output.c_str());
+        } else {
+            const std::string text = reader::renderStatsText(stats, *top_n);
+            std::fwrite(text.data(), 1, text.size(), stdout);
+        }
+        if (std::fflush(stdout) != 0) {
+            return fail(kCommand, "cannot write to standard output");
+        }
+        return kExitOk;
+    } catch (const std::exception& error) {
+        return fail(kCommand, error.what());
+    }
+}
+
+}  // namespace memray::cli
