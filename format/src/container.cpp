@@ -227,7 +227,7 @@ bool ChunkReader::open(const std::string& path)
     {
         return fail(path + " is corrupted: its metadata cannot be decoded");
     }
-    output_.resize(kLz4DictionarySize + kMaxChunkSize);
+    output_.reset(new uint8_t[kLz4DictionarySize + kMaxChunkSize]);
     return true;
 }
 
@@ -260,7 +260,7 @@ ChunkReader::Status ChunkReader::next()
         fail("corrupted chunk at offset " + std::to_string(chunk_offset_) + " (checksum mismatch)");
         return Status::Error;
     }
-    uint8_t* out = output_.data() + kLz4DictionarySize;
+    uint8_t* out = output_.get() + kLz4DictionarySize;
     if (stored) {
         std::memcpy(out, stored_.data(), raw_size);
     } else {

@@ -36,11 +36,17 @@ constexpr size_t kMaxFrames = 16384;
 // of other libraries) may still be recording with it.
 constexpr uint64_t kThreadStateGraceNs = 2'000'000'000;
 
-// Lock order: the GIL, then control_mutex, then record_mutex. Nothing holding record_mutex
+// Lock order: the GIL, then control_mutex, then patch_mutex, then record_mutex. Nothing holding record_mutex
 // waits for the GIL, so an allocating thread that holds the GIL never deadlocks with us.
 struct Capture
 {
-    std::mutex control_mutex;  // start, stop, patching, fork
+    std::mutex control_mutex;  // start, stop, fork
+    // GOT patching. The dlopen intercept takes it with the GIL often held (ctypes, imports), so
+    // it is separate from control_mutex, which start() holds while it runs Python code that may
+    // drop and retake the GIL: sharing one mutex deadlocked a dlopen in one thread against an
+    // attach starting in another. Taken after control_mutex, never held while waiting for the
+    // GIL or control_mutex.
+    std::mutex patch_mutex;
     std::mutex record_mutex;   // the record stream and everything below
 
     bool active = false;
@@ -259,6 +265,7 @@ void forkPrepare()
         return;
     }
     g_capture->control_mutex.lock();
+    g_capture->patch_mutex.lock();
     g_capture->record_mutex.lock();
 }
 
@@ -268,6 +275,7 @@ void forkParent()
         return;
     }
     g_capture->record_mutex.unlock();
+    g_capture->patch_mutex.unlock();
     g_capture->control_mutex.unlock();
 }
 
@@ -279,6 +287,7 @@ void forkChild()
     RecursionGuard guard;
     Capture& c = *g_capture;
     c.record_mutex.unlock();
+    c.patch_mutex.unlock();
     c.control_mutex.unlock();
     if (!c.active) {
         return;
@@ -328,6 +337,7 @@ bool stopLocked(Capture& c, std::string* summary, bool restore_hooks = true)
 {
     g_tracking = false;
     if (restore_hooks) {
+        std::lock_guard patch(c.patch_mutex);
         c.patcher->restoreAll();
     }
     CaptureWriter* writer;
@@ -430,10 +440,13 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
         c.active = true;
     }
     g_tracking = true;
-    if (!c.patcher) {
-        c.patcher = new GotPatcher(interceptedFunctions(), reinterpret_cast<const void*>(&Tracker::start));
+    {
+        std::lock_guard patch(c.patch_mutex);
+        if (!c.patcher) {
+            c.patcher = new GotPatcher(interceptedFunctions(), reinterpret_cast<const void*>(&Tracker::start));
+        }
+        c.patcher->patchNewObjects();
     }
-    c.patcher->patchNewObjects();
     if (!c.python.install(config.stop_at_exit, config.trace_python_allocators, error)) {
         stopLocked(c, nullptr);
         return false;
@@ -648,8 +661,8 @@ void Tracker::patchNewlyLoadedObjects()
 {
     RecursionGuard guard;
     Capture& c = capture();
-    std::lock_guard control(c.control_mutex);
-    if (c.active && c.patcher) {
+    std::lock_guard patch(c.patch_mutex);
+    if (g_tracking.load() && c.patcher) {
         c.patcher->patchNewObjects();
     }
 }

@@ -35,7 +35,9 @@ struct Outcome
 };
 
 // Everything a reporter would do with a capture: decode, resolve stacks, aggregate, render.
-Outcome readEverything(const std::string& path)
+// With `also_threaded`, also the threaded computeStats() that `memray stats` uses (sampled:
+// each open zero-fills the reader's 8 MiB chunk buffer, which dominates a test of tiny files).
+Outcome readEverything(const std::string& path, bool also_threaded = true)
 {
     Outcome outcome;
     const auto start = std::chrono::steady_clock::now();
@@ -66,6 +68,10 @@ Outcome readEverything(const std::string& path)
 
         // The threaded path `memray stats` takes must agree: the same totals, and an exception
         // exactly when the capture is corrupt.
+        if (!also_threaded) {
+            outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            return outcome;
+        }
         CaptureReader again(path);
         try {
             const CaptureStats threaded = computeStats(again, 5);
@@ -143,7 +149,7 @@ TEST(Robustness, EveryTruncationOfASmallCapture)
     uint64_t previous_records = 0;
     for (size_t cut = 0; cut <= bytes.size(); ++cut) {
         testing::writeBytes(path, bytes.substr(0, cut));
-        expectCleanTruncation(bytes, cut, readEverything(path), &previous_records);
+        expectCleanTruncation(bytes, cut, readEverything(path, cut % 16 == 0), &previous_records);
         if (::testing::Test::HasFailure()) {
             return;  // one broken cut is enough to see
         }
@@ -188,7 +194,7 @@ TEST(Robustness, DenseTruncationsOfALargerCapture)
             continue;
         }
         testing::writeBytes(path, bytes.substr(0, cut));
-        expectCleanTruncation(bytes, cut, readEverything(path), &previous_records);
+        expectCleanTruncation(bytes, cut, readEverything(path, cut % 8 == 0), &previous_records);
         if (::testing::Test::HasFailure()) {
             return;
         }
@@ -226,7 +232,7 @@ TEST(Robustness, RandomByteMutations)
             }
         }
         testing::writeBytes(path, bytes);
-        const Outcome outcome = readEverything(path);
+        const Outcome outcome = readEverything(path, i % 4 == 0);
         slowest = std::max(slowest, outcome.seconds);
         opened += outcome.opened;
         corrupt += outcome.state == EndState::Corrupt;
@@ -287,7 +293,7 @@ TEST(Robustness, MutationsBehindTheChecksumReachTheDecoder)
             }
         }
         testing::writeBytes(path, bytes);
-        const Outcome outcome = readEverything(path);
+        const Outcome outcome = readEverything(path, seed % 4 == 0);
         slowest = std::max(slowest, outcome.seconds);
         ASSERT_TRUE(outcome.opened) << outcome.error;
         corrupt += outcome.state == EndState::Corrupt;

@@ -81,7 +81,7 @@ class ChunkReader
     };
     Status next();
 
-    const uint8_t* data() const { return output_.data() + kLz4DictionarySize; }
+    const uint8_t* data() const { return output_.get() + kLz4DictionarySize; }
     size_t size() const { return output_size_; }
     const std::string& error() const { return error_; }
     // Offset in the file of the chunk most recently returned (for error messages).
@@ -99,7 +99,9 @@ class ChunkReader
     uint64_t position_ = 0;
     uint64_t chunk_offset_ = 0;
     // [dictionary: the last kLz4DictionarySize bytes of earlier output][this chunk's output]
-    std::vector<uint8_t> output_;
+    // Not a zero-filled vector: only the pages chunks actually reach get touched, so opening
+    // a small capture does not cost 8 MiB of zeroing and page faults.
+    std::unique_ptr<uint8_t[]> output_;
     size_t dictionary_size_ = 0;
     size_t output_size_ = 0;
     std::vector<uint8_t> stored_;
