@@ -59,6 +59,28 @@ std::optional<int> parseCommandLine(
     return std::nullopt;
 }
 
+std::optional<int> parseResultsCommandLine(
+        std::string_view command,
+        int argc,
+        char** argv,
+        const po::options_description& options,
+        std::string_view usage,
+        std::string_view missing_results_message,
+        po::variables_map* values)
+{
+    po::options_description hidden;
+    hidden.add_options()("results", po::value<std::string>(), "capture file");
+    po::positional_options_description positional;
+    positional.add("results", 1);
+    if (auto status = parseCommandLine(command, argc, argv, options, hidden, positional, usage, values)) {
+        return status;
+    }
+    if (!values->count("results")) {
+        return usageError(command, missing_results_message);
+    }
+    return std::nullopt;
+}
+
 std::optional<std::string> outputRefusal(const std::string& path, bool force)
 {
     struct stat info;

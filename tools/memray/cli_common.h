@@ -38,6 +38,17 @@ std::optional<int> parseCommandLine(
         std::string_view usage,
         boost::program_options::variables_map* values);
 
+// parseCommandLine for the commands that read one capture: adds the RESULTS positional argument
+// (afterwards in values["results"]) and makes its absence a usage error ("missing <what>").
+std::optional<int> parseResultsCommandLine(
+        std::string_view command,
+        int argc,
+        char** argv,
+        const boost::program_options::options_description& options,
+        std::string_view usage,
+        std::string_view missing_results_message,
+        boost::program_options::variables_map* values);
+
 // Why `path` must not be written, or nullopt if it may: an existing file without `force`
 // ("File already exists, will not overwrite without --force: X"), a directory, or a missing
 // parent directory.

@@ -54,22 +54,16 @@ int parseCommand(int argc, char** argv)
     namespace po = boost::program_options;
     po::options_description options("Options");
     options.add_options()("help,h", "show this help and exit");
-    po::options_description hidden;
-    hidden.add_options()("results", po::value<std::string>(), "capture file");
-    po::positional_options_description positional;
-    positional.add("results", 1);
     po::variables_map values;
-    if (auto status = parseCommandLine(
-                kCommand, argc, argv, options, hidden, positional,
+    if (auto status = parseResultsCommandLine(
+                kCommand, argc, argv, options,
                 "usage: memray parse [-h] RESULTS\n\n"
                 "Print every record of the capture file RESULTS as one line of text (a debugging aid).\n"
                 "Standard output must be a file or a pipe.",
+                "missing the capture file to parse",
                 &values))
     {
         return *status;
-    }
-    if (!values.count("results")) {
-        return usageError(kCommand, "missing the capture file to parse");
     }
     if (stdoutIsTerminal()) {
         return fail(kCommand, "You must redirect stdout to a file or shell pipeline.");

@@ -43,23 +43,17 @@ int statsCommand(int argc, char** argv)
         ("output,o", po::value<std::string>(),
          "with --json: the file to write (default: memray-stats-<results file name>.json beside RESULTS)")
         ("force,f", "with --json: overwrite the output file if it already exists");
-    po::options_description hidden;
-    hidden.add_options()("results", po::value<std::string>(), "capture file");
-    po::positional_options_description positional;
-    positional.add("results", 1);
     po::variables_map values;
-    if (auto status = parseCommandLine(
-                kCommand, argc, argv, options, hidden, positional,
+    if (auto status = parseResultsCommandLine(
+                kCommand, argc, argv, options,
                 "usage: memray stats [-h] [-n N] [--json] [-o OUTPUT] [-f] RESULTS\n\n"
                 "Show statistics of the allocations in the capture file RESULTS: totals, peak memory,\n"
                 "a histogram of allocation sizes, allocators used, and the locations and modules that\n"
                 "allocated the most.",
+                "missing the capture file to analyse",
                 &values))
     {
         return *status;
-    }
-    if (!values.count("results")) {
-        return usageError(kCommand, "missing the capture file to analyse");
     }
     const std::string top_text = values["num-largest"].as<std::string>();
     const auto top_n = parseTopN(top_text);
