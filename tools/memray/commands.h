@@ -7,5 +7,7 @@ namespace memray::cli {
 int runCommand(int argc, char** argv);    // memray run
 int parseCommand(int argc, char** argv);  // memray parse
 int statsCommand(int argc, char** argv);  // memray stats
+int attachCommand(int argc, char** argv);  // memray attach
+int detachCommand(int argc, char** argv);  // memray detach
 
 }  // namespace memray::cli

@@ -22,6 +22,8 @@ namespace {
 using memray::cli::parseCommand;
 using memray::cli::runCommand;
 using memray::cli::statsCommand;
+using memray::cli::attachCommand;
+using memray::cli::detachCommand;
 
 struct Subcommand
 {
@@ -35,6 +37,8 @@ constexpr std::array kSubcommands = {
     Subcommand{"run", "run a Python program and capture its memory allocations", &runCommand},
     Subcommand{"parse", "print the records of a capture file, one per line", &parseCommand},
     Subcommand{"stats", "summarise the allocations of a capture file", &statsCommand},
+    Subcommand{"attach", "start capturing the allocations of a running Python process", &attachCommand},
+    Subcommand{"detach", "stop a capture started by 'memray attach'", &detachCommand},
 };
 
 constexpr std::string_view kUsage = "usage: memray [-v] [-V] [-h] COMMAND [ARGS...]";

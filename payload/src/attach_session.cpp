@@ -1,0 +1,327 @@
+#include "attach_session.h"
+
+#include "attach_config.h"
+#include "capture_config.h"
+#include "control_channel.h"
+#include "recursion_guard.h"
+#include "tracker.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <pthread.h>
+#include <signal.h>
+#include <string>
+#include <time.h>
+#include <unistd.h>
+
+namespace memray::payload {
+
+namespace {
+
+constexpr size_t kMaxConfigBytes = 16384;
+// How long a session that failed to start waits for the CLI to collect the error.
+constexpr int kFailedSessionLingerMs = 30000;
+constexpr int kRequestTimeoutMs = 2000;
+
+// Static storage: the hijacked thread copies its argument here without allocating.
+char g_config[kMaxConfigBytes];
+std::atomic<bool> g_session_running{false};
+std::atomic<int> g_listen_fd{-1};
+// The socket of the running session, removed if the process exits with the session running
+// (a stale socket would only be refused, but clutters the directory).
+char g_socket_path[256];
+
+void removeSocketAtExit()
+{
+    if (g_listen_fd.load() >= 0 && g_socket_path[0] != '\0') {
+        unlink(g_socket_path);
+    }
+}
+
+long long nowMs()
+{
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<long long>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+}
+
+// A forked child has no session thread (and must not serve the parent's socket).
+void forgetSessionInChild()
+{
+    int fd = g_listen_fd.exchange(-1);
+    if (fd >= 0) {
+        close(fd);
+    }
+    g_session_running = false;
+}
+
+enum class Phase { Starting, Active, Busy, Failed };
+
+// The capture's start, run by a helper thread because it waits for the GIL, and the channel
+// must answer `status` ("starting") meanwhile.
+struct Start
+{
+    std::mutex mutex;
+    std::condition_variable changed;
+    Phase phase = Phase::Starting;
+    std::string message;  // the capture path when Active, the reason otherwise
+    long long active_since_ms = 0;
+
+    void finish(Phase result, std::string text)
+    {
+        std::lock_guard lock(mutex);
+        phase = result;
+        message = std::move(text);
+        active_since_ms = nowMs();
+        changed.notify_all();
+    }
+    Phase current(std::string* text = nullptr, long long* since = nullptr)
+    {
+        std::lock_guard lock(mutex);
+        if (text) {
+            *text = message;
+        }
+        if (since) {
+            *since = active_since_ms;
+        }
+        return phase;
+    }
+    Phase awaitStarted()
+    {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [this] { return phase != Phase::Starting; });
+        return phase;
+    }
+};
+
+class Session
+{
+  public:
+    void run();
+
+  private:
+    // Answers one connection. False when the session is over.
+    bool serve(int client);
+    std::string statusLine();
+    void end();
+
+    static void* startCapture(void* session);
+
+    AttachOptions options_;
+    CaptureConfig config_;
+    ControlServer server_;
+    Start start_;
+    pthread_t starter_{};
+    bool starter_running_ = false;
+};
+
+// memray's own threads never record what they allocate or free, to their very end (thread
+// exit frees included): the guard is set and never reset.
+void becomeMemrayThread(const char* name)
+{
+    t_recursion_guard = true;
+    pthread_setname_np(pthread_self(), name);
+}
+
+void* Session::startCapture(void* argument)
+{
+    becomeMemrayThread("memray-start");
+    auto* session = static_cast<Session*>(argument);
+    std::string reason;
+    if (Tracker::start(session->config_, &reason)) {
+        session->start_.finish(Phase::Active, session->config_.output);
+    } else {
+        session->start_.finish(Phase::Failed, reason);
+    }
+    return nullptr;
+}
+
+void Session::run()
+{
+    std::string error;
+    std::string text(g_config);
+    if (!parseAttachOptions(text.c_str(), &options_, &error)) {
+        std::fprintf(stderr, "memray: attach failed: %s\n", error.c_str());
+        end();
+        return;
+    }
+    if (!server_.open(options_.control_socket, &error)) {
+        // Nobody can be told through the channel: the CLI times out waiting for it and
+        // points at the target's stderr.
+        std::fprintf(stderr, "memray: attach failed: %s\n", error.c_str());
+        end();
+        return;
+    }
+    if (options_.control_socket.size() < sizeof(g_socket_path)) {
+        std::memcpy(g_socket_path, options_.control_socket.c_str(), options_.control_socket.size() + 1);
+    }
+    g_listen_fd = server_.fd();
+
+    if (!parseCaptureConfig(options_.capture_config.c_str(), &config_, &error)) {
+        start_.finish(Phase::Failed, error);
+    } else if (Tracker::isActive()) {
+        start_.finish(Phase::Busy, "a capture started by `memray run` or the payload's API is already active");
+    } else if (int result = pthread_create(&starter_, nullptr, &Session::startCapture, this); result != 0) {
+        start_.finish(Phase::Failed, std::string("cannot create a thread: ") + std::strerror(result));
+    } else {
+        starter_running_ = true;
+    }
+
+    long long failed_deadline = -1;
+    while (true) {
+        std::string message;
+        long long active_since = 0;
+        Phase phase = start_.current(&message, &active_since);
+        int timeout = -1;
+        if (phase == Phase::Starting) {
+            timeout = 20;  // to start the --duration clock soon after the capture is active
+        } else if (phase == Phase::Active && options_.duration_s > 0) {
+            long long left = active_since + 1000LL * options_.duration_s - nowMs();
+            if (left <= 0) {
+                // Quietly: the target's output stays its own.
+                std::string summary;
+                Tracker::stop(&error, &summary);
+                break;
+            }
+            timeout = static_cast<int>(left);
+        } else if (phase == Phase::Failed || phase == Phase::Busy) {
+            if (failed_deadline < 0) {
+                failed_deadline = nowMs() + kFailedSessionLingerMs;
+            }
+            long long left = failed_deadline - nowMs();
+            if (left <= 0) {
+                break;
+            }
+            timeout = static_cast<int>(left);
+        }
+        int client = server_.accept(timeout);
+        if (client >= 0 && !serve(client)) {
+            return;  // serve() ended the session
+        }
+    }
+    end();
+}
+
+std::string Session::statusLine()
+{
+    std::string message;
+    switch (start_.current(&message)) {
+        case Phase::Starting:
+            return "starting";
+        case Phase::Active:
+            if (!Tracker::isActive()) {
+                return "error the capture has already ended";
+            }
+            return "active " + message;
+        case Phase::Busy:
+            return "busy " + message;
+        case Phase::Failed:
+            return "error " + message;
+    }
+    return "error unknown state";
+}
+
+bool Session::serve(int client)
+{
+    auto request = ControlServer::readLine(client, kRequestTimeoutMs);
+    if (!request) {
+        close(client);
+        return true;
+    }
+    if (*request == "status") {
+        std::string line = statusLine();
+        ControlServer::writeLine(client, line);
+        close(client);
+        // A failure is reported once, to the CLI that waits for it; then the session ends.
+        if (!line.starts_with("starting") && !line.starts_with("active")) {
+            end();
+            return false;
+        }
+        return true;
+    }
+    if (*request == "stop") {
+        std::string reply;
+        if (start_.awaitStarted() == Phase::Active) {
+            std::string error, summary;
+            reply = Tracker::stop(&error, &summary) ? "stopped " + summary : "error " + error;
+        } else {
+            reply = statusLine();
+        }
+        end();  // before replying: an attach right after the detach must find no session
+        ControlServer::writeLine(client, reply);
+        close(client);
+        return false;
+    }
+    ControlServer::writeLine(client, "error unknown request");
+    close(client);
+    return true;
+}
+
+void Session::end()
+{
+    server_.close();
+    if (starter_running_) {
+        pthread_join(starter_, nullptr);
+        starter_running_ = false;
+    }
+    g_listen_fd = -1;
+    g_session_running = false;
+}
+
+void* sessionMain(void*)
+{
+    becomeMemrayThread("memray-attach");
+    static std::once_flag process_hooks;
+    std::call_once(process_hooks, [] {
+        pthread_atfork(nullptr, nullptr, &forgetSessionInChild);
+        std::atexit(&removeSocketAtExit);
+    });
+    {
+        Session session;
+        session.run();
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+int beginAttachSession(const char* config)
+{
+    if (config == nullptr) {
+        return kAttachBadConfig;
+    }
+    bool expected = false;
+    if (!g_session_running.compare_exchange_strong(expected, true)) {
+        return kAttachBusy;
+    }
+    size_t length = strnlen(config, kMaxConfigBytes);
+    if (length >= kMaxConfigBytes) {
+        g_session_running = false;
+        return kAttachBadConfig;
+    }
+    std::memcpy(g_config, config, length + 1);
+
+    // The session thread starts with every signal blocked: process-directed signals stay
+    // with the program's threads (Python handles them in its main thread).
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    int result = pthread_create(&thread, &attributes, &sessionMain, nullptr);
+    pthread_attr_destroy(&attributes);
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    if (result != 0) {
+        g_session_running = false;
+        return kAttachNoThread;
+    }
+    return kAttachStarted;
+}
+
+}  // namespace memray::payload

@@ -1,0 +1,241 @@
+"""Helpers for the `memray attach` / `memray detach` tests (standard library only).
+
+A Target is a Python process under test, started with the interpreter under test, whose
+stdout lines can be waited for. attach()/detach() run the commands; the -v output of attach
+tells which thread was held and for how long.
+"""
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import memray_testlib as lib  # noqa: E402
+
+PROBES = lib.BUILD_DIR / "tests" / "lib"
+ATTACH_PROBE = PROBES / "libmemray_test_attach_probe.so"
+LOADABLE = PROBES / "libmemray_test_attach_loadable.so"
+
+# Generous, for a loaded machine: an attach normally takes well under a second.
+COMMAND_TIMEOUT = 60
+
+
+class Target:
+    """A Python process running SOURCE (dedented) with ARGS; its stdout is read line by line."""
+
+    def __init__(self, directory, source, args=(), python=None, env=None, user=None, stdin=True,
+                 pass_fds=(), name="target.py"):
+        script = lib.write_file(Path(directory) / name, source)
+        command = [python or lib.test_python(), "-u", str(script)] + [str(a) for a in args]
+        preexec = None
+        if user is not None:
+            uid, gid = user
+
+            def preexec():
+                os.setgroups([])
+                os.setgid(gid)
+                os.setuid(uid)
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+            env=env if env is not None else lib.memray_env(), pass_fds=pass_fds,
+            preexec_fn=preexec, cwd=str(directory))
+        self.pid = self.process.pid
+        self.lines = []
+        self._queue = queue.Queue()
+        self._stderr = []
+        self._pumps = [threading.Thread(target=self._pump, args=(self.process.stdout, self._queue), daemon=True),
+                       threading.Thread(target=self._pump, args=(self.process.stderr, None), daemon=True)]
+        for pump in self._pumps:
+            pump.start()
+
+    def _pump(self, stream, lines):
+        for line in stream:
+            if lines is not None:
+                lines.put(line.rstrip("\n"))
+            else:
+                self._stderr.append(line)
+        if lines is not None:
+            lines.put(None)
+
+    def wait_for(self, prefix, timeout=COMMAND_TIMEOUT):
+        """The next stdout line starting with PREFIX (earlier lines are kept in self.lines)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("timed out waiting for %r from the target; got %r, stderr %r"
+                                     % (prefix, self.lines, self.stderr()))
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise AssertionError("the target ended (status %r) before printing %r; got %r, stderr %r"
+                                     % (self.process.poll(), prefix, self.lines, self.stderr()))
+            self.lines.append(line)
+            if line.startswith(prefix):
+                return line
+
+    def send(self, text):
+        self.process.stdin.write(text)
+        self.process.stdin.flush()
+
+    def stderr(self):
+        return "".join(self._stderr)
+
+    def finish(self, timeout=COMMAND_TIMEOUT):
+        """Closes stdin, waits for the exit; returns the exit status. All stdout is in self.lines."""
+        if self.process.stdin:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+        status = self.process.wait(timeout=timeout)
+        self._close()
+        while True:
+            try:
+                line = self._queue.get(timeout=5)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.lines.append(line)
+        return status
+
+    def _close(self):
+        for pump in self._pumps:
+            pump.join(timeout=5)
+        for stream in (self.process.stdout, self.process.stderr):
+            stream.close()
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdin:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+        self._close()
+
+
+def attach(pid, output, *options, verbose=True, env=None, user=None, timeout=COMMAND_TIMEOUT):
+    """Runs `memray attach [-v] -o OUTPUT OPTIONS PID`."""
+    args = ["attach"] + (["-v"] if verbose else []) + ["-o", str(output)] + list(options) + [str(pid)]
+    return run_memray_as(args, env=env, user=user, timeout=timeout)
+
+
+def detach(pid, env=None, user=None, timeout=COMMAND_TIMEOUT):
+    return run_memray_as(["detach", str(pid)], env=env, user=user, timeout=timeout)
+
+
+def run_memray_as(args, env=None, user=None, timeout=COMMAND_TIMEOUT):
+    preexec = None
+    if user is not None:
+        uid, gid = user
+
+        def preexec():
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+    return subprocess.run([lib.memray_binary()] + [str(a) for a in args], env=env or lib.memray_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL, preexec_fn=preexec, cwd="/")
+
+
+def thread_stacks(pid):
+    """Every thread's native stack (gdb, if installed): to explain a hang in a failure message."""
+    import shutil
+    if not shutil.which("gdb"):
+        return "(no gdb to show the target's stacks)"
+    try:
+        dump = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx", "-ex", "thread apply all bt 25"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return "(gdb timed out)"
+    return "\n".join(line for line in dump.stdout.splitlines() if line.startswith(("Thread", "#")))
+
+
+def held(result):
+    """(thread id, milliseconds) from attach -v's "held thread T of process P for X ms"."""
+    match = re.search(r"held thread (\d+) of process \d+ for ([0-9.]+) ms", result.stderr)
+    if not match:
+        raise AssertionError("no held time in %r" % result.stderr)
+    return int(match.group(1)), float(match.group(2))
+
+
+def proc_status(pid):
+    """The fields of /proc/PID/status as a dict of strings."""
+    fields = {}
+    with open("/proc/%d/status" % pid) as status:
+        for line in status:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
+
+
+def tracer_pid(pid):
+    return int(proc_status(pid)["TracerPid"])
+
+
+def state(pid):
+    return proc_status(pid)["State"][0]
+
+
+def maps_text(pid):
+    with open("/proc/%d/maps" % pid) as maps:
+        return maps.read()
+
+
+def payload_loaded(pid):
+    return "libmemray_payload" in maps_text(pid)
+
+
+def wait_until(predicate, timeout=10, interval=0.01):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def libc_entry_bytes(pid):
+    """The first 8 bytes of libc's ELF entry point in PID's memory, and in the file: where the
+    injector writes its call gadget. They must be equal whenever no attach is in flight."""
+    import struct
+    for line in maps_text(pid).splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and fields[5].endswith("/libc.so.6") and int(fields[2], 16) == 0:
+            base = int(fields[0].split("-")[0], 16)
+            path = fields[5]
+            break
+    else:
+        raise AssertionError("no libc in process %d" % pid)
+    with open(path, "rb") as elf:
+        header = elf.read(64)
+        entry = struct.unpack_from("<Q", header, 24)[0]
+        phoff = struct.unpack_from("<Q", header, 32)[0]
+        phnum = struct.unpack_from("<H", header, 56)[0]
+        elf.seek(phoff)
+        segments = [struct.unpack("<IIQQQQQQ", elf.read(56)) for _ in range(phnum)]
+        first_load = next(s for s in segments if s[0] == 1)
+        file_offset = entry - first_load[3] + first_load[2]  # entry - vaddr + offset (first PT_LOAD maps the start)
+        for segment in segments:
+            if segment[0] == 1 and segment[3] <= entry < segment[3] + segment[5]:
+                file_offset = entry - segment[3] + segment[2]
+        elf.seek(file_offset)
+        on_disk = elf.read(8)
+    bias = base - (first_load[3] & ~0xfff)
+    with open("/proc/%d/mem" % pid, "rb") as memory:
+        memory.seek(bias + entry)
+        in_memory = memory.read(8)
+    return in_memory, on_disk

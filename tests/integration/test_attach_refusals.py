@@ -1,0 +1,301 @@
+"""Every refusal of `memray attach` (and `memray detach`): a distinct one-line message, exit
+status 1, and the target left exactly as it was -- not traced, not stopped or resumed, no
+payload loaded, still working. (tests/cmake/attach.cmake)"""
+
+import ctypes
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import memray_testlib as lib  # noqa: E402
+import attach_testlib  # noqa: E402
+from attach_testlib import (Target, detach, libc_entry_bytes, payload_loaded, state, tracer_pid,  # noqa: E402
+                            wait_until)
+
+
+def attach(pid, output, *options, **kwargs):
+    """memray attach without -v: a refusal is then exactly one line."""
+    return attach_testlib.attach(pid, output, *options, verbose=False, **kwargs)
+
+TEST_USER = "memray-attach-test"
+IS_ROOT = os.geteuid() == 0
+
+WAITING_TARGET = """
+    import sys
+    print("ready", flush=True)
+    for line in sys.stdin:
+        print("pong", line.strip(), flush=True)
+"""
+
+
+def unprivileged_user():
+    """(uid, gid) of a user without privileges, created on first use (needs root)."""
+    try:
+        entry = pwd.getpwnam(TEST_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TEST_USER],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        entry = pwd.getpwnam(TEST_USER)  # (another test may have created it meanwhile)
+    return entry.pw_uid, entry.pw_gid
+
+
+def usable_by(user, path):
+    """Whether USER (uid, gid) can execute PATH (checked in a child that becomes the user)."""
+    def become():
+        os.setgroups([])
+        os.setgid(user[1])
+        os.setuid(user[0])
+    probe = subprocess.run(["/bin/sh", "-c", 'test -x "$0"', str(path)], preexec_fn=become)
+    return probe.returncode == 0
+
+
+def a_python_for(user):
+    """The interpreter under test if USER may run it, else the system one (what these tests
+    check does not depend on the version)."""
+    for candidate in (lib.test_python(), "/usr/bin/python3"):
+        if usable_by(user, candidate):
+            return candidate
+    return None
+
+
+class RefusalTests(lib.TempDirTestCase):
+    def assert_refused(self, result, *fragments):
+        self.assertEqual(result.returncode, 1, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertTrue(lines[0].startswith("memray attach: error: ") or lines[0].startswith("memray detach: error: "),
+                        lines[0])
+        for fragment in fragments:
+            self.assertIn(fragment, lines[0])
+
+    def assert_untouched(self, target, expected_state="S"):
+        self.assertEqual(tracer_pid(target.pid), 0)
+        self.assertFalse(payload_loaded(target.pid))
+        in_memory, on_disk = libc_entry_bytes(target.pid)
+        self.assertEqual(in_memory, on_disk)
+        if expected_state == "T":
+            self.assertEqual(state(target.pid), "T")
+
+    def assert_still_works(self, target):
+        target.send("ping\n")
+        self.assertEqual(target.wait_for("pong"), "pong ping")
+        self.assertEqual(target.finish(), 0, target.stderr())
+        self.assertEqual(target.stderr(), "")
+
+    def test_no_such_process(self):
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        result = attach(gone.pid, self.tmp / "x.bin")
+        self.assert_refused(result, "no process with pid %d" % gone.pid)
+        self.assert_refused(detach(gone.pid), "no process with pid %d" % gone.pid)
+        self.assertFalse((self.tmp / "x.bin").exists())
+
+    def test_not_a_python_process(self):
+        sleeper = subprocess.Popen(["sleep", "30"])
+        try:
+            time.sleep(0.1)
+            result = attach(sleeper.pid, self.tmp / "x.bin")
+            self.assert_refused(result, "process %d (sleep) is not a Python process" % sleeper.pid)
+            self.assertEqual(tracer_pid(sleeper.pid), 0)
+            self.assertIsNone(sleeper.poll())
+        finally:
+            sleeper.kill()
+            sleeper.wait()
+
+    def test_unsupported_python_version(self):
+        old = sorted(Path("/root/.pyenv/versions").glob("3.7.*/bin/python3.7")) if os.access("/root", os.X_OK) else []
+        if not old:
+            self.skipTest("no Python 3.7 here")
+        target = Target(self.tmp, WAITING_TARGET, python=str(old[0]))
+        target.wait_for("ready")
+        result = attach(target.pid, self.tmp / "x.bin")
+        self.assert_refused(result, "runs Python 3.7", "supports Python 3.8 to 3.13")
+        self.assert_untouched(target)
+        self.assert_still_works(target)
+
+    def test_exiting_process(self):
+        zombie = subprocess.Popen([lib.test_python(), "-c", "pass"])
+        self.assertTrue(wait_until(lambda: state(zombie.pid) == "Z"))
+        try:
+            self.assert_refused(attach(zombie.pid, self.tmp / "x.bin"), "process %d is exiting" % zombie.pid)
+        finally:
+            zombie.wait()
+
+    def test_stopped_process_is_refused_and_stays_stopped(self):
+        target = Target(self.tmp, WAITING_TARGET)
+        target.wait_for("ready")
+        os.kill(target.pid, signal.SIGSTOP)
+        self.assertTrue(wait_until(lambda: state(target.pid) == "T"))
+        result = attach(target.pid, self.tmp / "x.bin")
+        self.assert_refused(result, "process %d is stopped" % target.pid, "kill -CONT")
+        time.sleep(0.2)
+        self.assert_untouched(target, expected_state="T")
+        os.kill(target.pid, signal.SIGCONT)
+        self.assert_still_works(target)
+
+    def test_already_traced_process(self):
+        target = Target(self.tmp, WAITING_TARGET)
+        target.wait_for("ready")
+        # A tracer of our own: PTRACE_SEIZE (no stop), then wait to be killed.
+        tracer = subprocess.Popen(
+            [sys.executable, "-c", "import ctypes, sys, time\n"
+             "libc = ctypes.CDLL(None, use_errno=True)\n"
+             "assert libc.ptrace(0x4206, int(sys.argv[1]), None, None) == 0, ctypes.get_errno()\n"
+             "print('tracing', flush=True)\n"
+             "time.sleep(60)\n", str(target.pid)],
+            stdout=subprocess.PIPE, universal_newlines=True)
+        try:
+            self.assertEqual(tracer.stdout.readline().strip(), "tracing")
+            result = attach(target.pid, self.tmp / "x.bin")
+            self.assert_refused(result, "process %d is already being traced by process %d" % (target.pid, tracer.pid))
+            self.assertEqual(tracer_pid(target.pid), tracer.pid)
+            self.assertFalse(payload_loaded(target.pid))
+        finally:
+            tracer.kill()
+            tracer.wait()
+            tracer.stdout.close()
+        self.assertTrue(wait_until(lambda: tracer_pid(target.pid) == 0))
+        self.assert_still_works(target)
+
+    def test_already_tracked_process(self):
+        target = Target(self.tmp, WAITING_TARGET)
+        target.wait_for("ready")
+        first = self.tmp / "first.bin"
+        result = attach(target.pid, first)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        result = attach(target.pid, self.tmp / "second.bin")
+        self.assert_refused(result, "process %d is already being tracked by memray (writing %s)" % (target.pid, first),
+                            "memray detach %d" % target.pid)
+        self.assertFalse((self.tmp / "second.bin").exists())
+        self.assertEqual(tracer_pid(target.pid), 0)
+        self.assertEqual(detach(target.pid).returncode, 0)
+        self.assertEqual(lib.parse_capture(first).end["state"], "complete")
+        self.assert_still_works(target)
+
+    def test_process_tracked_by_memray_run(self):
+        script = lib.write_file(self.tmp / "run_target.py", """
+            import os, sys
+            print("pid", os.getpid(), flush=True)
+            sys.stdin.readline()
+        """)
+        run = subprocess.Popen([lib.memray_binary(), "run", "--python", lib.test_python(), "-q", "-o",
+                                str(self.tmp / "run.bin"), str(script)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, universal_newlines=True,
+                               env=lib.memray_env())
+        try:
+            pid = int(run.stdout.readline().split()[1])
+            result = attach(pid, self.tmp / "x.bin")
+            self.assert_refused(result, "process %d is already being tracked by memray" % pid, "memray run")
+            self.assertFalse((self.tmp / "x.bin").exists())
+            self.assertEqual(tracer_pid(pid), 0)
+            self.assert_refused(detach(pid), "no capture started by `memray attach` is running in process %d" % pid)
+        finally:
+            run.stdin.close()
+            self.assertEqual(run.wait(timeout=60), 0)
+            run.stdout.close()
+        self.assertEqual(lib.parse_capture(self.tmp / "run.bin").end["state"], "complete")
+
+    def test_the_payload_refuses_a_second_session(self):
+        # memray_attach_begin() itself: a second call while a session runs is refused (1).
+        target = Target(self.tmp, """
+            import ctypes, sys
+            payload = ctypes.CDLL(sys.argv[1])
+            config = b"output=%s\\ncontrol_socket=%s\\n" % (sys.argv[2].encode(), sys.argv[3].encode())
+            print("first", payload.memray_attach_begin(config), flush=True)
+            print("second", payload.memray_attach_begin(config), flush=True)
+            sys.stdin.readline()
+        """, args=[lib.real_payload(), self.tmp / "api.bin", "/tmp/memray-%d/attach-api-test-%d.sock" % (os.geteuid(), os.getpid())])
+        self.assertEqual(target.wait_for("first"), "first 0")
+        self.assertEqual(target.wait_for("second"), "second 1")
+        import socket
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect("/tmp/memray-%d/attach-api-test-%d.sock" % (os.geteuid(), os.getpid()))
+            client.sendall(b"stop\n")
+            self.assertTrue(client.makefile().readline().startswith("stopped "))
+        self.assertEqual(target.finish(), 0, target.stderr())
+
+    @unittest.skipUnless(IS_ROOT, "needs root to create a user")
+    def test_permission_denied_names_what_is_missing(self):
+        user = unprivileged_user()
+        if not usable_by(user, lib.memray_binary()):
+            self.skipTest("the build tree is not accessible to %s" % TEST_USER)
+        target = Target(self.tmp, WAITING_TARGET)  # runs as root
+        target.wait_for("ready")
+        result = attach(target.pid, "/tmp/never-written.bin", user=user)
+        self.assert_refused(result, "permission denied: process %d runs as root (uid 0)" % target.pid,
+                            "memray runs as %s (uid %d)" % (TEST_USER, user[0]), "CAP_SYS_PTRACE")
+        self.assert_refused(detach(target.pid, user=user), "permission denied")
+        self.assert_untouched(target)
+        self.assert_still_works(target)
+
+    @unittest.skipUnless(IS_ROOT, "needs root to create a user")
+    def test_payload_unreadable_by_the_target_user(self):
+        user = unprivileged_user()
+        python = a_python_for(user)
+        if python is None:
+            self.skipTest("no interpreter %s may run" % TEST_USER)
+        os.chmod(self.tmp, 0o755)
+        target = Target(self.tmp, WAITING_TARGET, python=python, user=user)
+        target.wait_for("ready")
+        private = self.tmp / "private" / "libmemray_payload.so"
+        private.parent.mkdir()
+        shutil.copy(lib.real_payload(), private)
+        os.chmod(private, 0o600)
+        result = attach(target.pid, self.tmp / "x.bin", env=lib.memray_env(payload=private))
+        self.assert_refused(result, "the payload %s is not readable by %s (uid %d), the user process %d runs as"
+                            % (private, TEST_USER, user[0], target.pid))
+        self.assert_untouched(target)
+        # Readable: root attaches to the other user's process; the capture is the target's to write.
+        outputs = self.tmp / "outputs"
+        outputs.mkdir()
+        os.chown(outputs, user[0], user[1])
+        result = attach(target.pid, outputs / "ok.bin")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(os.stat(outputs / "ok.bin").st_uid, user[0])
+        self.assertEqual(detach(target.pid).returncode, 0)
+        self.assert_still_works(target)
+
+    def test_no_safe_point_then_the_target_exits_during_the_attach(self):
+        # The main thread waits inside a dl_iterate_phdr() callback: dl_iterate_phdr holds a
+        # loader lock while its callbacks run, so a dlopen on that thread would deadlock. It is
+        # never a safe point.
+        target = Target(self.tmp, """
+            import ctypes, time
+            libc = ctypes.CDLL(None)
+            CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+            def callback(info, size, data):
+                print("ready", flush=True)
+                time.sleep(4)
+                return 1  # stop iterating
+            libc.dl_iterate_phdr(CALLBACK(callback), None)
+            print("done", flush=True)
+        """)
+        target.wait_for("ready")
+        time.sleep(0.2)
+        result = attach(target.pid, self.tmp / "x.bin", "--safe-point-timeout-ms", "700")
+        self.assert_refused(result, "no thread of process %d reached a safe point within 700 ms" % target.pid,
+                            "is inside the dynamic loader (dl_iterate_phdr)", "nothing was changed")
+        self.assertEqual(tracer_pid(target.pid), 0)
+        self.assertFalse(payload_loaded(target.pid))
+        # Killed while the attach looks for a safe point: it notices and says so, promptly.
+        attaching = subprocess.Popen([lib.memray_binary(), "attach", "-o", str(self.tmp / "y.bin"), str(target.pid)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                                     env=lib.memray_env())
+        time.sleep(0.3)
+        target.kill()
+        start = time.monotonic()
+        _, stderr = attaching.communicate(timeout=60)
+        self.assertEqual(attaching.returncode, 1, stderr)
+        self.assertIn("process %d exited during the attach" % target.pid, stderr)
+        self.assertLess(time.monotonic() - start, 5)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,337 @@
+// memray attach PID: starts a capture inside a running Python process, without gdb.
+//
+// The order of the steps is the point:
+//   1. Refusals that need nothing but /proc (no such process, exiting, already traced, stopped,
+//      permission) -- the target is never touched when one applies.
+//   2. The slow work, with every thread of the target still running: parsing its ELF files,
+//      finding its Python, asking its control channel whether a capture is already active,
+//      checking that its user can read the payload, resolving the remote-call addresses.
+//   3. The injection proper (memray_injector): one thread held for a few milliseconds at a
+//      verified safe point, just long enough to dlopen the payload and call
+//      memray_attach_begin(), which starts the payload's session thread and returns.
+//   4. Waiting on the control channel until the session reports the capture active (it takes
+//      the GIL like any other thread, so this can take a moment on a busy process).
+#include "cli_common.h"
+#include "commands.h"
+#include "payload_locator.h"
+
+#include "memray/injector/control_channel.h"
+#include "memray/injector/failure.h"
+#include "memray/injector/injector.h"
+#include "memray/injector/interruption.h"
+#include "memray/injector/permissions.h"
+#include "memray/injector/proc.h"
+#include "memray/injector/python_probe.h"
+#include "memray/injector/target_modules.h"
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+namespace memray::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace inj = memray::injector;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kCommand = "attach";
+// The session opens its socket within milliseconds; starting the capture needs the GIL, which a
+// busy program may hold for a while.
+constexpr auto kChannelTimeout = std::chrono::seconds(3);
+constexpr auto kStartTimeout = std::chrono::seconds(10);
+constexpr auto kChannelPoll = std::chrono::milliseconds(2);
+constexpr auto kChannelRequestTimeout = std::chrono::seconds(2);
+constexpr int kEntryBusy = 1;  // memray_attach_begin(): a session is already running
+constexpr int kEntryNoThread = 3;
+
+struct AttachOptions
+{
+    pid_t pid = 0;
+    std::string output;  // absolute
+    bool force = false;
+    bool trace_python_allocators = false;
+    bool follow_fork = false;
+    unsigned duration_s = 0;
+    std::chrono::milliseconds safe_point_timeout{5000};
+};
+
+std::optional<pid_t> parsePid(const std::string& text)
+{
+    pid_t pid = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), pid);
+    if (error != std::errc() || end != text.data() + text.size() || pid <= 0) {
+        return std::nullopt;
+    }
+    return pid;
+}
+
+double milliseconds(std::chrono::microseconds duration)
+{
+    return static_cast<double>(duration.count()) / 1000.0;
+}
+
+std::string captureConfig(const AttachOptions& options, const std::string& socket_path)
+{
+    auto flag = [](bool value) { return value ? "1" : "0"; };
+    std::string config;
+    config += "output=" + options.output + "\n";
+    config += std::string("force=") + flag(options.force) + "\n";
+    config += std::string("trace_python_allocators=") + flag(options.trace_python_allocators) + "\n";
+    config += std::string("follow_fork=") + flag(options.follow_fork) + "\n";
+    config += "native=0\n";
+    config += "attached=1\n";
+    // A target that exits normally still gets a finished file.
+    config += "stop_at_exit=1\n";
+    config += "control_socket=" + socket_path + "\n";
+    config += "duration_s=" + std::to_string(options.duration_s) + "\n";
+    return config;
+}
+
+// Step 1: refusals decided from /proc/PID/status alone.
+inj::ProcessStatus checkProcess(pid_t pid)
+{
+    const std::string process = "process " + std::to_string(pid);
+    auto status = inj::readProcessStatus(pid);
+    if (!status) {
+        throw inj::Failure(inj::FailureKind::NoSuchProcess, "no process with pid " + std::to_string(pid));
+    }
+    if (status->state == 'Z' || status->state == 'X') {
+        throw inj::Failure(inj::FailureKind::TargetExiting, process + " is exiting");
+    }
+    if (status->tracer_pid != 0) {
+        auto tracer = inj::readProcessStatus(status->tracer_pid);
+        throw inj::Failure(inj::FailureKind::AlreadyTraced,
+                           process + " is already being traced by process " + std::to_string(status->tracer_pid)
+                                   + (tracer ? " (" + tracer->name + ")" : "")
+                                   + "; only one tracer may attach at a time");
+    }
+    if (status->state == 'T' || status->state == 't') {
+        throw inj::Failure(inj::FailureKind::Stopped,
+                           process + " is stopped (state T); memray attach does not resume stopped processes,"
+                                     " continue it first (kill -CONT " + std::to_string(pid) + ")");
+    }
+    if (auto refusal = inj::ptraceRefusal(pid, *status)) {
+        throw inj::Failure(inj::FailureKind::PermissionDenied, *refusal);
+    }
+    return *status;
+}
+
+// A reply of the channel that means somebody is already tracking the process.
+[[noreturn]] void alreadyTracked(pid_t pid, const std::string& reply)
+{
+    const std::string process = "process " + std::to_string(pid);
+    std::string detail;
+    if (reply.starts_with("active ")) {
+        detail = " (writing " + reply.substr(7) + "); run 'memray detach " + std::to_string(pid) + "' first";
+    } else if (reply == "starting") {
+        detail = " (a capture is starting); run 'memray detach " + std::to_string(pid) + "' to cancel it";
+    } else if (reply.starts_with("busy ")) {
+        detail = ": " + reply.substr(5);
+    } else {
+        detail = " (a previous attach is still finishing); try again in a few seconds";
+    }
+    throw inj::Failure(inj::FailureKind::AlreadyTracked, process + " is already being tracked by memray" + detail);
+}
+
+// Step 4: until the session says the capture runs.
+std::string awaitActive(pid_t pid, const std::string& socket_path, inj::Interruption& interruption)
+{
+    const auto started = Clock::now();
+    bool channel_seen = false;
+    while (true) {
+        if (interruption.requested()) {
+            // Undo: the session stops the capture (as soon as it has started) and ends.
+            try {
+                inj::askControlChannel(pid, socket_path, "stop", kChannelRequestTimeout);
+            } catch (const inj::Failure&) {
+            }
+            throw inj::Failure(inj::FailureKind::Interrupted,
+                               "interrupted; the capture in process " + std::to_string(pid) + " was cancelled");
+        }
+        auto reply = inj::askControlChannel(pid, socket_path, "status", kChannelRequestTimeout);
+        if (reply) {
+            channel_seen = true;
+            if (reply->starts_with("active ")) {
+                return reply->substr(7);
+            }
+            if (reply->starts_with("error ")) {
+                throw inj::Failure(inj::FailureKind::TargetFailure, "process " + std::to_string(pid)
+                                                                        + " could not start the capture: " + reply->substr(6));
+            }
+            if (reply->starts_with("busy ")) {
+                alreadyTracked(pid, *reply);
+            }
+        } else {
+            auto status = inj::readProcessStatus(pid);
+            if (!status || status->state == 'Z' || status->state == 'X') {
+                throw inj::Failure(inj::FailureKind::TargetExiting,
+                                   "process " + std::to_string(pid) + " exited before the capture started");
+            }
+        }
+        if (!channel_seen && Clock::now() >= started + kChannelTimeout) {
+            throw inj::Failure(inj::FailureKind::TargetFailure,
+                               "process " + std::to_string(pid) + " loaded memray but did not open its control socket "
+                                       + socket_path + " (see the process's stderr for why)");
+        }
+        if (Clock::now() >= started + kStartTimeout) {
+            throw inj::Failure(inj::FailureKind::TargetFailure,
+                               "process " + std::to_string(pid) + " did not start the capture within "
+                                       + std::to_string(kStartTimeout.count())
+                                       + " s (is a thread holding the GIL in a long C call? see the process's stderr);"
+                                         " run 'memray detach " + std::to_string(pid) + "' to cancel it");
+        }
+        std::this_thread::sleep_for(kChannelPoll);
+    }
+}
+
+int attach(const AttachOptions& options)
+{
+    const auto started = Clock::now();
+    const pid_t pid = options.pid;
+    if (auto refusal = outputRefusal(options.output, options.force)) {
+        return fail(kCommand, *refusal);
+    }
+    const inj::ProcessStatus status = checkProcess(pid);
+
+    inj::TargetModules modules(pid, inj::readMaps(pid));
+    const inj::PythonProcess python = inj::probePython(pid, status.name, modules);
+    spdlog::info("process {} runs Python {} ({})", pid, python.version(),
+                 python.static_libpython ? "static, " + python.module->path : python.module->path);
+
+    const std::string socket_path = inj::controlSocketPath(pid, status.uid[1]);
+    if (auto reply = inj::askControlChannel(pid, socket_path, "status", kChannelRequestTimeout)) {
+        alreadyTracked(pid, *reply);
+    }
+    if (auto problem = inj::controlDirectoryProblem(pid, socket_path, status.uid[1])) {
+        throw inj::Failure(inj::FailureKind::Internal, *problem);
+    }
+    const std::string payload = findPayload().string();
+    if (auto reason = inj::payloadUnreadableReason(pid, status, payload)) {
+        throw inj::Failure(inj::FailureKind::PayloadUnreadable, *reason);
+    }
+
+    inj::Interruption interruption;
+    inj::Injector injector(pid, modules, payload);
+    const auto prepared = Clock::now();
+    inj::InjectionRequest request;
+    request.payload_path = payload;
+    request.entry_symbol = "memray_attach_begin";
+    request.argument = captureConfig(options, socket_path);
+    request.safe_point_timeout = options.safe_point_timeout;
+    const inj::InjectionReport report = injector.inject(request, interruption);
+    spdlog::info("held thread {} of process {} for {:.3f} ms (longest hold {:.3f} ms, {} thread stop(s))", report.thread,
+                 pid, milliseconds(report.call_hold), milliseconds(report.longest_hold), report.attempts);
+    spdlog::info("of which {:.3f} ms checking the safe point ({} frames), {:.3f} ms in dlopen",
+                 milliseconds(report.check_time), report.stack_depth, milliseconds(report.dlopen_time));
+    for (const auto& [call, duration] : report.calls) {
+        spdlog::debug("remote call {}: {:.3f} ms", call, milliseconds(duration));
+    }
+    for (const std::string& refusal : report.refusals) {
+        spdlog::info("not a safe point: {}", refusal);
+    }
+    if (report.entry_result == kEntryBusy) {
+        throw inj::Failure(inj::FailureKind::AlreadyTracked,
+                           "process " + std::to_string(pid) + " is already being tracked by memray (an attach session is running)");
+    }
+    if (report.entry_result != 0) {
+        throw inj::Failure(inj::FailureKind::TargetFailure,
+                           "process " + std::to_string(pid) + " could not start memray's session ("
+                                   + (report.entry_result == kEntryNoThread ? "cannot create a thread" : "bad configuration")
+                                   + ")");
+    }
+    const std::string capture = awaitActive(pid, socket_path, interruption);
+    const auto finished = Clock::now();
+    spdlog::info("attach took {:.1f} ms: {:.1f} ms preparing, {:.1f} ms injecting and starting",
+                 std::chrono::duration<double, std::milli>(finished - started).count(),
+                 std::chrono::duration<double, std::milli>(prepared - started).count(),
+                 std::chrono::duration<double, std::milli>(finished - prepared).count());
+
+    std::fprintf(stderr, "[memray] Attached to process %d (Python %s); writing profile results into %s\n", pid,
+                 python.version().c_str(), capture.c_str());
+    if (options.duration_s > 0) {
+        std::fprintf(stderr, "[memray] Tracking stops by itself after %u s; run 'memray detach %d' to stop it earlier.\n",
+                     options.duration_s, pid);
+    } else {
+        std::fprintf(stderr, "[memray] Run 'memray detach %d' to stop tracking and finish the file.\n", pid);
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+int attachCommand(int argc, char** argv)
+{
+    namespace po = boost::program_options;
+    po::options_description options("Options");
+    options.add_options()
+        ("help,h", "show this help and exit")
+        ("output,o", po::value<std::string>(), "capture file to write (the process writes it; relative to this directory)")
+        ("force,f", "overwrite the capture file if it exists")
+        ("trace-python-allocators", "also record the allocations of Python's own allocators (pymalloc)")
+        ("follow-fork", "keep tracking in processes the target forks (each writes OUTPUT.<pid>)")
+        ("duration", po::value<unsigned>(), "stop tracking by itself after this many seconds")
+        ("verbose,v", "say what happens, with timings");
+    po::options_description hidden;
+    hidden.add_options()
+        ("pid", po::value<std::string>(), "process id")
+        ("safe-point-timeout-ms", po::value<unsigned>(), "how long to look for a safe point");
+    po::positional_options_description positional;
+    positional.add("pid", 1);
+    po::variables_map values;
+    if (auto status = parseCommandLine(
+                kCommand, argc, argv, options, hidden, positional,
+                "usage: memray attach [-h] [-o OUTPUT] [-f] [--trace-python-allocators] [--follow-fork]\n"
+                "                     [--duration SECONDS] [-v] PID\n\n"
+                "Start tracking the memory allocations of a running Python process (CPython 3.8 to 3.13),\n"
+                "without restarting it and without gdb. The process writes the capture file itself;\n"
+                "'memray detach PID' stops tracking and finishes the file.",
+                &values))
+    {
+        return *status;
+    }
+    if (values.count("verbose")) {
+        spdlog::set_level(spdlog::level::info);
+    }
+    if (!values.count("pid")) {
+        return usageError(kCommand, "missing the process id to attach to");
+    }
+    AttachOptions attach_options;
+    auto pid = parsePid(values["pid"].as<std::string>());
+    if (!pid) {
+        return usageError(kCommand, "'" + values["pid"].as<std::string>() + "' is not a process id");
+    }
+    attach_options.pid = *pid;
+    if (!values.count("output")) {
+        return usageError(kCommand, "live mode (attaching without -o/--output) is not available yet; use -o FILE to write a capture file");
+    }
+    if (values.count("duration")) {
+        attach_options.duration_s = values["duration"].as<unsigned>();
+        if (attach_options.duration_s == 0) {
+            return usageError(kCommand, "--duration must be at least 1 second");
+        }
+    }
+    if (values.count("safe-point-timeout-ms")) {
+        attach_options.safe_point_timeout = std::chrono::milliseconds(values["safe-point-timeout-ms"].as<unsigned>());
+    }
+    attach_options.output = fs::absolute(values["output"].as<std::string>()).lexically_normal().string();
+    attach_options.force = values.count("force") > 0;
+    attach_options.trace_python_allocators = values.count("trace-python-allocators") > 0;
+    attach_options.follow_fork = values.count("follow-fork") > 0;
+    try {
+        return attach(attach_options);
+    } catch (const inj::Failure& failure) {
+        fail(kCommand, failure.what());
+        return failure.kind() == inj::FailureKind::Interrupted ? 130 : kExitFailure;
+    } catch (const std::exception& error) {
+        return fail(kCommand, error.what());
+    }
+}
+
+}  // namespace memray::cli

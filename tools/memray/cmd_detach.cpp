@@ -1,0 +1,96 @@
+// memray detach PID: stops the capture `memray attach` started, and has the process finish
+// the file. No ptrace: it only asks the payload's session over its control channel (see
+// payload/src/control_channel.h), so it is quick and never stops the process.
+#include "cli_common.h"
+#include "commands.h"
+
+#include "memray/injector/control_channel.h"
+#include "memray/injector/failure.h"
+#include "memray/injector/proc.h"
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+namespace memray::cli {
+
+namespace {
+
+namespace inj = memray::injector;
+
+constexpr const char* kCommand = "detach";
+// Stopping takes the GIL and writes the last chunks of the file; give a busy process time.
+constexpr auto kStopTimeout = std::chrono::seconds(60);
+
+int detach(pid_t pid)
+{
+    auto status = inj::readProcessStatus(pid);
+    if (!status) {
+        return fail(kCommand, "no process with pid " + std::to_string(pid));
+    }
+    const std::string socket_path = inj::controlSocketPath(pid, status->uid[1]);
+    spdlog::info("asking process {} to stop through {}", pid, socket_path);
+    auto reply = inj::askControlChannel(pid, socket_path, "stop", kStopTimeout);
+    if (!reply) {
+        return fail(kCommand, "no capture started by `memray attach` is running in process " + std::to_string(pid));
+    }
+    if (reply->starts_with("stopped ")) {
+        std::fprintf(stderr, "[memray] Stopped tracking process %d: %s\n", pid, reply->substr(8).c_str());
+        return kExitOk;
+    }
+    if (reply->starts_with("error ")) {
+        return fail(kCommand, "process " + std::to_string(pid) + ": " + reply->substr(6));
+    }
+    if (reply->starts_with("busy ")) {
+        return fail(kCommand, "process " + std::to_string(pid) + " is tracked by a capture that `memray attach` did not start: "
+                                  + reply->substr(5));
+    }
+    return fail(kCommand, "unexpected answer from process " + std::to_string(pid) + ": " + *reply);
+}
+
+}  // namespace
+
+int detachCommand(int argc, char** argv)
+{
+    namespace po = boost::program_options;
+    po::options_description options("Options");
+    options.add_options()
+        ("help,h", "show this help and exit")
+        ("verbose,v", "say what happens");
+    po::options_description hidden;
+    hidden.add_options()("pid", po::value<std::string>(), "process id");
+    po::positional_options_description positional;
+    positional.add("pid", 1);
+    po::variables_map values;
+    if (auto status = parseCommandLine(
+                kCommand, argc, argv, options, hidden, positional,
+                "usage: memray detach [-h] [-v] PID\n\n"
+                "Stop the capture that 'memray attach PID' started: the process finishes the capture file\n"
+                "and keeps running.",
+                &values))
+    {
+        return *status;
+    }
+    if (values.count("verbose")) {
+        spdlog::set_level(spdlog::level::info);
+    }
+    if (!values.count("pid")) {
+        return usageError(kCommand, "missing the process id to detach from");
+    }
+    const std::string text = values["pid"].as<std::string>();
+    pid_t pid = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), pid);
+    if (error != std::errc() || end != text.data() + text.size() || pid <= 0) {
+        return usageError(kCommand, "'" + text + "' is not a process id");
+    }
+    try {
+        return detach(pid);
+    } catch (const std::exception& failure) {
+        return fail(kCommand, failure.what());
+    }
+}
+
+}  // namespace memray::cli
