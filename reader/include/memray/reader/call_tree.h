@@ -1,0 +1,79 @@
+// The call tree of a snapshot: what flamegraph, tree and summary draw.
+//
+// Each location's Python stack is inserted outermost frame first, so nodes are call paths
+// from the program's entry down to an allocating line. A node is (parent, frame, thread): with
+// merged threads the thread is always 0. A node's `self_*` fields count the allocations made
+// exactly there, its `total_*` fields those made there or in anything it called. The
+// allocator is not part of a node (the table reporter is the one that splits by allocator).
+//
+// Frames are interned: one TreeFrame per distinct (function, file, line), each flagged with
+// what reports may hide by default:
+//  * import_system: CPython's import machinery (<frozen importlib._bootstrap...>) and every
+//    frame called from it, as a module body run by an import is noise for most questions;
+//  * irrelevant: frames that only start the program (runpy's module runner).
+// Allocations with no Python stack hang from the root under a frame named kUnknownFunction.
+#pragma once
+
+#include "memray/reader/allocation_snapshot.h"
+#include "memray/reader/capture_reader.h"
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace memray::reader {
+
+constexpr std::string_view kUnknownFunction = "<unknown>";
+
+struct TreeFrame
+{
+    std::string function;
+    std::string file;
+    uint64_t line = 0;
+    bool import_system = false;  // inside the import machinery (the node's own frame)
+    bool irrelevant = false;     // program start-up plumbing
+};
+
+struct TreeNode
+{
+    static constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+
+    uint32_t parent = kNone;  // kNone for the root
+    uint32_t frame = kNone;   // index into CallTree::frames; kNone for the root
+    uint32_t depth = 0;       // the root is 0
+    uint64_t thread_id = 0;   // 0 when threads are merged
+    bool import_system = false;  // this frame or a caller of it is in the import machinery
+    uint64_t self_bytes = 0;
+    uint64_t self_count = 0;
+    uint64_t total_bytes = 0;
+    uint64_t total_count = 0;
+    // Children are nodes [first_child, first_child + child_count) of CallTree::children.
+    uint32_t first_child = 0;
+    uint32_t child_count = 0;
+};
+
+struct CallTree
+{
+    std::vector<TreeFrame> frames;
+    // nodes[0] is the root; a node's parent always has a smaller index.
+    std::vector<TreeNode> nodes;
+    // Child node indices, grouped by parent, each group ordered by total_bytes (largest first).
+    std::vector<uint32_t> children;
+
+    const TreeNode& root() const { return nodes.front(); }
+    // The children of `node`, largest first.
+    const uint32_t* childrenBegin(const TreeNode& node) const { return children.data() + node.first_child; }
+    const uint32_t* childrenEnd(const TreeNode& node) const { return childrenBegin(node) + node.child_count; }
+};
+
+// Builds the tree of `locations`, resolving stacks through `capture`. Locations with the same
+// Python stack and thread but another allocator or native stack land in the same node.
+CallTree buildCallTree(const CaptureReader& capture, const std::vector<LocationUsage>& locations);
+
+// Whether a frame belongs to the import machinery or to start-up plumbing (see above).
+bool isImportSystemFrame(std::string_view function, std::string_view file);
+bool isIrrelevantFrame(std::string_view function, std::string_view file);
+
+}  // namespace memray::reader
