@@ -107,7 +107,7 @@ TEST(RangeMap, MatchesAPageModelUnderRandomMapsAndUnmaps)
                 model_removed += pages.erase(page) * kPage;
             }
             uint64_t reported = 0;
-            ASSERT_EQ(ranges.erase(start, end, [&](uint64_t s, uint64_t e, int) { reported += e - s; }), model_removed);
+            ASSERT_EQ(ranges.erase(start, end, [&](uint64_t s, uint64_t e, int, bool) { reported += e - s; }), model_removed);
             ASSERT_EQ(reported, model_removed);
         }
         // The ranges must be disjoint, sorted, non-empty, and cover exactly the mapped pages.

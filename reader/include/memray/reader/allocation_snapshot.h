@@ -6,8 +6,8 @@
 //    was highest, see heap_tracker.h). Two passes: the first finds the peak, the second replays
 //    the capture up to it.
 //  * Leaks: what was still live when the capture ended. One pass.
-//  * Temporary: allocations freed by the thread that made them before it made `threshold`
-//    more allocations (threshold 1: freed before the next one). One pass.
+//  * Temporary: allocations freed by the thread that made them with at most `threshold` other
+//    allocations of that thread in between (threshold 1: at most one). One pass.
 //
 // A location is (Python stack, native stack, thread, allocator); the thread is 0 unless
 // `split_threads` is set, so by default threads are merged. mmap'd regions count by range:

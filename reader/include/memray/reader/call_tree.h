@@ -69,8 +69,10 @@ struct CallTree
 };
 
 // Builds the tree of `locations`, resolving stacks through `capture`. Locations with the same
-// Python stack and thread but another allocator or native stack land in the same node.
-CallTree buildCallTree(const CaptureReader& capture, const std::vector<LocationUsage>& locations);
+// Python stack and thread but another allocator or native stack land in the same node, whose
+// index goes to (*node_of_location)[i] for locations[i] when that is given.
+CallTree buildCallTree(const CaptureReader& capture, const std::vector<LocationUsage>& locations,
+                       std::vector<uint32_t>* node_of_location = nullptr);
 
 // Whether a frame belongs to the import machinery or to start-up plumbing (see above).
 bool isImportSystemFrame(std::string_view function, std::string_view file);

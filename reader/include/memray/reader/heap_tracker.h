@@ -57,12 +57,24 @@ class HeapTracker
     // `size` is used by Munmap only.
     void deallocate(format::Deallocator deallocator, uint64_t address, uint64_t size)
     {
+        deallocate(deallocator, address, size, [](uint64_t, const Tag&, bool) {});
+    }
+
+    // The same, calling removed(bytes, tag, whole) for what it frees: the block, or each piece
+    // of a mapping that munmap removes (`whole`: nothing of that mapping is left).
+    template <typename F>
+    void deallocate(format::Deallocator deallocator, uint64_t address, uint64_t size, F&& removed)
+    {
         if (deallocator == format::Deallocator::Munmap) {
-            current_ -= mappings_.erase(address, RangeMap<Tag>::rangeEnd(address, size));
+            current_ -= mappings_.erase(address, RangeMap<Tag>::rangeEnd(address, size),
+                                        [&](uint64_t start, uint64_t end, const Tag& tag, bool whole) {
+                                            removed(end - start, tag, whole);
+                                        });
         } else {
             LiveAllocation freed;
             if (blocks_.erase(address, &freed)) {
                 current_ -= freed.size;
+                removed(freed.size, freed.tag, true);
             }
         }
         endEvent();

@@ -29,7 +29,8 @@ class RangeMap
     size_t size() const { return ranges_.size(); }
 
     // Removes [start, end) from every range it overlaps, calling removed(piece_start, piece_end,
-    // value) for each removed piece. Returns the bytes removed.
+    // value, whole) for each removed piece, `whole` telling whether the piece was all that was
+    // left of its range. Returns the bytes removed.
     template <typename F>
     uint64_t erase(uint64_t start, uint64_t end, F&& removed)
     {
@@ -48,7 +49,7 @@ class RangeMap
             const uint64_t cut_start = std::max(range_start, start);
             const uint64_t cut_end = std::min(range_end, end);
             bytes += cut_end - cut_start;
-            removed(cut_start, cut_end, value);
+            removed(cut_start, cut_end, value, range_start == cut_start && cut_end == range_end);
             it = ranges_.erase(it);
             if (range_start < cut_start) {
                 ranges_.emplace_hint(it, range_start, Range{cut_start, value});
@@ -64,7 +65,7 @@ class RangeMap
 
     uint64_t erase(uint64_t start, uint64_t end)
     {
-        return erase(start, end, [](uint64_t, uint64_t, const Value&) {});
+        return erase(start, end, [](uint64_t, uint64_t, const Value&, bool) {});
     }
 
     // Adds [start, end) with `value`. Returns the bytes of earlier ranges it replaced.

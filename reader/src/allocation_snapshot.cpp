@@ -1,0 +1,229 @@
+#include "memray/reader/allocation_snapshot.h"
+
+#include "location_interner.h"
+#include "memray/reader/heap_tracker.h"
+
+#include <algorithm>
+#include <deque>
+#include <unordered_map>
+
+namespace memray::reader {
+namespace {
+
+// Whole-capture figures that every kind of report shows, gathered during its first pass.
+struct CaptureTotals
+{
+    uint64_t total_allocations = 0;
+    uint64_t total_bytes = 0;
+    std::vector<MemoryPoint> memory;
+
+    template <typename Tag>
+    void add(const Record& record, const HeapTracker<Tag>& heap)
+    {
+        if (record.kind == RecordKind::Allocation) {
+            ++total_allocations;
+            total_bytes += record.size;
+        } else if (record.kind == RecordKind::Memory) {
+            memory.push_back(MemoryPoint{record.time, record.rss, heap.currentBytes()});
+        }
+    }
+};
+
+// Live allocations of a heap grouped by location (a piece of a split mapping counts as one).
+std::vector<LocationUsage> liveByLocation(const HeapTracker<uint32_t>& heap, const LocationInterner& locations)
+{
+    std::vector<LocationUsage> usage(locations.size());
+    heap.forEachLive([&](uint64_t, uint64_t size, uint32_t location) {
+        usage[location].bytes += size;
+        ++usage[location].count;
+    });
+    for (uint32_t i = 0; i < usage.size(); ++i) {
+        usage[i].key = locations.key(i);
+    }
+    return usage;
+}
+
+// Live allocations at the heap's high-water mark: replays a second reader over the same file
+// until it has applied as many heap events as the first pass counted at the peak.
+std::vector<LocationUsage> usageAtPeak(const std::string& path, uint64_t peak_events, bool split_threads)
+{
+    CaptureReader replay(path);
+    HeapTracker<uint32_t> heap;
+    LocationInterner locations;
+    Record record;
+    while (heap.events() < peak_events && replay.next(record)) {
+        if (record.kind == RecordKind::Allocation) {
+            heap.allocate(record.allocator, record.address, record.size,
+                          locations.intern(locationOf(record, split_threads)));
+        } else if (record.kind == RecordKind::Deallocation) {
+            heap.deallocate(record.deallocator, record.address, record.size);
+        }
+    }
+    replay.throwIfCorrupt();
+    return liveByLocation(heap, locations);
+}
+
+// Finds temporary allocations: each thread remembers its last threshold + 1 allocations; a
+// deallocation by that thread of one of them makes it temporary.
+class TemporaryFinder
+{
+  public:
+    TemporaryFinder(uint64_t threshold, bool split_threads)
+    : window_(static_cast<size_t>(std::max<uint64_t>(threshold, 1)) + 1)
+    , split_threads_(split_threads)
+    {
+    }
+
+    void add(const Record& record)
+    {
+        if (record.kind == RecordKind::Allocation) {
+            std::deque<Recent>& recent = recent_[record.tid];
+            recent.push_front(Recent{record.address, record.size, locations_.intern(locationOf(record, split_threads_)),
+                                     record.allocator == format::Allocator::Mmap});
+            if (recent.size() > window_) {
+                recent.pop_back();
+            }
+        } else if (record.kind == RecordKind::Deallocation) {
+            auto found = recent_.find(record.tid);
+            if (found == recent_.end()) {
+                return;
+            }
+            std::deque<Recent>& recent = found->second;
+            const bool munmap = record.deallocator == format::Deallocator::Munmap;
+            for (auto it = recent.begin(); it != recent.end(); ++it) {
+                // A munmap must release exactly the mapping; a free, the block at its address.
+                if (it->address == record.address && it->mmap == munmap && (!munmap || it->size == record.size)) {
+                    if (it->location >= temporary_.size()) {
+                        temporary_.resize(locations_.size());
+                    }
+                    temporary_[it->location].bytes += it->size;
+                    ++temporary_[it->location].count;
+                    recent.erase(it);
+                    break;
+                }
+            }
+        } else if (record.kind == RecordKind::ThreadExit) {
+            recent_.erase(record.tid);
+        }
+    }
+
+    std::vector<LocationUsage> result() const
+    {
+        std::vector<LocationUsage> usage = temporary_;
+        usage.resize(locations_.size());
+        for (uint32_t i = 0; i < usage.size(); ++i) {
+            usage[i].key = locations_.key(i);
+        }
+        return usage;
+    }
+
+  private:
+    struct Recent
+    {
+        uint64_t address;
+        uint64_t size;
+        uint32_t location;
+        bool mmap;
+    };
+
+    size_t window_;
+    bool split_threads_;
+    LocationInterner locations_;
+    std::unordered_map<uint64_t, std::deque<Recent>> recent_;  // by capture thread id
+    std::vector<LocationUsage> temporary_;                    // by location index
+};
+
+// Drops empty locations, orders the rest largest first and fills in the sums.
+void finish(std::vector<LocationUsage> usage, AllocationSnapshot* snapshot)
+{
+    std::erase_if(usage, [](const LocationUsage& u) { return u.count == 0 && u.bytes == 0; });
+    std::sort(usage.begin(), usage.end(), [](const LocationUsage& a, const LocationUsage& b) {
+        if (a.bytes != b.bytes) {
+            return a.bytes > b.bytes;
+        }
+        return std::tie(a.key.stack_id, a.key.thread_id, a.key.allocator, a.key.native_stack_id)
+             < std::tie(b.key.stack_id, b.key.thread_id, b.key.allocator, b.key.native_stack_id);
+    });
+    for (const LocationUsage& u : usage) {
+        snapshot->bytes += u.bytes;
+        snapshot->count += u.count;
+    }
+    snapshot->locations = std::move(usage);
+}
+
+}  // namespace
+
+AnalysedCapture analyseCapture(const std::string& path, const SnapshotOptions& options, size_t max_memory_points)
+{
+    AnalysedCapture result;
+    result.capture = std::make_unique<CaptureReader>(path);
+    result.snapshot.kind = options.kind;
+    CaptureReader& capture = *result.capture;
+    CaptureTotals totals;
+    Record record;
+    std::vector<LocationUsage> usage;
+
+    if (options.kind == ReportKind::Leaks) {
+        HeapTracker<uint32_t> heap;
+        LocationInterner locations;
+        while (capture.next(record)) {
+            if (record.kind == RecordKind::Allocation) {
+                heap.allocate(record.allocator, record.address, record.size,
+                              locations.intern(locationOf(record, options.split_threads)));
+            } else if (record.kind == RecordKind::Deallocation) {
+                heap.deallocate(record.deallocator, record.address, record.size);
+            }
+            totals.add(record, heap);
+        }
+        capture.throwIfCorrupt();
+        result.snapshot.peak_bytes = heap.peakBytes();
+        usage = liveByLocation(heap, locations);
+    } else {
+        HeapTracker<> heap;
+        TemporaryFinder temporary(options.temporary_threshold, options.split_threads);
+        const bool find_temporary = options.kind == ReportKind::Temporary;
+        while (capture.next(record)) {
+            heap.apply(record);
+            totals.add(record, heap);
+            if (find_temporary) {
+                temporary.add(record);
+            }
+        }
+        capture.throwIfCorrupt();
+        result.snapshot.peak_bytes = heap.peakBytes();
+        usage = find_temporary ? temporary.result() : usageAtPeak(path, heap.peakEvents(), options.split_threads);
+    }
+
+    result.snapshot.total_allocations = totals.total_allocations;
+    result.snapshot.total_bytes = totals.total_bytes;
+    result.snapshot.memory = strideMemoryPoints(totals.memory, max_memory_points);
+    finish(std::move(usage), &result.snapshot);
+    return result;
+}
+
+std::vector<MemoryPoint> strideMemoryPoints(const std::vector<MemoryPoint>& points, size_t limit)
+{
+    limit = std::max<size_t>(limit, 3);  // room for the first, the last and the highest
+    if (points.size() <= limit) {
+        return points;
+    }
+    const auto highest = std::max_element(points.begin(), points.end(),
+                                          [](const MemoryPoint& a, const MemoryPoint& b) { return a.heap < b.heap; });
+    // limit - 1 evenly spaced points from the first to the last, plus the highest one.
+    std::vector<size_t> indices;
+    indices.reserve(limit);
+    for (size_t i = 0; i + 1 < limit; ++i) {
+        indices.push_back(i * (points.size() - 1) / (limit - 2));
+    }
+    indices.push_back(static_cast<size_t>(highest - points.begin()));
+    std::sort(indices.begin(), indices.end());
+    indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
+    std::vector<MemoryPoint> kept;
+    kept.reserve(indices.size());
+    for (size_t index : indices) {
+        kept.push_back(points[index]);
+    }
+    return kept;
+}
+
+}  // namespace memray::reader

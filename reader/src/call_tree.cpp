@@ -1,0 +1,243 @@
+#include "memray/reader/call_tree.h"
+
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+
+namespace memray::reader {
+namespace {
+
+struct FrameKey
+{
+    std::string_view function;
+    std::string_view file;
+    uint64_t line;
+    bool operator==(const FrameKey&) const = default;
+};
+
+struct FrameKeyHash
+{
+    size_t operator()(const FrameKey& key) const
+    {
+        const size_t h = std::hash<std::string_view>()(key.function) * 31 + std::hash<std::string_view>()(key.file);
+        return h * 0x9e3779b97f4a7c15ull + key.line;
+    }
+};
+
+struct NodeKey
+{
+    uint32_t parent;
+    uint32_t frame;
+    uint64_t thread_id;
+    bool operator==(const NodeKey&) const = default;
+};
+
+struct NodeKeyHash
+{
+    size_t operator()(const NodeKey& key) const
+    {
+        uint64_t h = (static_cast<uint64_t>(key.parent) << 32 | key.frame) * 0x9e3779b97f4a7c15ull;
+        h ^= key.thread_id * 0xbf58476d1ce4e5b9ull;
+        return static_cast<size_t>(h ^ (h >> 29));
+    }
+};
+
+class TreeBuilder
+{
+  public:
+    explicit TreeBuilder(const CaptureReader& capture)
+    : capture_(capture)
+    {
+        tree_.nodes.emplace_back();  // the root
+    }
+
+    uint32_t add(const LocationUsage& usage)
+    {
+        const uint32_t index = nodeForStack(usage.key.stack_id, usage.key.thread_id);
+        tree_.nodes[index].self_bytes += usage.bytes;
+        tree_.nodes[index].self_count += usage.count;
+        return index;
+    }
+
+    CallTree finish()
+    {
+        std::vector<TreeNode>& nodes = tree_.nodes;
+        // Parents have smaller indices than their children: one backward sweep sums totals.
+        for (size_t i = nodes.size(); i-- > 0;) {
+            nodes[i].total_bytes += nodes[i].self_bytes;
+            nodes[i].total_count += nodes[i].self_count;
+            if (nodes[i].parent != TreeNode::kNone) {
+                nodes[nodes[i].parent].total_bytes += nodes[i].total_bytes;
+                nodes[nodes[i].parent].total_count += nodes[i].total_count;
+            }
+        }
+        // Children grouped by parent (counting sort), each group largest first.
+        for (size_t i = 1; i < nodes.size(); ++i) {
+            ++nodes[nodes[i].parent].child_count;
+        }
+        uint32_t next = 0;
+        for (TreeNode& node : nodes) {
+            node.first_child = next;
+            next += node.child_count;
+            node.child_count = 0;
+        }
+        tree_.children.resize(next);
+        for (uint32_t i = 1; i < nodes.size(); ++i) {
+            TreeNode& parent = nodes[nodes[i].parent];
+            tree_.children[parent.first_child + parent.child_count++] = i;
+        }
+        for (const TreeNode& node : nodes) {
+            std::sort(tree_.children.begin() + node.first_child,
+                      tree_.children.begin() + node.first_child + node.child_count, [&](uint32_t a, uint32_t b) {
+                          return nodes[a].total_bytes != nodes[b].total_bytes ? nodes[a].total_bytes > nodes[b].total_bytes
+                                                                              : a < b;
+                      });
+        }
+        return std::move(tree_);
+    }
+
+  private:
+    // The node of a whole Python stack in a thread, creating the path to it as needed. Stacks
+    // are a trie in the capture too, so each capture stack node is resolved once.
+    uint32_t nodeForStack(uint64_t stack_id, uint64_t thread_id)
+    {
+        if (stack_id == 0 || !capture_.stack(stack_id)) {
+            return child(0, unknownFrame(), thread_id);
+        }
+        // Walk up to the nearest stack already resolved in this thread, then come back down.
+        std::vector<uint64_t>& pending = pending_;
+        pending.clear();
+        uint32_t node = 0;
+        while (stack_id != 0) {
+            auto known = by_stack_.find(StackInThread{stack_id, thread_id});
+            if (known != by_stack_.end()) {
+                node = known->second;
+                break;
+            }
+            pending.push_back(stack_id);
+            stack_id = capture_.stack(stack_id)->parent_id;
+        }
+        for (size_t i = pending.size(); i-- > 0;) {
+            node = child(node, frameIndex(capture_.stack(pending[i])->frame_id), thread_id);
+            by_stack_.emplace(StackInThread{pending[i], thread_id}, node);
+        }
+        return node;
+    }
+
+    uint32_t child(uint32_t parent, uint32_t frame, uint64_t thread_id)
+    {
+        auto [it, inserted] = by_key_.try_emplace(NodeKey{parent, frame, thread_id}, 0);
+        if (inserted) {
+            it->second = static_cast<uint32_t>(tree_.nodes.size());
+            TreeNode node;
+            node.parent = parent;
+            node.frame = frame;
+            node.thread_id = thread_id;
+            node.depth = tree_.nodes[parent].depth + 1;
+            node.import_system = tree_.nodes[parent].import_system || tree_.frames[frame].import_system;
+            tree_.nodes.push_back(node);
+        }
+        return it->second;
+    }
+
+    uint32_t frameIndex(uint64_t frame_id)
+    {
+        if (frame_id < by_frame_id_.size() && by_frame_id_[frame_id] != TreeNode::kNone) {
+            return by_frame_id_[frame_id];
+        }
+        const PythonFrame frame = capture_.pythonFrame(frame_id);
+        const uint32_t index = intern(frame.function, frame.file, frame.line);
+        if (frame_id >= by_frame_id_.size()) {
+            by_frame_id_.resize(frame_id + 1, TreeNode::kNone);
+        }
+        by_frame_id_[frame_id] = index;
+        return index;
+    }
+
+    uint32_t unknownFrame()
+    {
+        if (unknown_frame_ == TreeNode::kNone) {
+            unknown_frame_ = intern(kUnknownFunction, "", 0);
+        }
+        return unknown_frame_;
+    }
+
+    uint32_t intern(std::string_view function, std::string_view file, uint64_t line)
+    {
+        // The views point into the reader's code table, which outlives this builder.
+        auto [it, inserted] = by_frame_.try_emplace(FrameKey{function, file, line}, 0);
+        if (inserted) {
+            it->second = static_cast<uint32_t>(tree_.frames.size());
+            tree_.frames.push_back(TreeFrame{std::string(function), std::string(file), line,
+                                             isImportSystemFrame(function, file), isIrrelevantFrame(function, file)});
+        }
+        return it->second;
+    }
+
+    struct StackInThread
+    {
+        uint64_t stack_id;
+        uint64_t thread_id;
+        bool operator==(const StackInThread&) const = default;
+    };
+    struct StackInThreadHash
+    {
+        size_t operator()(const StackInThread& key) const
+        {
+            return static_cast<size_t>((key.stack_id * 0x9e3779b97f4a7c15ull) ^ (key.thread_id * 0xbf58476d1ce4e5b9ull));
+        }
+    };
+
+    const CaptureReader& capture_;
+    CallTree tree_;
+    std::unordered_map<FrameKey, uint32_t, FrameKeyHash> by_frame_;
+    std::vector<uint32_t> by_frame_id_;  // capture frame id -> tree frame index
+    std::unordered_map<NodeKey, uint32_t, NodeKeyHash> by_key_;
+    std::unordered_map<StackInThread, uint32_t, StackInThreadHash> by_stack_;
+    std::vector<uint64_t> pending_;
+    uint32_t unknown_frame_ = TreeNode::kNone;
+};
+
+bool startsWith(std::string_view text, std::string_view prefix)
+{
+    return text.substr(0, prefix.size()) == prefix;
+}
+
+bool endsWith(std::string_view text, std::string_view suffix)
+{
+    return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+}  // namespace
+
+CallTree buildCallTree(const CaptureReader& capture, const std::vector<LocationUsage>& locations,
+                       std::vector<uint32_t>* node_of_location)
+{
+    TreeBuilder builder(capture);
+    if (node_of_location) {
+        node_of_location->clear();
+        node_of_location->reserve(locations.size());
+    }
+    for (const LocationUsage& usage : locations) {
+        const uint32_t node = builder.add(usage);
+        if (node_of_location) {
+            node_of_location->push_back(node);
+        }
+    }
+    return builder.finish();
+}
+
+bool isImportSystemFrame(std::string_view, std::string_view file)
+{
+    // importlib's bootstrap is frozen into the interpreter: "<frozen importlib._bootstrap>"
+    // and "<frozen importlib._bootstrap_external>"; zipimport likewise.
+    return startsWith(file, "<frozen importlib.") || file == "<frozen zipimport>";
+}
+
+bool isIrrelevantFrame(std::string_view, std::string_view file)
+{
+    // `python -m` runs the module through runpy (frozen since 3.11).
+    return file == "<frozen runpy>" || (endsWith(file, "/runpy.py") && file.find("/lib/python3") != std::string_view::npos);
+}
+
+}  // namespace memray::reader
