@@ -30,37 +30,45 @@ struct CaptureTotals
 };
 
 // Live allocations of a heap grouped by location (a piece of a split mapping counts as one).
-std::vector<LocationUsage> liveByLocation(const HeapTracker<uint32_t>& heap, const LocationInterner& locations)
+std::vector<LocationUsage> liveByLocation(const HeapTracker<PackedLocation>& heap)
 {
-    std::vector<LocationUsage> usage(locations.size());
-    heap.forEachLive([&](uint64_t, uint64_t size, uint32_t location) {
-        usage[location].bytes += size;
-        ++usage[location].count;
+    LocationInterner locations;
+    std::vector<LocationUsage> usage;
+    heap.forEachLive([&](uint64_t, uint64_t size, const PackedLocation& location) {
+        const uint32_t index = locations.intern(location.key());
+        if (index == usage.size()) {
+            usage.push_back(LocationUsage{location.key(), 0, 0});
+        }
+        usage[index].bytes += size;
+        ++usage[index].count;
     });
-    for (uint32_t i = 0; i < usage.size(); ++i) {
-        usage[i].key = locations.key(i);
-    }
     return usage;
+}
+
+// Replays `capture` until `stop` says so, tagging each live allocation with its location.
+template <typename Stop, typename Observe>
+void replay(CaptureReader& capture, HeapTracker<PackedLocation>& heap, bool split_threads, Stop&& stop, Observe&& observe)
+{
+    Record record;
+    while (!stop() && capture.next(record)) {
+        if (record.kind == RecordKind::Allocation) {
+            heap.allocate(record.allocator, record.address, record.size, PackedLocation::of(record, split_threads));
+        } else if (record.kind == RecordKind::Deallocation) {
+            heap.deallocate(record.deallocator, record.address, record.size);
+        }
+        observe(record);
+    }
+    capture.throwIfCorrupt();
 }
 
 // Live allocations at the heap's high-water mark: replays a second reader over the same file
 // until it has applied as many heap events as the first pass counted at the peak.
 std::vector<LocationUsage> usageAtPeak(const std::string& path, uint64_t peak_events, bool split_threads)
 {
-    CaptureReader replay(path);
-    HeapTracker<uint32_t> heap;
-    LocationInterner locations;
-    Record record;
-    while (heap.events() < peak_events && replay.next(record)) {
-        if (record.kind == RecordKind::Allocation) {
-            heap.allocate(record.allocator, record.address, record.size,
-                          locations.intern(locationOf(record, split_threads)));
-        } else if (record.kind == RecordKind::Deallocation) {
-            heap.deallocate(record.deallocator, record.address, record.size);
-        }
-    }
-    replay.throwIfCorrupt();
-    return liveByLocation(heap, locations);
+    CaptureReader capture(path);
+    HeapTracker<PackedLocation> heap;
+    replay(capture, heap, split_threads, [&] { return heap.events() >= peak_events; }, [](const Record&) {});
+    return liveByLocation(heap);
 }
 
 // Finds temporary allocations: each thread remembers its last threshold + 1 allocations; a
@@ -78,7 +86,7 @@ class TemporaryFinder
     {
         if (record.kind == RecordKind::Allocation) {
             std::deque<Recent>& recent = recent_[record.tid];
-            recent.push_front(Recent{record.address, record.size, locations_.intern(locationOf(record, split_threads_)),
+            recent.push_front(Recent{record.address, record.size, PackedLocation::of(record, split_threads_),
                                      record.allocator == format::Allocator::Mmap});
             if (recent.size() > window_) {
                 recent.pop_back();
@@ -93,11 +101,12 @@ class TemporaryFinder
             for (auto it = recent.begin(); it != recent.end(); ++it) {
                 // A munmap must release exactly the mapping; a free, the block at its address.
                 if (it->address == record.address && it->mmap == munmap && (!munmap || it->size == record.size)) {
-                    if (it->location >= temporary_.size()) {
-                        temporary_.resize(locations_.size());
+                    const uint32_t location = locations_.intern(it->location.key());
+                    if (location == temporary_.size()) {
+                        temporary_.push_back(LocationUsage{it->location.key(), 0, 0});
                     }
-                    temporary_[it->location].bytes += it->size;
-                    ++temporary_[it->location].count;
+                    temporary_[location].bytes += it->size;
+                    ++temporary_[location].count;
                     recent.erase(it);
                     break;
                 }
@@ -107,22 +116,14 @@ class TemporaryFinder
         }
     }
 
-    std::vector<LocationUsage> result() const
-    {
-        std::vector<LocationUsage> usage = temporary_;
-        usage.resize(locations_.size());
-        for (uint32_t i = 0; i < usage.size(); ++i) {
-            usage[i].key = locations_.key(i);
-        }
-        return usage;
-    }
+    std::vector<LocationUsage> result() const { return temporary_; }
 
   private:
     struct Recent
     {
         uint64_t address;
         uint64_t size;
-        uint32_t location;
+        PackedLocation location;
         bool mmap;
     };
 
@@ -130,7 +131,7 @@ class TemporaryFinder
     bool split_threads_;
     LocationInterner locations_;
     std::unordered_map<uint64_t, std::deque<Recent>> recent_;  // by capture thread id
-    std::vector<LocationUsage> temporary_;                    // by location index
+    std::vector<LocationUsage> temporary_;                    // by index in locations_
 };
 
 // Drops empty locations, orders the rest largest first and fills in the sums.
@@ -164,20 +165,11 @@ AnalysedCapture analyseCapture(const std::string& path, const SnapshotOptions& o
     std::vector<LocationUsage> usage;
 
     if (options.kind == ReportKind::Leaks) {
-        HeapTracker<uint32_t> heap;
-        LocationInterner locations;
-        while (capture.next(record)) {
-            if (record.kind == RecordKind::Allocation) {
-                heap.allocate(record.allocator, record.address, record.size,
-                              locations.intern(locationOf(record, options.split_threads)));
-            } else if (record.kind == RecordKind::Deallocation) {
-                heap.deallocate(record.deallocator, record.address, record.size);
-            }
-            totals.add(record, heap);
-        }
-        capture.throwIfCorrupt();
+        HeapTracker<PackedLocation> heap;
+        replay(capture, heap, options.split_threads, [] { return false; },
+               [&](const Record& record) { totals.add(record, heap); });
         result.snapshot.peak_bytes = heap.peakBytes();
-        usage = liveByLocation(heap, locations);
+        usage = liveByLocation(heap);
     } else {
         HeapTracker<> heap;
         TemporaryFinder temporary(options.temporary_threshold, options.split_threads);

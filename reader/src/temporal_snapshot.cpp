@@ -99,18 +99,24 @@ void groupSlices(const std::vector<FineSlice>& fine, ReportKind kind, size_t max
 
 struct IntervalKey
 {
-    uint32_t location;
+    PackedLocation location;
     uint32_t from;
     uint32_t to;
-    bool operator==(const IntervalKey&) const = default;
+    bool operator==(const IntervalKey& other) const
+    {
+        return location.key() == other.location.key() && from == other.from && to == other.to;
+    }
 };
 
 struct IntervalKeyHash
 {
     size_t operator()(const IntervalKey& key) const
     {
-        const uint64_t h = (static_cast<uint64_t>(key.location) << 32 | key.from) * 0x9e3779b97f4a7c15ull;
-        return static_cast<size_t>(h ^ (key.to * 0xbf58476d1ce4e5b9ull));
+        const PackedLocation& l = key.location;
+        uint64_t h = (static_cast<uint64_t>(l.stack_id) << 32 | l.native_stack_id) * 0x9e3779b97f4a7c15ull;
+        h ^= (static_cast<uint64_t>(l.thread_id) << 8 | static_cast<uint64_t>(l.allocator)) * 0x94d049bb133111ebull;
+        h ^= (static_cast<uint64_t>(key.from) << 32 | key.to) * 0xbf58476d1ce4e5b9ull;
+        return static_cast<size_t>(h ^ (h >> 29));
     }
 };
 
@@ -131,7 +137,7 @@ class IntervalCollector
             if (record.kind == RecordKind::Allocation) {
                 const uint32_t from = sliceAt(heap_.events() + 1);
                 heap_.allocate(record.allocator, record.address, record.size,
-                               Lifetime{locations_.intern(locationOf(record, split_threads_)), from});
+                               Lifetime{PackedLocation::of(record, split_threads_), from});
             } else if (record.kind == RecordKind::Deallocation) {
                 const uint32_t to = sliceAt(heap_.events() + 1);
                 heap_.deallocate(record.deallocator, record.address, record.size,
@@ -148,11 +154,13 @@ class IntervalCollector
 
     void result(TemporalSnapshot* snapshot)
     {
-        snapshot->locations = locations_.keys();
+        LocationInterner locations;
         snapshot->intervals.reserve(intervals_.size());
         for (const auto& [key, totals] : intervals_) {
-            snapshot->intervals.push_back(UsageInterval{key.location, key.from, key.to, totals.bytes, totals.count});
+            snapshot->intervals.push_back(
+                UsageInterval{locations.intern(key.location.key()), key.from, key.to, totals.bytes, totals.count});
         }
+        snapshot->locations = locations.keys();
         std::sort(snapshot->intervals.begin(), snapshot->intervals.end(), [](const UsageInterval& a, const UsageInterval& b) {
             return std::tie(a.location, a.from, a.to) < std::tie(b.location, b.from, b.to);
         });
@@ -161,7 +169,7 @@ class IntervalCollector
   private:
     struct Lifetime
     {
-        uint32_t location = 0;
+        PackedLocation location;
         uint32_t from = 0;
     };
     struct Totals
@@ -195,7 +203,6 @@ class IntervalCollector
     bool split_threads_;
     size_t cursor_ = 0;
     HeapTracker<Lifetime> heap_;
-    LocationInterner locations_;
     std::unordered_map<IntervalKey, Totals, IntervalKeyHash> intervals_;
 };
 
