@@ -1,9 +1,11 @@
 #include "memray/reader/temporal_snapshot.h"
 
+#include "heap_event_stream.h"
 #include "location_interner.h"
 #include "memray/reader/heap_tracker.h"
 
 #include <algorithm>
+#include <span>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -35,29 +37,33 @@ std::vector<FineSlice> readFineSlices(CaptureReader& capture, SlicedTimeline* ti
     std::vector<FineSlice> fine;
     HeapTracker<> heap;
     FineSlice current;
-    Record record;
-    while (capture.next(record)) {
-        if (record.kind == RecordKind::Allocation || record.kind == RecordKind::Deallocation) {
-            heap.apply(record);
-            if (record.kind == RecordKind::Allocation) {
+    streamHeapEvents(capture, [&](const HeapEvent* events, size_t count) {
+        for (const HeapEvent& event : std::span(events, count)) {
+            if (event.kind == HeapEvent::Kind::Allocation) {
+                heap.allocate(event.allocatorKind(), event.address, event.size);
                 ++timeline->total_allocations;
-                timeline->total_bytes += record.size;
+                timeline->total_bytes += event.size;
+            } else if (event.kind == HeapEvent::Kind::Deallocation) {
+                heap.deallocate(event.deallocatorKind(), event.address, event.size);
+            } else if (event.kind == HeapEvent::Kind::MemorySample) {
+                current.end_ms = event.address;
+                current.rss = event.size;
+                current.end_heap = heap.currentBytes();
+                current.end_event = heap.events();
+                fine.push_back(current);
+                // An empty slice's moment is its start: what was live then.
+                current = FineSlice{0, event.size, heap.currentBytes(), heap.events(), 0, 0};
+                continue;
+            } else {
+                continue;
             }
             if (heap.currentBytes() >= current.peak_heap) {
                 current.peak_heap = heap.currentBytes();
                 current.peak_event = heap.events();
             }
-        } else if (record.kind == RecordKind::Memory) {
-            current.end_ms = record.time;
-            current.rss = record.rss;
-            current.end_heap = heap.currentBytes();
-            current.end_event = heap.events();
-            fine.push_back(current);
-            // An empty slice's moment is its start: what was live then.
-            current = FineSlice{0, record.rss, heap.currentBytes(), heap.events(), 0, 0};
         }
-    }
-    capture.throwIfCorrupt();
+        return true;
+    });
     if (fine.empty() || heap.events() > fine.back().end_event) {
         // Heap events after the last sample (or a capture without samples) end in one more slice.
         const uint64_t last_ms = fine.empty() ? 0 : fine.back().end_ms;
@@ -132,21 +138,22 @@ class IntervalCollector
 
     void replay(CaptureReader& replay)
     {
-        Record record;
-        while (replay.next(record)) {
-            if (record.kind == RecordKind::Allocation) {
-                const uint32_t from = sliceAt(heap_.events() + 1);
-                heap_.allocate(record.allocator, record.address, record.size,
-                               Lifetime{PackedLocation::of(record, split_threads_), from});
-            } else if (record.kind == RecordKind::Deallocation) {
-                const uint32_t to = sliceAt(heap_.events() + 1);
-                heap_.deallocate(record.deallocator, record.address, record.size,
-                                 [&](uint64_t bytes, const Lifetime& lifetime, bool whole) {
-                                     add(IntervalKey{lifetime.location, lifetime.from, to}, bytes, whole);
-                                 });
+        streamHeapEvents(replay, [&](const HeapEvent* events, size_t count) {
+            for (const HeapEvent& event : std::span(events, count)) {
+                if (event.kind == HeapEvent::Kind::Allocation) {
+                    const uint32_t from = sliceAt(heap_.events() + 1);
+                    heap_.allocate(event.allocatorKind(), event.address, event.size,
+                                   Lifetime{PackedLocation::of(event, split_threads_), from});
+                } else if (event.kind == HeapEvent::Kind::Deallocation) {
+                    const uint32_t to = sliceAt(heap_.events() + 1);
+                    heap_.deallocate(event.deallocatorKind(), event.address, event.size,
+                                     [&](uint64_t bytes, const Lifetime& lifetime, bool whole) {
+                                         add(IntervalKey{lifetime.location, lifetime.from, to}, bytes, whole);
+                                     });
+                }
             }
-        }
-        replay.throwIfCorrupt();
+            return true;
+        });
         heap_.forEachLive([&](uint64_t, uint64_t size, const Lifetime& lifetime) {
             add(IntervalKey{lifetime.location, lifetime.from, UsageInterval::kNeverFreed}, size, true);
         });
