@@ -1,5 +1,6 @@
 #include "memray/reader/temporal_snapshot.h"
 
+#include "flat_counter_map.h"
 #include "heap_event_stream.h"
 #include "location_interner.h"
 #include "memray/reader/heap_tracker.h"
@@ -118,11 +119,17 @@ struct IntervalKeyHash
 {
     size_t operator()(const IntervalKey& key) const
     {
+        // splitmix64-style mixing: the flat table indexes by the low bits.
         const PackedLocation& l = key.location;
-        uint64_t h = (static_cast<uint64_t>(l.stack_id) << 32 | l.native_stack_id) * 0x9e3779b97f4a7c15ull;
-        h ^= (static_cast<uint64_t>(l.thread_id) << 8 | static_cast<uint64_t>(l.allocator)) * 0x94d049bb133111ebull;
-        h ^= (static_cast<uint64_t>(key.from) << 32 | key.to) * 0xbf58476d1ce4e5b9ull;
-        return static_cast<size_t>(h ^ (h >> 29));
+        uint64_t h = mix(static_cast<uint64_t>(l.stack_id) << 32 | l.native_stack_id);
+        h = mix(h ^ (static_cast<uint64_t>(l.thread_id) << 8 | static_cast<uint64_t>(l.allocator)));
+        return static_cast<size_t>(mix(h ^ (static_cast<uint64_t>(key.from) << 32 | key.to)));
+    }
+    static uint64_t mix(uint64_t x)
+    {
+        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+        x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+        return x ^ (x >> 31);
     }
 };
 
@@ -163,10 +170,10 @@ class IntervalCollector
     {
         LocationInterner locations;
         snapshot->intervals.reserve(intervals_.size());
-        for (const auto& [key, totals] : intervals_) {
+        intervals_.forEach([&](const IntervalKey& key, const ByteCountTotals& totals) {
             snapshot->intervals.push_back(
                 UsageInterval{locations.intern(key.location.key()), key.from, key.to, totals.bytes, totals.count});
-        }
+        });
         snapshot->locations = locations.keys();
         std::sort(snapshot->intervals.begin(), snapshot->intervals.end(), [](const UsageInterval& a, const UsageInterval& b) {
             return std::tie(a.location, a.from, a.to) < std::tie(b.location, b.from, b.to);
@@ -178,11 +185,6 @@ class IntervalCollector
     {
         PackedLocation location;
         uint32_t from = 0;
-    };
-    struct Totals
-    {
-        uint64_t bytes = 0;
-        uint64_t count = 0;
     };
 
     // The first slice whose moment comes at or after heap event `event` (events only grow).
@@ -201,7 +203,7 @@ class IntervalCollector
         if (key.from >= moments_.size() || key.from >= key.to) {
             return;
         }
-        Totals& totals = intervals_[key];
+        ByteCountTotals& totals = intervals_[key];
         totals.bytes += bytes;
         totals.count += whole ? 1 : 0;
     }
@@ -210,7 +212,7 @@ class IntervalCollector
     bool split_threads_;
     size_t cursor_ = 0;
     HeapTracker<Lifetime> heap_;
-    std::unordered_map<IntervalKey, Totals, IntervalKeyHash> intervals_;
+    FlatCounterMap<IntervalKey, IntervalKeyHash> intervals_;
 };
 
 }  // namespace
