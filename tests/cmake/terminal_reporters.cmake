@@ -4,7 +4,8 @@
 file(GLOB TERMINAL_REPORTER_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/../reporters/terminal/*_test.cpp)
 add_executable(terminal_reporter_tests ${TERMINAL_REPORTER_TEST_SOURCES})
 target_include_directories(terminal_reporter_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../reporters/terminal)
-target_link_libraries(terminal_reporter_tests PRIVATE memray_terminal_reporters GTest::gtest_main)
+# openpty (terminal_test.cpp) is in libutil.
+target_link_libraries(terminal_reporter_tests PRIVATE memray_terminal_reporters GTest::gtest_main util)
 gtest_discover_tests(terminal_reporter_tests TEST_PREFIX "terminal_reporters." DISCOVERY_MODE PRE_TEST)
 
 # End to end: `memray run` programs with known allocations, then `tree` and `summary` on them.

@@ -284,6 +284,23 @@ class TerminalReportersTestCase(unittest.TestCase):
         for i in range(30):  # bytearray(n) allocates n + 1 bytes
             self.assertEqual(everything["f%d at %s" % (i, result.script)][2], "%.3fkB" % ((100000 + i + 1) / 1000))
 
+    def test_nothing_to_show_prints_only_the_heading(self):
+        result = lib.run_script(self.tmp / "freed", """\
+            def f():
+                data = bytearray(100000)
+                del data
+            f()
+        """)
+        self.assertEqual(result.process.returncode, 0, result.process.stderr)
+        for command in ("tree", "summary"):
+            text = self.report(command, "--leaks", result.capture)
+            if not text.startswith("Leaked memory: 0.000B in 0 allocations"):
+                # Before 3.11 the interpreter keeps a small block of the module's code alive.
+                self.assertLess(lib.python_version(), (3, 11), text)
+                self.skipTest("this interpreter leaks a block of its own: %s" % text.splitlines()[0])
+            self.assertEqual(text, "Leaked memory: 0.000B in 0 allocations (still allocated when the capture "
+                                   "ended)\n")
+
     # --- colours ---------------------------------------------------------------------------
 
     def test_colours_on_a_terminal_only(self):
