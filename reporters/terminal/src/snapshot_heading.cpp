@@ -14,17 +14,17 @@ std::string allocations(uint64_t count)
 
 std::string snapshotHeading(const reader::AllocationSnapshot& snapshot, uint64_t threshold)
 {
+    // Short enough for an 80-column terminal; docs/terminal-reports.md says more.
     const std::string amount = reader::formatSize(snapshot.bytes) + " in " + allocations(snapshot.count);
     switch (snapshot.kind) {
         case reader::ReportKind::Leaks:
-            return "Leaked memory: " + amount + " (still allocated when the capture ended)";
+            return "Leaked memory: " + amount + " (not freed when the capture ended)";
         case reader::ReportKind::Temporary:
-            return "Temporary allocations: " + amount + " (each freed with at most " + allocations(threshold)
-                   + " of its thread in between)";
+            return "Temporary allocations (threshold " + std::to_string(threshold) + "): " + amount;
         case reader::ReportKind::Peak:
             break;
     }
-    return "Peak memory usage: " + amount + " (live at the tracked heap's high-water mark)";
+    return "Peak memory usage: " + amount;
 }
 
 }  // namespace memray::reporters

@@ -13,8 +13,9 @@ namespace {
 constexpr size_t kColumns = 6;
 constexpr std::array<const char*, kColumns> kHeadings = {
         "Location", "Total Memory", "Total Memory %", "Own Memory", "Own Memory %", "Allocation Count"};
-// Locations are never shortened below this, however narrow the terminal.
-constexpr size_t kMinLocationWidth = 20;
+// Locations are never shortened below this, however narrow the terminal (16 cells: a table
+// with two-line headings fits 80 columns).
+constexpr size_t kMinLocationWidth = 16;
 
 struct Cell
 {
@@ -77,17 +78,69 @@ class TableWriter
     std::string out_;
 };
 
-// The location in `width` cells: the function whole and the end of its file (where the file's
-// name is) if that leaves room for enough of the file, else the start and end of it all.
+// The headings, on one line or, for narrow terminals, two ("Total" over "Memory %"); the sort
+// column's in <>.
+std::vector<Row> headingRows(SummaryColumn sort_column, bool two_lines)
+{
+    std::vector<Row> lines(two_lines ? 2 : 1);
+    for (size_t column = 0; column < kColumns; ++column) {
+        std::string text = kHeadings[column];
+        if (column == static_cast<size_t>(sort_column)) {
+            text = "<" + text + ">";
+        }
+        const size_t space = text.find(' ');
+        if (two_lines && space != std::string::npos) {
+            lines[0][column].text = text.substr(0, space);
+            lines[1][column].text = text.substr(space + 1);
+        } else {
+            lines[0][column].text = text;
+        }
+    }
+    return lines;
+}
+
+std::array<size_t, kColumns> columnWidths(const std::vector<Row>& heading, const std::vector<Row>& rows)
+{
+    std::array<size_t, kColumns> widths{};
+    for (const std::vector<Row>* part : {&heading, &rows}) {
+        for (const Row& row : *part) {
+            for (size_t column = 0; column < kColumns; ++column) {
+                widths[column] = std::max(widths[column], displayWidth(row[column].text));
+            }
+        }
+    }
+    return widths;
+}
+
+// Cells a table of these column widths takes: each column its width plus 3 of border and
+// padding, and 1 for the last border.
+size_t tableWidth(const std::array<size_t, kColumns>& widths)
+{
+    size_t width = 1;
+    for (size_t column_width : widths) {
+        width += column_width + 3;
+    }
+    return width;
+}
+
+// The location in `width` cells, keeping what tells functions apart first: the function's
+// name whole, then the end of its file (where the file's name is), as "function at …name.py",
+// or, with less room, "function …name.py"; only a name too long on its own loses its middle.
 std::string shortenLocation(const FunctionUsage& usage, size_t width)
 {
     constexpr size_t kMinFileTail = 8;
     const std::string location = functionLocation(usage);
-    const size_t head = displayWidth(usage.function) + 4;  // "function at "
-    if (displayWidth(location) <= width || usage.file.empty() || head + 1 + kMinFileTail > width) {
+    const size_t name = displayWidth(usage.function);
+    if (displayWidth(location) <= width || usage.file.empty()) {
         return elideMiddle(location, width);
     }
-    return usage.function + " at …" + lastCells(usage.file, width - head - 1);
+    if (name + 5 + kMinFileTail <= width) {  // " at …"
+        return usage.function + " at …" + lastCells(usage.file, width - name - 5);
+    }
+    if (name + 3 <= width) {  // " …" and at least one cell of the file
+        return usage.function + " …" + lastCells(usage.file, width - name - 2);
+    }
+    return elideMiddle(usage.function, width);
 }
 
 }  // namespace
@@ -101,36 +154,22 @@ std::string renderSummaryTable(const std::vector<FunctionUsage>& functions, uint
                                const SummaryTableOptions& options)
 {
     const size_t shown = options.max_rows == 0 ? functions.size() : std::min(functions.size(), options.max_rows);
-    Row heading;
-    for (size_t column = 0; column < kColumns; ++column) {
-        heading[column].text = kHeadings[column];
-    }
-    const auto sorted = static_cast<size_t>(options.sort_column);
-    heading[sorted].text = "<" + heading[sorted].text + ">";
-
     std::vector<Row> rows;
     rows.reserve(shown);
-    std::array<size_t, kColumns> widths{};
-    for (size_t column = 0; column < kColumns; ++column) {
-        widths[column] = displayWidth(heading[column].text);
-    }
     for (size_t i = 0; i < shown; ++i) {
         rows.push_back(rowOf(functions[i], snapshot_bytes));
-        for (size_t column = 0; column < kColumns; ++column) {
-            widths[column] = std::max(widths[column], displayWidth(rows.back()[column].text));
-        }
     }
-    if (options.max_width > 0) {
-        // Each column takes its width plus 3 cells of border and padding, and the last border 1.
-        size_t figures = 1;
-        for (size_t column = 0; column < kColumns; ++column) {
-            figures += widths[column] + 3;
-        }
-        figures -= widths[0];
+    std::vector<Row> heading = headingRows(options.sort_column, false);
+    std::array<size_t, kColumns> widths = columnWidths(heading, rows);
+    if (options.max_width > 0 && tableWidth(widths) > options.max_width) {
+        // Too wide for the terminal: headings on two lines narrow the figures' columns, then
+        // the location gives up what is still missing.
+        heading = headingRows(options.sort_column, true);
+        widths = columnWidths(heading, rows);
+        const size_t figures = tableWidth(widths) - widths[0];
         const size_t room = options.max_width > figures ? options.max_width - figures : 0;
-        widths[0] = std::min(widths[0], std::max(room, std::max(kMinLocationWidth, displayWidth(heading[0].text))));
+        widths[0] = std::min(widths[0], std::max(room, kMinLocationWidth));
     }
-
     for (size_t i = 0; i < rows.size(); ++i) {
         rows[i][0].text = shortenLocation(functions[i], widths[0]);
     }
@@ -138,7 +177,9 @@ std::string renderSummaryTable(const std::vector<FunctionUsage>& functions, uint
     const Painter paint(options.colour);
     TableWriter table(widths, paint);
     table.rule("┌", "┬", "┐");
-    table.row(heading, true);
+    for (const Row& line : heading) {
+        table.row(line, true);
+    }
     table.rule("├", "┼", "┤");
     for (const Row& row : rows) {
         table.row(row, false);

@@ -18,15 +18,13 @@ reader::AllocationSnapshot snapshotOf(reader::ReportKind kind, uint64_t bytes, u
 TEST(SnapshotHeading, SaysWhichAllocationsAndHowMuch)
 {
     EXPECT_EQ(snapshotHeading(snapshotOf(reader::ReportKind::Peak, 16777216, 3), 1),
-              "Peak memory usage: 16.777MB in 3 allocations (live at the tracked heap's high-water mark)");
+              "Peak memory usage: 16.777MB in 3 allocations");
     EXPECT_EQ(snapshotHeading(snapshotOf(reader::ReportKind::Leaks, 5242880, 1), 1),
-              "Leaked memory: 5.243MB in 1 allocation (still allocated when the capture ended)");
+              "Leaked memory: 5.243MB in 1 allocation (not freed when the capture ended)");
     EXPECT_EQ(snapshotHeading(snapshotOf(reader::ReportKind::Temporary, 0, 0), 1),
-              "Temporary allocations: 0.000B in 0 allocations (each freed with at most 1 allocation of its thread "
-              "in between)");
+              "Temporary allocations (threshold 1): 0.000B in 0 allocations");
     EXPECT_EQ(snapshotHeading(snapshotOf(reader::ReportKind::Temporary, 10, 2), 5),
-              "Temporary allocations: 10.000B in 2 allocations (each freed with at most 5 allocations of its "
-              "thread in between)");
+              "Temporary allocations (threshold 5): 10.000B in 2 allocations");
 }
 
 }  // namespace

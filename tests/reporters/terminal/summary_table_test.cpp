@@ -3,7 +3,11 @@
 
 #include "call_tree_builder.h"
 
+#include "memray/reporters/text_layout.h"
+
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 namespace memray::reporters {
 namespace {
@@ -116,21 +120,48 @@ TEST(SummaryTable, SortedColumnIsMarkedAndRowsAreLimited)
                         .ends_with("… 3 more functions not shown (see -r/--max-rows)\n"));
 }
 
-TEST(SummaryTable, LongLocationsAreShortenedToTheWidth)
+size_t widestLine(const std::string& text)
 {
-    FunctionUsage usage{"handler", "/srv/a/very/long/path/to/the/application/package/module.py", 100, 100, 1};
+    size_t widest = 0;
+    for (size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+        widest = std::max(widest, displayWidth(text.substr(start, end - start)));
+    }
+    return widest;
+}
+
+TEST(SummaryTable, NarrowTerminalsGetTwoLineHeadingsAndShortenedLocations)
+{
+    const FunctionUsage usage{"handler", "/srv/a/very/long/path/to/the/application/package/module.py", 100, 100, 1};
     const std::string wide = renderSummaryTable({usage}, 100, {});
     EXPECT_NE(wide.find("│ handler at /srv/a/very/long/path/to/the/application/package/module.py │"), std::string::npos)
             << wide;
-    // The figures take 85 cells; 100 leave 15 for the location, less than the minimum of 20.
-    const std::string narrow = renderSummaryTable({usage}, 100, SummaryTableOptions{SummaryColumn::TotalMemory, 0, 100});
-    EXPECT_NE(narrow.find("│ handler at …odule.py │       100.000B │"), std::string::npos) << narrow;
-    const std::string fitted = renderSummaryTable({usage}, 100, SummaryTableOptions{SummaryColumn::TotalMemory, 0, 112});
-    EXPECT_NE(fitted.find("│ handler at …ckage/module.py │"), std::string::npos) << fitted;
-    EXPECT_EQ(fitted.find('\n'), 112 * 3) << "the first rule is 112 cells of 3 bytes each";
-    // A short file after a long name: the file's end still shows.
-    FunctionUsage long_name{std::string(40, 'f'), "/app/short/module.py", 1, 1, 1};
-    const std::string cut = renderSummaryTable({long_name}, 1, SummaryTableOptions{SummaryColumn::TotalMemory, 0, 140});
+    // 80 columns: 19 cells for the location, too few for " at " and enough of the file.
+    EXPECT_EQ(renderSummaryTable({usage}, 100, SummaryTableOptions{SummaryColumn::TotalMemory, 0, 80}),
+              "┌─────────────────────┬──────────┬──────────┬──────────┬──────────┬────────────┐\n"
+              "│ Location            │   <Total │    Total │      Own │      Own │ Allocation │\n"
+              "│                     │  Memory> │ Memory % │   Memory │ Memory % │      Count │\n"
+              "├─────────────────────┼──────────┼──────────┼──────────┼──────────┼────────────┤\n"
+              "│ handler …/module.py │ 100.000B │  100.00% │ 100.000B │  100.00% │          1 │\n"
+              "└─────────────────────┴──────────┴──────────┴──────────┴──────────┴────────────┘\n");
+    // 100 columns: 39 cells, the function and the end of the file.
+    EXPECT_NE(renderSummaryTable({usage}, 100, SummaryTableOptions{SummaryColumn::TotalMemory, 0, 100})
+                      .find("│ handler at …plication/package/module.py │"),
+              std::string::npos);
+    for (size_t width : {80, 100, 144, 200}) {
+        const std::string text = renderSummaryTable({usage}, 100, SummaryTableOptions{SummaryColumn::TotalMemory, 0, width});
+        EXPECT_LE(widestLine(text), width) << text;
+    }
+    // The figures take 61 cells with two-line headings, and the location at least 16.
+    const std::string narrow = renderSummaryTable({usage}, 100, SummaryTableOptions{SummaryColumn::TotalMemory, 0, 40});
+    EXPECT_NE(narrow.find("│ handler …dule.py │ 100.000B │"), std::string::npos) << narrow;
+    // A name longer than the room on its own keeps both its ends.
+    const FunctionUsage long_name_only{"_find_and_load_unlocked", "<frozen importlib._bootstrap>", 1, 1, 1};
+    EXPECT_NE(renderSummaryTable({long_name_only}, 1, SummaryTableOptions{SummaryColumn::TotalMemory, 0, 40})
+                      .find("│ _find_a…unlocked │"),
+              std::string::npos);
+    // A long name before a short file: the file's end still shows.
+    const FunctionUsage long_name{std::string(40, 'f'), "/app/short/module.py", 1, 1, 1};
+    const std::string cut = renderSummaryTable({long_name}, 1, SummaryTableOptions{SummaryColumn::TotalMemory, 0, 113});
     EXPECT_NE(cut.find("│ " + std::string(40, 'f') + " at …/module.py │"), std::string::npos) << cut;
 }
 

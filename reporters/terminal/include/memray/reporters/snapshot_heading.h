@@ -1,5 +1,5 @@
 // The line above a terminal report that says which allocations it shows, e.g.
-//     Peak memory usage: 15.729MB in 3 allocations (live at the tracked heap's high-water mark)
+//     Peak memory usage: 15.729MB in 3 allocations
 #pragma once
 
 #include "memray/reader/allocation_snapshot.h"
