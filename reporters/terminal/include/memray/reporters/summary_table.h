@@ -7,7 +7,9 @@
 //     └───────────────────┴────────────────┴────────────────┴────────────┴──────────────┴──────────────────┘
 //
 // The column the rows are sorted by has its heading in <>. Shares are of the whole snapshot and
-// coloured as in the tree (red above 60%, yellow above 20%, green above 5%).
+// coloured as in the tree (red above 60%, yellow above 20%, green above 5%). Given a width the
+// one-line table does not fit, the headings take two lines ("Total" over "Memory %") and the
+// locations are shortened to what is left, so an 80-column terminal gets a whole table.
 #pragma once
 
 #include "memray/reporters/function_summary.h"
@@ -23,7 +25,7 @@ struct SummaryTableOptions
 {
     SummaryColumn sort_column = SummaryColumn::TotalMemory;  // only marks the heading
     size_t max_rows = 0;   // 0: every row; else the rest are counted in a line below the table
-    size_t max_width = 0;  // 0: no limit; else locations are shortened in the middle to fit
+    size_t max_width = 0;  // 0: no limit; else the table is narrowed to fit (see above)
     bool colour = false;
 };
 
