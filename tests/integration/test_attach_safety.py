@@ -182,6 +182,87 @@ class InterruptionTests(lib.TempDirTestCase):
         print("\noutcomes by exit status: %r" % outcomes, file=sys.stderr)
 
 
+    def start_attach_and_wait_until_it_traces(self, target, output):
+        """`memray attach -v` on TARGET, returned once it has seized a thread of TARGET."""
+        process = subprocess.Popen(
+            [lib.memray_binary(), "attach", "-v", "-f", "-o", str(output), str(target.pid)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=lib.memray_env())
+        self.assertTrue(wait_until(lambda: tracer_pid(target.pid) == process.pid or process.poll() is not None,
+                                   timeout=30, interval=0.0005), "memray attach never traced the target")
+        self.assertIsNone(process.poll(), "memray attach ended before it was interrupted")
+        return process
+
+    def test_sigint_or_sigterm_while_looking_for_a_safe_point(self):
+        # Every thread is always unsafe (inside a dl_iterate_phdr callback, which holds a loader
+        # lock), so the attach stops, checks and releases threads until the signal: it must stop
+        # at once, releasing the thread it may hold, and load nothing.
+        for which in (signal.SIGINT, signal.SIGTERM):
+            target = Target(self.tmp, """
+                import ctypes, time
+                libc = ctypes.CDLL(None)
+                CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+                def callback(info, size, data):
+                    print("ready", flush=True)
+                    time.sleep(2)
+                    return 1
+                libc.dl_iterate_phdr(CALLBACK(callback), None)
+                print("done", flush=True)
+            """)
+            target.wait_for("ready")
+            process = self.start_attach_and_wait_until_it_traces(target, self.tmp / "never.bin")
+            time.sleep(0.1)  # well into the search
+            process.send_signal(which)
+            _, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
+            self.assertEqual(process.returncode, 130, stderr)
+            self.assertIn("interrupted; process %d was left as it was" % target.pid, stderr)
+            assert_untouched(self, target.pid)
+            self.assertFalse(payload_loaded(target.pid))
+            target.wait_for("done")
+            self.assertEqual(target.finish(), 0, target.stderr())
+            self.assertEqual(target.stderr(), "")
+
+    def test_sigint_or_sigterm_during_the_remote_call(self):
+        # The borrowed thread's dlopen is held up for a second: another thread sits in a
+        # dl_iterate_phdr callback, holding the loader's write lock that dlopen needs to add the
+        # payload (the main thread, asleep in a read, is still a safe point: a lock another
+        # thread holds is only waited for). The signal lands while the thread runs our call
+        # with our registers; memray must see the call through, put everything back, cancel the
+        # session the entry point started, and exit 130. Each trial needs a fresh target (a
+        # payload already loaded is not loaded again).
+        for which in (signal.SIGINT, signal.SIGTERM):
+            target = Target(self.tmp, """
+                import ctypes, sys, threading, time
+                libc = ctypes.CDLL(None)
+                CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+                def callback(info, size, data):
+                    print("holding", flush=True)
+                    time.sleep(1.5)
+                    return 1
+                def hold_the_loader_lock():
+                    libc.dl_iterate_phdr(CALLBACK(callback), None)
+                    print("released", flush=True)
+                threading.Thread(target=hold_the_loader_lock, name="holder").start()
+                for line in sys.stdin:
+                    print("pong", line.strip(), flush=True)
+            """)
+            target.wait_for("holding")
+            output = self.tmp / "interrupted-call.bin"
+            process = self.start_attach_and_wait_until_it_traces(target, output)
+            time.sleep(0.3)  # the borrowed thread now waits in dlopen for the lock
+            process.send_signal(which)
+            _, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
+            self.assertEqual(process.returncode, 130, stderr)
+            self.assertIn("interrupted; the capture in process %d was cancelled" % target.pid, stderr)
+            self.assertGreater(held(subprocess.CompletedProcess(process.args, 130, "", stderr))[1], 500,
+                               "the signal was meant to land during a long dlopen: %s" % stderr)
+            assert_untouched(self, target.pid)
+            self.assertTrue(wait_until(lambda: detach(target.pid).returncode == 1, timeout=10))
+            target.wait_for("released")
+            target.send("ping\n")
+            self.assertEqual(target.wait_for("pong"), "pong ping")
+            self.assertEqual(target.finish(), 0, target.stderr())
+            self.assertEqual(target.stderr(), "")
+
     def test_sigint_while_waiting_for_the_capture_to_start_cancels_it(self):
         # The main thread holds the GIL in a 2 s C call (ctypes.PyDLL keeps the GIL), so the
         # session cannot start the capture yet and `memray attach` waits: a SIGINT then must
