@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -125,6 +126,26 @@ class Target:
             except OSError:
                 pass
         self._close()
+
+
+# hold_loader_lock(seconds, announce): sits in a dl_iterate_phdr() callback for SECONDS after
+# printing ANNOUNCE. dl_iterate_phdr holds the loader's write lock while its callbacks run: the
+# calling thread is never a safe point, and a dlopen elsewhere waits for the lock.
+LOADER_LOCK_HOLDER = """
+import ctypes as _ctypes, time as _time
+_CALLBACK = _ctypes.CFUNCTYPE(_ctypes.c_int, _ctypes.c_void_p, _ctypes.c_size_t, _ctypes.c_void_p)
+def hold_loader_lock(seconds, announce):
+    def callback(info, size, data):
+        print(announce, flush=True)
+        _time.sleep(seconds)
+        return 1  # stop iterating
+    _ctypes.CDLL(None).dl_iterate_phdr(_CALLBACK(callback), None)
+"""
+
+
+def with_loader_lock_holder(source):
+    """SOURCE (dedented) with hold_loader_lock() defined first."""
+    return LOADER_LOCK_HOLDER + textwrap.dedent(source)
 
 
 def attach(pid, output, *options, verbose=True, env=None, user=None, timeout=COMMAND_TIMEOUT):

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import memray_testlib as lib  # noqa: E402
 import attach_testlib  # noqa: E402
 from attach_testlib import (Target, detach, libc_entry_bytes, payload_loaded, state, tracer_pid,  # noqa: E402
-                            wait_until)
+                            wait_until, with_loader_lock_holder)
 
 
 def attach(pid, output, *options, **kwargs):
@@ -262,20 +262,12 @@ class RefusalTests(lib.TempDirTestCase):
         self.assertEqual(detach(target.pid).returncode, 0)
         self.assert_still_works(target)
 
-    # The main thread waits inside a dl_iterate_phdr() callback: dl_iterate_phdr holds a loader
-    # lock while its callbacks run, so a dlopen on that thread would deadlock. It is never a
-    # safe point.
-    NEVER_SAFE = """
-        import ctypes, time
-        libc = ctypes.CDLL(None)
-        CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
-        def callback(info, size, data):
-            print("ready", flush=True)
-            time.sleep(4)
-            return 1  # stop iterating
-        libc.dl_iterate_phdr(CALLBACK(callback), None)
+    # The main thread waits inside a dl_iterate_phdr() callback (with a loader lock held, so a
+    # dlopen on that thread would deadlock): never a safe point.
+    NEVER_SAFE = with_loader_lock_holder("""
+        hold_loader_lock(4, "ready")
         print("done", flush=True)
-    """
+    """)
 
     def test_no_safe_point(self):
         target = Target(self.tmp, self.NEVER_SAFE)

@@ -20,7 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import memray_testlib as lib  # noqa: E402
 from attach_testlib import (ATTACH_PROBE, COMMAND_TIMEOUT, LOADABLE, Target, attach, detach, held,  # noqa: E402
-                            libc_entry_bytes, payload_loaded, thread_stacks, tracer_pid, wait_until)
+                            libc_entry_bytes, payload_loaded, thread_stacks, tracer_pid, wait_until,
+                            with_loader_lock_holder)
 
 # The issue's 50 cycles, on every interpreter. A cycle costs ~0.5 s here, not the ~0.1 s of an
 # attach and a detach on a quiet machine: the target keeps ten threads runnable on purpose, so
@@ -197,17 +198,10 @@ class InterruptionTests(lib.TempDirTestCase):
         # lock), so the attach stops, checks and releases threads until the signal: it must stop
         # at once, releasing the thread it may hold, and load nothing.
         for which in (signal.SIGINT, signal.SIGTERM):
-            target = Target(self.tmp, """
-                import ctypes, time
-                libc = ctypes.CDLL(None)
-                CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
-                def callback(info, size, data):
-                    print("ready", flush=True)
-                    time.sleep(2)
-                    return 1
-                libc.dl_iterate_phdr(CALLBACK(callback), None)
+            target = Target(self.tmp, with_loader_lock_holder("""
+                hold_loader_lock(2, "ready")
                 print("done", flush=True)
-            """)
+            """))
             target.wait_for("ready")
             process = self.start_attach_and_wait_until_it_traces(target, self.tmp / "never.bin")
             time.sleep(0.1)  # well into the search
@@ -230,21 +224,15 @@ class InterruptionTests(lib.TempDirTestCase):
         # session the entry point started, and exit 130. Each trial needs a fresh target (a
         # payload already loaded is not loaded again).
         for which in (signal.SIGINT, signal.SIGTERM):
-            target = Target(self.tmp, """
-                import ctypes, sys, threading, time
-                libc = ctypes.CDLL(None)
-                CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
-                def callback(info, size, data):
-                    print("holding", flush=True)
-                    time.sleep(1.5)
-                    return 1
-                def hold_the_loader_lock():
-                    libc.dl_iterate_phdr(CALLBACK(callback), None)
+            target = Target(self.tmp, with_loader_lock_holder("""
+                import sys, threading
+                def holder():
+                    hold_loader_lock(1.5, "holding")
                     print("released", flush=True)
-                threading.Thread(target=hold_the_loader_lock, name="holder").start()
+                threading.Thread(target=holder, name="holder").start()
                 for line in sys.stdin:
                     print("pong", line.strip(), flush=True)
-            """)
+            """))
             target.wait_for("holding")
             output = self.tmp / "interrupted-call.bin"
             process = self.start_attach_and_wait_until_it_traces(target, output)
