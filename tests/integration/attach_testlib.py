@@ -186,11 +186,13 @@ def thread_stacks(pid):
 
 
 def held(result):
-    """(thread id, milliseconds) from attach -v's "held thread T of process P for X ms"."""
-    match = re.search(r"held thread (\d+) of process \d+ for ([0-9.]+) ms", result.stderr)
+    """(thread id, milliseconds, longest milliseconds) from attach -v's "held thread T of process
+    P for X ms (longest hold Y ms, ...)": X is the hold of the thread that made the calls, Y the
+    longest any thread was stopped (threads stopped, found unsafe and released count too)."""
+    match = re.search(r"held thread (\d+) of process \d+ for ([0-9.]+) ms \(longest hold ([0-9.]+) ms", result.stderr)
     if not match:
         raise AssertionError("no held time in %r" % result.stderr)
-    return int(match.group(1)), float(match.group(2))
+    return int(match.group(1)), float(match.group(2)), float(match.group(3))
 
 
 def proc_status(pid):

@@ -80,7 +80,7 @@ class StressTests(lib.TempDirTestCase):
                 result = attach(target.pid, output, "-f", timeout=COMMAND_TIMEOUT)
                 if result.returncode != 0:
                     self.fail("cycle %d: %s\n%s" % (cycle, result.stderr, thread_stacks(target.pid)))
-                longest_hold = max(longest_hold, held(result)[1])
+                longest_hold = max(longest_hold, held(result)[2])
                 result = detach(target.pid, timeout=COMMAND_TIMEOUT)
                 if result.returncode != 0:
                     self.fail("cycle %d: %s\n%s" % (cycle, result.stderr, thread_stacks(target.pid)))
