@@ -24,3 +24,6 @@ set_target_properties(memray_test_attach_probe memray_test_attach_loadable PROPE
 memray_add_python_test(attach ${CMAKE_CURRENT_LIST_DIR}/../integration/test_attach.py)
 memray_add_python_test(attach_safety ${CMAKE_CURRENT_LIST_DIR}/../integration/test_attach_safety.py)
 memray_add_python_test(attach_refusals ${CMAKE_CURRENT_LIST_DIR}/../integration/test_attach_refusals.py)
+# The issue's 50-cycle stress test, apart: the longest attach test by far (~25-100 s per
+# interpreter depending on the machine's load), so it gets a time limit of its own.
+memray_add_python_test(attach_stress ${CMAKE_CURRENT_LIST_DIR}/../integration/test_attach_stress.py)

@@ -262,3 +262,10 @@ def libc_entry_bytes(pid):
         memory.seek(bias + entry)
         in_memory = memory.read(8)
     return in_memory, on_disk
+
+
+def assert_untouched(test, pid):
+    """No tracer left, and libc's entry point (where the call gadget goes) as on disk."""
+    test.assertTrue(wait_until(lambda: tracer_pid(pid) == 0, timeout=10), "process %d still traced" % pid)
+    in_memory, on_disk = libc_entry_bytes(pid)
+    test.assertEqual(in_memory, on_disk, "the call gadget was left in process %d" % pid)
