@@ -8,6 +8,8 @@ add_executable(injector_tests ${INJECTOR_TEST_SOURCES})
 string(REPLACE ";" ":" MEMRAY_TEST_PYTHONS_PATH "${MEMRAY_TEST_PYTHONS}")
 target_compile_definitions(injector_tests PRIVATE MEMRAY_TEST_PYTHONS="${MEMRAY_TEST_PYTHONS_PATH}")
 target_link_libraries(injector_tests PRIVATE memray_injector ${MEMRAY_TEST_LIEF_LIBRARY} GTest::gtest_main Threads::Threads)
+# traced_thread_test.cpp tests a class private to the injector.
+target_include_directories(injector_tests PRIVATE ${CMAKE_SOURCE_DIR}/injector/src)
 gtest_discover_tests(injector_tests TEST_PREFIX "injector." DISCOVERY_MODE PRE_TEST PROPERTIES TIMEOUT 120)
 
 # TEST FIXTURES loaded into attach targets: blocking calls that report EINTR, register canaries,

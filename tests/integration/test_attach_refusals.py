@@ -285,14 +285,19 @@ class RefusalTests(lib.TempDirTestCase):
         # holds the thread sends it to its exit while still traced. memray must notice, say
         # so promptly, and let go of the dying thread at once: until it does, the target's
         # parent cannot reap it (this used to take the whole 5 s safe-point timeout). Several
-        # kills at different moments, to land in that window now and then.
+        # kills at different moments after memray first held the thread, to land in that
+        # window now and then.
         for trial in range(5):
             target = Target(self.tmp, self.NEVER_SAFE)
             target.wait_for("ready")
             attaching = subprocess.Popen(
                 [lib.memray_binary(), "attach", "-o", str(self.tmp / "y.bin"), str(target.pid)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=lib.memray_env())
-            time.sleep(0.3 + 0.013 * trial)
+            # Once memray holds a thread for its check (it is then the tracer), kill: at once
+            # in the first trial, a little later in the next ones.
+            self.assertTrue(wait_until(lambda: tracer_pid(target.pid) == attaching.pid, timeout=30, interval=0.0005),
+                            "memray attach never traced the target")
+            time.sleep(0.002 * trial)
             start = time.monotonic()
             target.kill()  # SIGKILL, then reaped
             reaped = time.monotonic() - start
