@@ -294,13 +294,14 @@ class ExitStatusTests(PlumbingTestCase):
                 self.assertEqual(actual.returncode, -getattr(signal, name))
 
 
-# The programs below wait with short sleeps in a loop, never one long sleep. CPython cannot
-# interrupt a blocking call for a signal that arrives after its last check of pending
-# signals but before the call starts: the C handler runs, and the call then sleeps its full
-# time. The test sends its signal right after reading "ready", so it can land in that window;
-# seen on 3.10 (select-based time.sleep), where plain python misses it too. With a loop, the
-# next check (within 50 ms) runs the Python handler as a real Ctrl-C would.
-WAIT = "for _ in range(1200): time.sleep(0.05)"
+# A program that waits for a signal it handles in Python naps in a loop instead of one long
+# time.sleep(): CPython runs a Python handler (or raises KeyboardInterrupt) only at its next
+# eval-breaker check, and a signal that lands after the last check before the sleep's system
+# call (the handler trips, nothing is pending any more, the call is not interrupted) is acted
+# upon only when the sleep ends. The tests send their signal right after the program says
+# "ready", straight into that window; with time.sleep(60) this hung about one run in six on
+# 3.10 (the program did get the signal: with a 2 s sleep it exited through its handler, late).
+# A signal whose default action kills needs no Python code and has no such window.
 
 
 class SignalTests(lib.TempDirTestCase):
@@ -332,15 +333,15 @@ class SignalTests(lib.TempDirTestCase):
                 sys.exit(7)
             signal.signal(signal.SIGTERM, stop)
             print("ready", flush=True)
-            %s
-        """ % WAIT)
+            while True: time.sleep(0.05)
+        """)
         process.send_signal(signal.SIGTERM)  # to memray alone
         out, _ = process.communicate(timeout=30)
         self.assertEqual(process.returncode, 7)
         self.assertIn("got SIGTERM", out)
 
     def test_sigterm_death_is_reproduced(self):
-        process = self.start("import time; print('ready', flush=True)\n" + WAIT)
+        process = self.start("import time; print('ready', flush=True); time.sleep(60)")
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
         self.assertEqual(process.returncode, -signal.SIGTERM)
@@ -350,11 +351,11 @@ class SignalTests(lib.TempDirTestCase):
             import sys, time
             try:
                 print("ready", flush=True)
-                %s
+                while True: time.sleep(0.05)
             except KeyboardInterrupt:
                 print("interrupted", flush=True)
                 sys.exit(5)
-        """ % WAIT)
+        """)
         os.killpg(process.pid, signal.SIGINT)  # as the terminal does: the whole group
         out, _ = process.communicate(timeout=30)
         self.assertEqual(process.returncode, 5)
@@ -368,16 +369,16 @@ class SignalTests(lib.TempDirTestCase):
                 import os, time
                 try:
                     print("ready", flush=True)
-                    %s
+                    while True: time.sleep(0.05)
                 except KeyboardInterrupt:
                     os._exit(6)
-            """ % WAIT)
+            """)
             os.killpg(process.pid, signal.SIGINT)
             process.communicate(timeout=30)
             self.assertEqual(process.returncode, 6)
 
     def test_ctrl_c_uncaught(self):
-        process = self.start("import time; print('ready', flush=True)\n" + WAIT)
+        process = self.start("import time\nprint('ready', flush=True)\nwhile True: time.sleep(0.05)")
         os.killpg(process.pid, signal.SIGINT)
         _, err = process.communicate(timeout=30)
         self.assertEqual(process.returncode, -signal.SIGINT)
@@ -389,8 +390,8 @@ class SignalTests(lib.TempDirTestCase):
             import os, time
             print("ready", flush=True)
             print(os.getpid(), flush=True)
-            %s
-        """ % WAIT)
+            time.sleep(60)
+        """)
         child = int(process.stdout.readline())
         process.kill()  # memray alone
         process.wait(timeout=30)
