@@ -24,6 +24,8 @@ using memray::cli::runCommand;
 using memray::cli::statsCommand;
 using memray::cli::attachCommand;
 using memray::cli::detachCommand;
+using memray::cli::flamegraphCommand;
+using memray::cli::tableCommand;
 
 struct Subcommand
 {
@@ -37,6 +39,8 @@ constexpr std::array kSubcommands = {
     Subcommand{"run", "run a Python program and capture its memory allocations", &runCommand},
     Subcommand{"parse", "print the records of a capture file, one per line", &parseCommand},
     Subcommand{"stats", "summarise the allocations of a capture file", &statsCommand},
+    Subcommand{"flamegraph", "write an HTML flame graph of where a capture's memory was allocated", &flamegraphCommand},
+    Subcommand{"table", "write an HTML table of a capture's allocation sites", &tableCommand},
     Subcommand{"attach", "start capturing the allocations of a running Python process", &attachCommand},
     Subcommand{"detach", "stop a capture started by 'memray attach'", &detachCommand},
 };

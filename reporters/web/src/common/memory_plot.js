@@ -27,13 +27,13 @@ export class MemoryPlot {
       cursor: { drag: { x: Boolean(onSelect), y: false, setScale: false } },
       scales: { x: { time: false } },
       axes: [
-        { label: "seconds", values: (u, ticks) => ticks.map((t) => t.toFixed(1)) },
+        { label: "seconds since the capture started", labelSize: 20, labelFont: "12px system-ui, sans-serif" },
         { size: 80, values: (u, ticks) => ticks.map((t) => formatSize(t)) },
       ],
       series: [
         { label: "time", value: (u, v) => (v === null ? "-" : v.toFixed(3) + " s") },
-        { label: "RSS", stroke: RSS_COLOUR, width: 1.5, value: (u, v) => (v === null ? "-" : formatSize(v)) },
-        { label: "heap", stroke: HEAP_COLOUR, fill: "rgba(228,87,86,0.12)", width: 1.5, value: (u, v) => (v === null ? "-" : formatSize(v)) },
+        { label: "RSS", stroke: RSS_COLOUR, width: 1.5, points: { show: false }, value: (u, v) => (v === null ? "-" : formatSize(v)) },
+        { label: "heap", stroke: HEAP_COLOUR, fill: "rgba(228,87,86,0.12)", width: 1.5, points: { show: false }, value: (u, v) => (v === null ? "-" : formatSize(v)) },
       ],
       hooks: {
         draw: [(u) => plot.drawOverlays(u)],

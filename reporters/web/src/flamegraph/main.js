@@ -129,7 +129,7 @@ function main() {
     const path = [];
     for (let v = focus; v >= 0; v = tree.parent[v]) path.unshift(v);
     breadcrumbs.replaceChildren(...path.flatMap((v, i) => [
-      i ? el("span", { class: "separator" }, "›") : null,
+      el("span", { class: "separator" }, i ? "›" : "Zoom:"),
       el("a", { href: v === 0 ? "#" : "#zoom=" + tree.framePath(v).join(".") }, v === 0 ? "all" : frames.func(tree.frame[v])),
     ]));
   }

@@ -1,0 +1,25 @@
+# Tests of the HTML reports (reporters/, tools/memray/html_report_command.*): the CLI and the
+# report data on every interpreter, and the pages themselves in headless Chromium (one
+# interpreter is enough there: the browser sees the same kind of data from each).
+
+memray_add_python_test(html_reports ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_html_reports.py)
+
+# TEST TOOL: writes a report page from a data file, for the synthetic scale test.
+add_executable(memray_test_render_html_report ${CMAKE_CURRENT_SOURCE_DIR}/web/render_html_report.cpp)
+target_link_libraries(memray_test_render_html_report PRIVATE memray_reporters)
+set_target_properties(memray_test_render_html_report PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/web)
+
+set(MEMRAY_BROWSER_TEST_ENV
+  "MEMRAY_WEB_MODULES=${MEMRAY_WEB_MODULES};MEMRAY_NODE=${MEMRAY_NODE};MEMRAY_BUILD_DIR=${CMAKE_BINARY_DIR};MEMRAY_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+list(GET MEMRAY_TEST_PYTHONS 0 MEMRAY_BROWSER_TEST_PYTHON)
+add_test(NAME html_report_browser
+         COMMAND ${MEMRAY_TEST_DRIVER} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_html_report_browser.py
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+add_test(NAME html_report_scale
+         COMMAND ${MEMRAY_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/web/scale_test.mjs
+                 --tool $<TARGET_FILE:memray_test_render_html_report> --workdir ${CMAKE_BINARY_DIR}/tests/web)
+set_tests_properties(html_report_browser PROPERTIES TIMEOUT 180
+  ENVIRONMENT "${MEMRAY_BROWSER_TEST_ENV};MEMRAY_TEST_PYTHON=${MEMRAY_BROWSER_TEST_PYTHON}")
+set_tests_properties(html_report_scale PROPERTIES TIMEOUT 180 ENVIRONMENT "${MEMRAY_BROWSER_TEST_ENV}")
+# Two headless browsers at once would measure each other: keep the browser tests apart.
+set_tests_properties(html_report_browser html_report_scale PROPERTIES RESOURCE_LOCK chromium)
