@@ -36,14 +36,17 @@ export class CanvasRenderer {
       if (w < MIN_WIDTH) continue;
       boxes.push({ node: v, x, w, depth: tree.depth[v], ancestor: false });
       const kids = tree.children(v);
-      // Push right to left so boxes come out left to right at every depth.
+      // Children come largest first: the first one too narrow to draw ends the row. They are
+      // pushed right to left so that boxes come out left to right at every depth.
+      let visible = 0;
+      while (visible < kids.length && tree.totalBytes[kids[visible]] * scale >= MIN_WIDTH) visible++;
       let offset = x;
-      const starts = new Array(kids.length);
-      for (let k = 0; k < kids.length; k++) {
+      const starts = new Float64Array(visible);
+      for (let k = 0; k < visible; k++) {
         starts[k] = offset;
         offset += tree.totalBytes[kids[k]] * scale;
       }
-      for (let k = kids.length - 1; k >= 0; k--) stack.push([kids[k], starts[k]]);
+      for (let k = visible - 1; k >= 0; k--) stack.push([kids[k], starts[k]]);
     }
     let maxDepth = 0;
     for (const box of boxes) if (box.depth > maxDepth) maxDepth = box.depth;
