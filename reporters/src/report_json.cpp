@@ -157,7 +157,7 @@ class ReportWriter
         json_.raw("}");
     }
 
-    // frames, nodes (the whole tree, or only the root), threads.
+    // frames, nodes (the whole tree, or only the root), self usage, threads.
     void writeTree(bool whole_tree)
     {
         const CallTree& tree = parts_.tree;
@@ -176,19 +176,27 @@ class ReportWriter
         const size_t count = whole_tree ? order_.size() : 1;
         auto node = [&](size_t i) -> const TreeNode& { return tree.nodes[order_[i]]; };
         json_.key("nodes").raw("{");
-        json_.key("parent", true).array(count, [&](size_t i) {
+        json_.key("parent_offset", true).array(count, [&](size_t i) {
             const TreeNode& n = node(i);
-            if (n.parent == TreeNode::kNone) json_.raw("-1");
-            else json_.number(position_[n.parent]);
+            json_.number(n.parent == TreeNode::kNone ? 0 : i - position_[n.parent]);
         });
         json_.key("frame").array(count, [&](size_t i) {
             const TreeNode& n = node(i);
             if (n.frame == TreeNode::kNone) json_.raw("-1");
             else json_.number(n.frame);
         });
-        json_.key("thread").array(count, [&](size_t i) { json_.number(threads_.index(node(i).thread_id)); });
-        json_.key("self_bytes").array(count, [&](size_t i) { json_.number(node(i).self_bytes); });
-        json_.key("self_count").array(count, [&](size_t i) { json_.number(node(i).self_count); });
+        json_.key("thread").array(parts_.options.split_threads ? count : 0,
+                                  [&](size_t i) { json_.number(threads_.index(node(i).thread_id)); });
+        json_.raw("}");
+
+        std::vector<uint32_t> with_usage;
+        for (uint32_t i = 0; i < count; ++i) {
+            if (node(i).self_bytes || node(i).self_count) with_usage.push_back(i);
+        }
+        json_.key("self").raw("{");
+        json_.key("node", true).array(with_usage.size(), [&](size_t k) { json_.number(with_usage[k]); });
+        json_.key("bytes").array(with_usage.size(), [&](size_t k) { json_.number(node(with_usage[k]).self_bytes); });
+        json_.key("count").array(with_usage.size(), [&](size_t k) { json_.number(node(with_usage[k]).self_count); });
         json_.raw("}");
 
         const auto& names = threads_.names();

@@ -21,5 +21,13 @@ add_test(NAME html_report_scale
 set_tests_properties(html_report_browser PROPERTIES TIMEOUT 180
   ENVIRONMENT "${MEMRAY_BROWSER_TEST_ENV};MEMRAY_TEST_PYTHON=${MEMRAY_BROWSER_TEST_PYTHON}")
 set_tests_properties(html_report_scale PROPERTIES TIMEOUT 180 ENVIRONMENT "${MEMRAY_BROWSER_TEST_ENV}")
-# Two headless browsers at once would measure each other: keep the browser tests apart.
-set_tests_properties(html_report_browser html_report_scale PROPERTIES RESOURCE_LOCK chromium)
+# The scale test measures time: it runs alone, not beside the rest of the suite.
+set_tests_properties(html_report_scale PROPERTIES RUN_SERIAL TRUE)
+
+# Units: the page writer's escaping, the JSON writer.
+file(GLOB REPORTER_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/../reporters/*_test.cpp)
+find_package(nlohmann_json REQUIRED)
+add_executable(reporter_tests ${REPORTER_TEST_SOURCES})
+target_include_directories(reporter_tests PRIVATE ${CMAKE_SOURCE_DIR}/reporters/src)
+target_link_libraries(reporter_tests PRIVATE memray_reporters nlohmann_json::nlohmann_json GTest::gtest_main)
+gtest_discover_tests(reporter_tests TEST_PREFIX "reporters." DISCOVERY_MODE PRE_TEST)

@@ -57,6 +57,23 @@ def report_data(html_path):
     return json.loads(match.group(1))
 
 
+def tree_nodes(data):
+    """The report's tree as full columns: parent, frame, thread, self_bytes, self_count (the file
+    stores parent offsets, no thread column when merged, and self usage sparsely)."""
+    stored = data["nodes"]
+    n = len(stored["frame"])
+    self_bytes, self_count = [0] * n, [0] * n
+    for node, size, count in zip(data["self"]["node"], data["self"]["bytes"], data["self"]["count"]):
+        self_bytes[node], self_count[node] = size, count
+    return {
+        "parent": [i - offset if i else -1 for i, offset in enumerate(stored["parent_offset"])],
+        "frame": stored["frame"],
+        "thread": stored["thread"] if len(stored["thread"]) == n else [0] * n,
+        "self_bytes": self_bytes,
+        "self_count": self_count,
+    }
+
+
 def function_names(data):
     strings = data["strings"]
     return [strings[i] for i in data["frames"]["function"]]

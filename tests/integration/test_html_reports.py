@@ -4,7 +4,7 @@ the data inside them (docs/report-data.md). The browser side is test_html_report
 import unittest
 
 import memray_testlib
-from html_report_lib import KNOWN_FUNCTIONS, capture_known_program, function_names, report_data
+from html_report_lib import KNOWN_FUNCTIONS, capture_known_program, function_names, report_data, tree_nodes
 
 MIB = 1024 * 1024
 
@@ -21,7 +21,7 @@ class HtmlReportTests(memray_testlib.TempDirTestCase):
 
     def node_path_functions(self, data, node):
         """Function names from the root's child down to `node`."""
-        strings, frames, nodes = data["strings"], data["frames"], data["nodes"]
+        strings, frames, nodes = data["strings"], data["frames"], tree_nodes(data)
         names = []
         while node > 0:
             names.append(strings[frames["function"][nodes["frame"][node]]])
@@ -38,10 +38,10 @@ class HtmlReportTests(memray_testlib.TempDirTestCase):
         for name in KNOWN_FUNCTIONS:
             self.assertIn(name, function_names(data))
         self.assertNotIn("epsilon_temporary", function_names(data), "garbage is not live at the peak")
-        nodes = data["nodes"]
+        self.assertEqual(data["nodes"]["thread"], [], "no thread column when threads are merged")
+        self.assertEqual(data["self"]["node"], sorted(set(data["self"]["node"])))
+        nodes = tree_nodes(data)
         n = len(nodes["parent"])
-        for field in ("frame", "thread", "self_bytes", "self_count"):
-            self.assertEqual(len(nodes[field]), n)
         self.assertEqual(nodes["parent"][0], -1)
         self.assertTrue(all(0 <= nodes["parent"][i] < i for i in range(1, n)), "parents come first")
         self.assertEqual(sum(nodes["self_bytes"]), data["metadata"]["report_bytes"])
@@ -81,7 +81,7 @@ class HtmlReportTests(memray_testlib.TempDirTestCase):
         temporal = data["temporal"]
         slices, intervals = temporal["slices"], temporal["intervals"]
         self.assertTrue(slices["start_ms"])
-        n_nodes = len(data["nodes"]["parent"])
+        n_nodes = len(data["nodes"]["frame"])
         self.assertTrue(all(0 <= node < n_nodes for node in intervals["node"]))
         # The initial view is the whole capture's peak, recomputed here the documented way.
         best = 0
@@ -90,7 +90,7 @@ class HtmlReportTests(memray_testlib.TempDirTestCase):
                 best = s
         total = sum(b for f, t, b in zip(intervals["from"], intervals["to"], intervals["bytes"])
                     if f <= best and (t == -1 or best < t))
-        self.assertEqual(total, sum(data["nodes"]["self_bytes"]))
+        self.assertEqual(total, sum(data["self"]["bytes"]))
 
     def test_split_threads_table(self):
         self.report("table", "--split-threads", "-o", self.tmp / "table.html", self.capture)

@@ -2,7 +2,9 @@
 // the back button, Esc, the inverted view, the table's sorting and search; and on every page,
 // no console error and no network request. Exits non-zero on the first failed check.
 //
-//   node check_reports.mjs --flamegraph F.html --table T.html --screenshots DIR
+//   node check_reports.mjs --flamegraph F.html --temporal F.html --threads F.html --table T.html
+//                          --screenshots DIR
+// (--temporal: a --temporal flame graph; --threads: a --split-threads one.)
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +12,13 @@ import { parseArgs } from "node:util";
 import { launch, openReport } from "./browser.mjs";
 
 const { values: args } = parseArgs({
-  options: { flamegraph: { type: "string" }, table: { type: "string" }, screenshots: { type: "string" } },
+  options: {
+    flamegraph: { type: "string" },
+    temporal: { type: "string" },
+    threads: { type: "string" },
+    table: { type: "string" },
+    screenshots: { type: "string" },
+  },
 });
 mkdirSync(args.screenshots, { recursive: true });
 
@@ -42,6 +50,16 @@ async function checkFlamegraph(browser) {
   const alpha = await boxOf(page, "alpha_big");
   assert.ok(alpha.label.startsWith("alpha_big"), `alpha_big's box is labelled (label: ${alpha.label})`);
   await page.screenshot({ path: join(args.screenshots, "flamegraph.png"), fullPage: true });
+
+  // The tooltip: function, file:line, the source line, size, share and count.
+  const canvasBox = await page.$("#flamegraph").then((c) => c.boundingBox());
+  await page.mouse.move(canvasBox.x + alpha.x + 5, canvasBox.y + alpha.y + 10);
+  await page.waitForSelector(".tooltip:not([hidden])");
+  const tooltip = await page.textContent(".tooltip");
+  for (const part of ["alpha_big", "script.py:", "return [bytearray(1024 * 1024) for _ in range(8)]", "% of the total", "allocations", "MB"]) {
+    assert.ok(tooltip.includes(part), `the tooltip shows "${part}" (${tooltip})`);
+  }
+  await page.mouse.move(0, 0);
 
   // Search: exactly the frames whose function or file matches light up.
   await afterRender(page, () => page.fill("#search", "GAMMA"));
@@ -84,6 +102,55 @@ async function checkFlamegraph(browser) {
   await context.close();
 }
 
+// The usage the doc defines for slices [first, last] of a peak report: the highest slice (the
+// latest on a tie), and the intervals alive there. Computed here independently of the app.
+function expectedPeakBytes(data, first, last) {
+  const { slices, intervals } = data.temporal;
+  let s = first;
+  for (let i = first; i <= last; i++) if (slices.heap[i] >= slices.heap[s]) s = i;
+  let bytes = 0;
+  intervals.node.forEach((_, i) => {
+    if (intervals.from[i] <= s && (intervals.to[i] === -1 || s < intervals.to[i])) bytes += intervals.bytes[i];
+  });
+  return bytes;
+}
+
+async function checkTemporal(browser) {
+  const { page, context, problems } = await openReport(browser, args.temporal);
+  const data = await page.evaluate(() => JSON.parse(document.getElementById("memray-data").textContent));
+  const last = data.temporal.slices.start_ms.length - 1;
+  assert.ok(last >= 2, `several time slices (${last + 1})`);
+  const total = () => page.evaluate(() => window.memrayFlamegraph.totalBytes());
+  assert.equal(await total(), expectedPeakBytes(data, 0, last), "the initial view is the whole capture's peak");
+  const setSlider = (id, value) => afterRender(page, () => page.$eval(id, (input, v) => {
+    input.value = v;
+    input.dispatchEvent(new Event("input"));
+  }, value));
+  for (const [first, lastSlice] of [[0, 0], [0, Math.floor(last / 2)], [1, last]]) {
+    await setSlider("#range-from", first);
+    await setSlider("#range-to", lastSlice);
+    assert.equal(await total(), expectedPeakBytes(data, first, lastSlice), `peak of slices ${first}..${lastSlice}`);
+  }
+  assert.match(await page.textContent("#range-text"), /the peak of that range/);
+  await page.screenshot({ path: join(args.screenshots, "flamegraph-temporal.png"), fullPage: true });
+  assert.deepEqual(problems, [], "no console error, no network request");
+  await context.close();
+}
+
+async function checkThreadFilter(browser) {
+  const { page, context, problems } = await openReport(browser, args.threads);
+  const options = await page.$$eval("#thread-filter option", (list) => list.map((o) => [o.value, o.textContent]));
+  const worker = options.find(([, name]) => name.startsWith("worker"));
+  assert.ok(worker, `a worker thread to choose (${options.map((o) => o[1]).join(", ")})`);
+  await afterRender(page, () => page.selectOption("#thread-filter", worker[0]));
+  const drawn = await functions(page);
+  assert.ok(drawn.includes("worker_thread_body"), "the worker's frames are drawn");
+  assert.ok(!drawn.includes("alpha_big"), "the main thread's frames are not");
+  await page.screenshot({ path: join(args.screenshots, "flamegraph-thread.png"), fullPage: true });
+  assert.deepEqual(problems, [], "no console error, no network request");
+  await context.close();
+}
+
 async function checkTable(browser) {
   const { page, context, problems, loadMs } = await openReport(browser, args.table);
   console.log(`table rendered ${loadMs.toFixed(0)} ms after navigation start`);
@@ -113,6 +180,8 @@ async function checkTable(browser) {
 const browser = await launch();
 try {
   await checkFlamegraph(browser);
+  await checkTemporal(browser);
+  await checkThreadFilter(browser);
   await checkTable(browser);
   console.log("all report checks passed");
 } catch (error) {

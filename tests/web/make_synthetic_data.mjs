@@ -140,6 +140,27 @@ if (args.view === "table") {
   }
 }
 
+// The tree as the file stores it (docs/report-data.md): parent offsets, the thread column only
+// when threads are split, self usage only where there is some.
+function storedTree() {
+  const self = { node: [], bytes: [], count: [] };
+  nodes.self_bytes.forEach((bytes, i) => {
+    if (bytes || nodes.self_count[i]) {
+      self.node.push(i);
+      self.bytes.push(bytes);
+      self.count.push(nodes.self_count[i]);
+    }
+  });
+  return {
+    nodes: {
+      parent_offset: nodes.parent.map((p, i) => (p < 0 ? 0 : i - p)),
+      frame: nodes.frame,
+      thread: threads.length > 1 ? nodes.thread : [],
+    },
+    self,
+  };
+}
+
 process.stdout.write(JSON.stringify({
   version: 1,
   view: args.view,
@@ -164,7 +185,7 @@ process.stdout.write(JSON.stringify({
   },
   strings,
   frames,
-  nodes,
+  ...storedTree(),
   threads,
   memory,
   table,

@@ -38,7 +38,7 @@ try {
     const { page, context, problems, loadMs } = await openReport(browser, htmlPath);
     assert.deepEqual(problems, [], "no console error, no network request");
     const drawn = await page.evaluate(() => window.memrayFlamegraph.rendered().length);
-    const nodes = await page.evaluate(() => JSON.parse(document.getElementById("memray-data").textContent).nodes.parent.length);
+    const nodes = await page.evaluate(() => JSON.parse(document.getElementById("memray-data").textContent).nodes.frame.length);
     assert.ok(drawn > 10, `frames drawn (${drawn})`);
     times.push(loadMs);
     console.log(`${args.stacks} stacks, ${nodes} nodes, ${megabytes} MB: rendered after ${loadMs.toFixed(0)} ms (${drawn} boxes drawn)`);

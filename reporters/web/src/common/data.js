@@ -9,7 +9,27 @@ export function loadReportData() {
   if (!element) throw new Error("this report has no data element");
   const data = JSON.parse(element.textContent);
   if (data.version !== 1) throw new Error(`unsupported report data version ${data.version}`);
+  data.nodes = expandNodes(data.nodes, data.self);
   return data;
+}
+
+// The file stores the tree compactly (parent offsets, no thread column when threads are merged,
+// self usage only where there is some); the apps work on one full column per field:
+// {parent, frame, thread, self_bytes, self_count}.
+export function expandNodes(stored, self) {
+  const n = stored.frame.length;
+  const parent = new Int32Array(n);
+  const offsets = stored.parent_offset;
+  parent[0] = -1;
+  for (let i = 1; i < n; i++) parent[i] = i - offsets[i];
+  const thread = stored.thread.length === n ? Int32Array.from(stored.thread) : new Int32Array(n);
+  const selfBytes = new Float64Array(n);
+  const selfCount = new Float64Array(n);
+  for (let k = 0; k < self.node.length; k++) {
+    selfBytes[self.node[k]] = self.bytes[k];
+    selfCount[self.node[k]] = self.count[k];
+  }
+  return { parent, frame: stored.frame, thread, self_bytes: selfBytes, self_count: selfCount };
 }
 
 // Accessors over the columnar frame table, so callers never index the arrays by hand.
