@@ -7,7 +7,8 @@ import re
 import memray_testlib
 
 # Known functions, known sizes: alpha_big keeps 8 MiB alive at the peak, beta_small keeps
-# ~2 MB through gamma_outer -> delta_inner, epsilon_temporary only makes garbage.
+# ~2 MB through gamma_outer -> delta_inner, epsilon_temporary only makes garbage, and
+# import_heavy keeps 2 MB allocated by a module's body, inside the import system.
 KNOWN_PROGRAM = """
 import threading
 
@@ -31,8 +32,18 @@ def worker_thread_body():
     global worker_keep
     worker_keep = bytearray(3 * 1024 * 1024)
 
+def import_heavy():
+    # A module whose body allocates, imported here: its frames run inside the import system.
+    import os, sys
+    directory = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(directory, "heavy_module.py"), "w") as module:
+        module.write("HEAVY = [bytearray(100000) for _ in range(20)]\\n")
+    sys.path.insert(0, directory)
+    import heavy_module
+    return heavy_module.HEAVY
+
 def main():
-    keep = [alpha_big(), beta_small()]
+    keep = [alpha_big(), beta_small(), import_heavy()]
     epsilon_temporary()
     worker = threading.Thread(target=worker_thread_body, name="worker")
     worker.start()

@@ -57,6 +57,16 @@ class HtmlReportTests(memray_testlib.TempDirTestCase):
         self.assertFalse(meta["ended_abruptly"])
         self.assertTrue(data["memory"]["time_ms"], "memory samples")
 
+    def test_import_system_frames_are_flagged(self):
+        self.report("flamegraph", "-o", self.tmp / "f.html", self.capture)
+        data = report_data(self.tmp / "f.html")
+        strings, frames = data["strings"], data["frames"]
+        flagged = {strings[frames["file"][i]] for i, flags in enumerate(frames["flags"]) if flags & 1}
+        self.assertTrue(flagged, "some frames are in the import system")
+        self.assertTrue(all(name.startswith("<frozen importlib") for name in flagged), flagged)
+        files = {strings[f] for f in frames["file"]}
+        self.assertIn(str(self.tmp / "heavy_module.py"), files)
+
     def test_refuses_to_overwrite_without_force(self):
         output = self.tmp / "out.html"
         output.write_text("keep me")

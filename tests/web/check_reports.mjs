@@ -91,6 +91,14 @@ async function checkFlamegraph(browser) {
   await afterRender(page, () => page.keyboard.press("Escape"));
   assert.equal(await page.evaluate(() => window.memrayFlamegraph.focus()), null, "Esc resets the zoom");
 
+  // Hiding the import system drops the imported module's allocations with their import frames.
+  const files = () => page.evaluate(() => window.memrayFlamegraph.rendered().map((b) => b.file));
+  assert.ok((await files()).some((f) => f.endsWith("heavy_module.py")), "the imported module's frames are drawn");
+  await afterRender(page, () => page.check("#hide-import-system"));
+  assert.ok(!(await files()).some((f) => f.endsWith("heavy_module.py") || f.startsWith("<frozen importlib")), "import frames hidden");
+  assert.ok(total - (await page.evaluate(() => window.memrayFlamegraph.totalBytes())) >= 2_000_000, "their memory left the total");
+  await afterRender(page, () => page.uncheck("#hide-import-system"));
+
   // Inverted: the first row under the root holds the allocating functions, callers below.
   await afterRender(page, () => page.check("#inverted"));
   const firstRow = (await page.evaluate(() => window.memrayFlamegraph.rendered())).filter((b) => b.y === 20).map((b) => b.function);

@@ -210,6 +210,7 @@ function main() {
     rendered: () => renderer.drawn.map((b) => ({
       label: b.text ?? "",
       function: b.node === 0 ? "" : frames.func(tree.frame[b.node]),
+      file: b.node === 0 ? "" : frames.file(tree.frame[b.node]),
       x: b.x, y: b.y, w: b.w, highlighted: b.highlighted, ancestor: b.ancestor,
     })),
     focus: () => (focus === 0 ? null : frames.func(tree.frame[focus])),
