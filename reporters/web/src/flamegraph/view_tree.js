@@ -114,10 +114,11 @@ export class ViewTree {
     const fill = childStart.slice(0, n);
     const childList = new Int32Array(childStart[n]);
     let maxDepth = 0;
+    const depth = this.depth;
     for (let v = 1; v < n; v++) {
       if (totalBytes[v] > 0 || totalCount[v] > 0) {
         childList[fill[parent[v]]++] = v;
-        if (this.depth[v] > maxDepth) maxDepth = this.depth[v];
+        if (depth[v] > maxDepth) maxDepth = depth[v];
       }
     }
     const bySize = (a, b) => totalBytes[b] - totalBytes[a] || a - b;
@@ -127,7 +128,11 @@ export class ViewTree {
       if (end - begin < 2) continue;
       // Reports list children largest first already: sort only what is out of order.
       let sorted = true;
-      for (let k = begin + 1; k < end && sorted; k++) sorted = bySize(childList[k - 1], childList[k]) <= 0;
+      for (let k = begin + 1; k < end && sorted; k++) {
+        const a = childList[k - 1];
+        const b = childList[k];
+        sorted = totalBytes[a] > totalBytes[b] || (totalBytes[a] === totalBytes[b] && a < b);
+      }
       if (!sorted) childList.subarray(begin, end).sort(bySize);
     }
     this.childStart = childStart;
@@ -184,6 +189,7 @@ export function buildViewTree(data, selfBytes, selfCount, options) {
   viewOf[0] = 0;
   merging[0] = liftsChildren[0];
   const threadFilter = options.thread;
+  const { frame: viewFrame, parent: viewParent, depth: viewDepth, thread: viewThread } = builder;
   for (let i = 1; i < n; i++) {
     const up = viewOf[parent[i]];
     if (up < 0) continue;  // an ancestor was dropped
@@ -194,15 +200,30 @@ export function buildViewTree(data, selfBytes, selfCount, options) {
       viewOf[i] = up;
       continue;
     }
-    const v = merging[up] ? builder.child(up, f, thread[i]) : builder.add(up, f, thread[i]);
+    let v;
+    if (merging[up]) {
+      v = builder.child(up, f, thread[i]);
+    } else {
+      // builder.add, inlined: the capacity (n) always suffices, as each report node makes at
+      // most one view node.
+      v = builder.size++;
+      viewFrame[v] = f;
+      viewParent[v] = up;
+      viewDepth[v] = viewDepth[up] + 1;
+      viewThread[v] = thread[i];
+    }
     viewOf[i] = v;
     if (liftsChildren[i]) merging[v] = 1;
   }
+  // Locals, not properties, in the loops over every node: these loops run once per rebuild,
+  // often before the JIT has optimised them, where each property load costs.
+  const viewSelfBytes = builder.selfBytes;
+  const viewSelfCount = builder.selfCount;
   for (let i = 0; i < n; i++) {
     const v = viewOf[i];
     if (v < 0) continue;
-    builder.selfBytes[v] += selfBytes[i];
-    builder.selfCount[v] += selfCount[i];
+    viewSelfBytes[v] += selfBytes[i];
+    viewSelfCount[v] += selfCount[i];
   }
   const tree = builder.finish();
   return options.inverted ? invert(tree) : tree;
