@@ -95,6 +95,26 @@ for (let s = 0; s < stackCount; s++) {
   leaves.push(node);
 }
 
+// Renumber the nodes depth first, children largest first: the order memray's writer uses.
+{
+  const n = nodes.parent.length;
+  const total = nodes.self_bytes.slice();
+  for (let i = n - 1; i > 0; i--) total[nodes.parent[i]] += total[i];
+  const order = [];
+  const stack = [0];
+  while (stack.length) {
+    const v = stack.pop();
+    order.push(v);
+    const children = kids[v].slice().sort((a, b) => total[b] - total[a] || a - b);
+    for (let k = children.length - 1; k >= 0; k--) stack.push(children[k]);
+  }
+  const position = new Array(n);
+  order.forEach((v, i) => (position[v] = i));
+  for (const field of ["frame", "thread", "self_bytes", "self_count"]) nodes[field] = order.map((v) => nodes[field][v]);
+  nodes.parent = order.map((v) => (v === 0 ? -1 : position[nodes.parent[v]]));
+  leaves.forEach((leaf, k) => (leaves[k] = position[leaf]));
+}
+
 const memory = { time_ms: [], rss: [], heap: [] };
 for (let t = 0; t < 500; t++) {
   memory.time_ms.push(t * 20);
