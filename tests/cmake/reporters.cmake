@@ -11,15 +11,17 @@ set_target_properties(memray_test_render_html_report PROPERTIES RUNTIME_OUTPUT_D
 
 set(MEMRAY_BROWSER_TEST_ENV
   "MEMRAY_WEB_MODULES=${MEMRAY_WEB_MODULES};MEMRAY_NODE=${MEMRAY_NODE};MEMRAY_BUILD_DIR=${CMAKE_BINARY_DIR};MEMRAY_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
-list(GET MEMRAY_TEST_PYTHONS 0 MEMRAY_BROWSER_TEST_PYTHON)
-add_test(NAME html_report_browser
-         COMMAND ${MEMRAY_TEST_DRIVER} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_html_report_browser.py
-         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+if(MEMRAY_TEST_PYTHONS)
+  list(GET MEMRAY_TEST_PYTHONS 0 MEMRAY_BROWSER_TEST_PYTHON)
+  add_test(NAME html_report_browser
+           COMMAND ${MEMRAY_TEST_DRIVER} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_html_report_browser.py
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(html_report_browser PROPERTIES TIMEOUT 180
+    ENVIRONMENT "${MEMRAY_BROWSER_TEST_ENV};MEMRAY_TEST_PYTHON=${MEMRAY_BROWSER_TEST_PYTHON}")
+endif()
 add_test(NAME html_report_scale
          COMMAND ${MEMRAY_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/web/scale_test.mjs
                  --tool $<TARGET_FILE:memray_test_render_html_report> --workdir ${CMAKE_BINARY_DIR}/tests/web)
-set_tests_properties(html_report_browser PROPERTIES TIMEOUT 180
-  ENVIRONMENT "${MEMRAY_BROWSER_TEST_ENV};MEMRAY_TEST_PYTHON=${MEMRAY_BROWSER_TEST_PYTHON}")
 set_tests_properties(html_report_scale PROPERTIES TIMEOUT 180 ENVIRONMENT "${MEMRAY_BROWSER_TEST_ENV}")
 # The scale test measures time: it runs alone, not beside the rest of the suite.
 set_tests_properties(html_report_scale PROPERTIES RUN_SERIAL TRUE)
