@@ -1,5 +1,6 @@
 #include "memray/reader/allocation_snapshot.h"
 
+#include "heap_event_stream.h"
 #include "location_interner.h"
 #include "memray/reader/heap_tracker.h"
 
@@ -10,6 +11,8 @@
 namespace memray::reader {
 namespace {
 
+using EventKind = HeapEvent::Kind;
+
 // Whole-capture figures that every kind of report shows, gathered during its first pass.
 struct CaptureTotals
 {
@@ -18,28 +21,41 @@ struct CaptureTotals
     std::vector<MemoryPoint> memory;
 
     template <typename Tag>
-    void add(const Record& record, const HeapTracker<Tag>& heap)
+    void add(const HeapEvent& event, const HeapTracker<Tag>& heap)
     {
-        if (record.kind == RecordKind::Allocation) {
+        if (event.kind == EventKind::Allocation) {
             ++total_allocations;
-            total_bytes += record.size;
-        } else if (record.kind == RecordKind::Memory) {
-            memory.push_back(MemoryPoint{record.time, record.rss, heap.currentBytes()});
+            total_bytes += event.size;
+        } else if (event.kind == EventKind::MemorySample) {
+            memory.push_back(MemoryPoint{event.address, event.size, heap.currentBytes()});
         }
     }
 };
 
-// Live allocations of a heap grouped by location (a piece of a split mapping counts as one).
-std::vector<LocationUsage> liveByLocation(const HeapTracker<uint32_t>& heap, const LocationInterner& locations)
+// Applies a heap event, tagging a new allocation with `tag`.
+template <typename Tag>
+void apply(HeapTracker<Tag>& heap, const HeapEvent& event, const Tag& tag)
 {
-    std::vector<LocationUsage> usage(locations.size());
-    heap.forEachLive([&](uint64_t, uint64_t size, uint32_t location) {
-        usage[location].bytes += size;
-        ++usage[location].count;
-    });
-    for (uint32_t i = 0; i < usage.size(); ++i) {
-        usage[i].key = locations.key(i);
+    if (event.kind == EventKind::Allocation) {
+        heap.allocate(event.allocatorKind(), event.address, event.size, tag);
+    } else if (event.kind == EventKind::Deallocation) {
+        heap.deallocate(event.deallocatorKind(), event.address, event.size);
     }
+}
+
+// Live allocations of a heap grouped by location (a piece of a split mapping counts as one).
+std::vector<LocationUsage> liveByLocation(const HeapTracker<PackedLocation>& heap)
+{
+    LocationInterner locations;
+    std::vector<LocationUsage> usage;
+    heap.forEachLive([&](uint64_t, uint64_t size, const PackedLocation& location) {
+        const uint32_t index = locations.intern(location.key());
+        if (index == usage.size()) {
+            usage.push_back(LocationUsage{location.key(), 0, 0});
+        }
+        usage[index].bytes += size;
+        ++usage[index].count;
+    });
     return usage;
 }
 
@@ -47,20 +63,17 @@ std::vector<LocationUsage> liveByLocation(const HeapTracker<uint32_t>& heap, con
 // until it has applied as many heap events as the first pass counted at the peak.
 std::vector<LocationUsage> usageAtPeak(const std::string& path, uint64_t peak_events, bool split_threads)
 {
-    CaptureReader replay(path);
-    HeapTracker<uint32_t> heap;
-    LocationInterner locations;
-    Record record;
-    while (heap.events() < peak_events && replay.next(record)) {
-        if (record.kind == RecordKind::Allocation) {
-            heap.allocate(record.allocator, record.address, record.size,
-                          locations.intern(locationOf(record, split_threads)));
-        } else if (record.kind == RecordKind::Deallocation) {
-            heap.deallocate(record.deallocator, record.address, record.size);
-        }
+    CaptureReader capture(path);
+    HeapTracker<PackedLocation> heap;
+    if (peak_events > 0) {
+        streamHeapEvents(capture, [&](const HeapEvent* events, size_t count) {
+            for (size_t i = 0; i < count && heap.events() < peak_events; ++i) {
+                apply(heap, events[i], PackedLocation::of(events[i], split_threads));
+            }
+            return heap.events() < peak_events;
+        });
     }
-    replay.throwIfCorrupt();
-    return liveByLocation(heap, locations);
+    return liveByLocation(heap);
 }
 
 // Finds temporary allocations: each thread remembers its last threshold + 1 allocations; a
@@ -74,55 +87,48 @@ class TemporaryFinder
     {
     }
 
-    void add(const Record& record)
+    void add(const HeapEvent& event)
     {
-        if (record.kind == RecordKind::Allocation) {
-            std::deque<Recent>& recent = recent_[record.tid];
-            recent.push_front(Recent{record.address, record.size, locations_.intern(locationOf(record, split_threads_)),
-                                     record.allocator == format::Allocator::Mmap});
+        if (event.kind == EventKind::Allocation) {
+            std::deque<Recent>& recent = recent_[event.tid];
+            recent.push_front(Recent{event.address, event.size, PackedLocation::of(event, split_threads_),
+                                     event.allocatorKind() == format::Allocator::Mmap});
             if (recent.size() > window_) {
                 recent.pop_back();
             }
-        } else if (record.kind == RecordKind::Deallocation) {
-            auto found = recent_.find(record.tid);
+        } else if (event.kind == EventKind::Deallocation) {
+            auto found = recent_.find(event.tid);
             if (found == recent_.end()) {
                 return;
             }
             std::deque<Recent>& recent = found->second;
-            const bool munmap = record.deallocator == format::Deallocator::Munmap;
+            const bool munmap = event.deallocatorKind() == format::Deallocator::Munmap;
             for (auto it = recent.begin(); it != recent.end(); ++it) {
                 // A munmap must release exactly the mapping; a free, the block at its address.
-                if (it->address == record.address && it->mmap == munmap && (!munmap || it->size == record.size)) {
-                    if (it->location >= temporary_.size()) {
-                        temporary_.resize(locations_.size());
+                if (it->address == event.address && it->mmap == munmap && (!munmap || it->size == event.size)) {
+                    const uint32_t location = locations_.intern(it->location.key());
+                    if (location == temporary_.size()) {
+                        temporary_.push_back(LocationUsage{it->location.key(), 0, 0});
                     }
-                    temporary_[it->location].bytes += it->size;
-                    ++temporary_[it->location].count;
+                    temporary_[location].bytes += it->size;
+                    ++temporary_[location].count;
                     recent.erase(it);
                     break;
                 }
             }
-        } else if (record.kind == RecordKind::ThreadExit) {
-            recent_.erase(record.tid);
+        } else if (event.kind == EventKind::ThreadExit) {
+            recent_.erase(event.tid);
         }
     }
 
-    std::vector<LocationUsage> result() const
-    {
-        std::vector<LocationUsage> usage = temporary_;
-        usage.resize(locations_.size());
-        for (uint32_t i = 0; i < usage.size(); ++i) {
-            usage[i].key = locations_.key(i);
-        }
-        return usage;
-    }
+    std::vector<LocationUsage> result() const { return temporary_; }
 
   private:
     struct Recent
     {
         uint64_t address;
         uint64_t size;
-        uint32_t location;
+        PackedLocation location;
         bool mmap;
     };
 
@@ -130,7 +136,7 @@ class TemporaryFinder
     bool split_threads_;
     LocationInterner locations_;
     std::unordered_map<uint64_t, std::deque<Recent>> recent_;  // by capture thread id
-    std::vector<LocationUsage> temporary_;                    // by location index
+    std::vector<LocationUsage> temporary_;                    // by index in locations_
 };
 
 // Drops empty locations, orders the rest largest first and fills in the sums.
@@ -160,36 +166,33 @@ AnalysedCapture analyseCapture(const std::string& path, const SnapshotOptions& o
     result.snapshot.kind = options.kind;
     CaptureReader& capture = *result.capture;
     CaptureTotals totals;
-    Record record;
     std::vector<LocationUsage> usage;
 
     if (options.kind == ReportKind::Leaks) {
-        HeapTracker<uint32_t> heap;
-        LocationInterner locations;
-        while (capture.next(record)) {
-            if (record.kind == RecordKind::Allocation) {
-                heap.allocate(record.allocator, record.address, record.size,
-                              locations.intern(locationOf(record, options.split_threads)));
-            } else if (record.kind == RecordKind::Deallocation) {
-                heap.deallocate(record.deallocator, record.address, record.size);
+        HeapTracker<PackedLocation> heap;
+        streamHeapEvents(capture, [&](const HeapEvent* events, size_t count) {
+            for (size_t i = 0; i < count; ++i) {
+                apply(heap, events[i], PackedLocation::of(events[i], options.split_threads));
+                totals.add(events[i], heap);
             }
-            totals.add(record, heap);
-        }
-        capture.throwIfCorrupt();
+            return true;
+        });
         result.snapshot.peak_bytes = heap.peakBytes();
-        usage = liveByLocation(heap, locations);
+        usage = liveByLocation(heap);
     } else {
         HeapTracker<> heap;
         TemporaryFinder temporary(options.temporary_threshold, options.split_threads);
         const bool find_temporary = options.kind == ReportKind::Temporary;
-        while (capture.next(record)) {
-            heap.apply(record);
-            totals.add(record, heap);
-            if (find_temporary) {
-                temporary.add(record);
+        streamHeapEvents(capture, [&](const HeapEvent* events, size_t count) {
+            for (size_t i = 0; i < count; ++i) {
+                apply(heap, events[i], NoTag{});
+                totals.add(events[i], heap);
+                if (find_temporary) {
+                    temporary.add(events[i]);
+                }
             }
-        }
-        capture.throwIfCorrupt();
+            return true;
+        });
         result.snapshot.peak_bytes = heap.peakBytes();
         usage = find_temporary ? temporary.result() : usageAtPeak(path, heap.peakEvents(), options.split_threads);
     }

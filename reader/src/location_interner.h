@@ -4,6 +4,7 @@
 
 #include "memray/reader/allocation_snapshot.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
@@ -15,16 +16,25 @@ class LocationInterner
   public:
     uint32_t intern(const LocationKey& key)
     {
-        // Consecutive allocations very often come from the same place: skip the hash lookup.
-        if (!keys_.empty() && key == keys_[last_]) {
-            return last_;
+        // A stack is nearly always seen with the same thread, native stack and allocator as
+        // the last time, so a plain array indexed by the (dense) stack id answers most lookups;
+        // the hash map, whose nodes miss the cache on large captures, only the rest.
+        if (key.stack_id < last_by_stack_.size()) {
+            const uint32_t cached = last_by_stack_[key.stack_id];
+            if (cached != 0 && keys_[cached - 1] == key) {
+                return cached - 1;
+            }
+        } else if (key.stack_id < kMaxCachedStackId) {
+            last_by_stack_.resize(std::max<size_t>(key.stack_id + 1, last_by_stack_.size() * 2));
         }
         auto [it, inserted] = index_.try_emplace(key, static_cast<uint32_t>(keys_.size()));
         if (inserted) {
             keys_.push_back(key);
         }
-        last_ = it->second;
-        return last_;
+        if (key.stack_id < last_by_stack_.size()) {
+            last_by_stack_[key.stack_id] = it->second + 1;
+        }
+        return it->second;
     }
 
     const LocationKey& key(uint32_t index) const { return keys_[index]; }
@@ -36,16 +46,24 @@ class LocationInterner
     {
         size_t operator()(const LocationKey& key) const
         {
-            uint64_t h = key.stack_id * 0x9e3779b97f4a7c15ull;
-            h ^= (key.native_stack_id + 0x632be59bd9b4e019ull) * 0xbf58476d1ce4e5b9ull;
-            h ^= (key.thread_id << 8 | static_cast<uint64_t>(key.allocator)) * 0x94d049bb133111ebull;
-            return static_cast<size_t>(h ^ (h >> 31));
+            uint64_t h = mix(key.stack_id);
+            h = mix(h ^ key.native_stack_id);
+            return static_cast<size_t>(mix(h ^ (key.thread_id << 8 | static_cast<uint64_t>(key.allocator))));
+        }
+        // splitmix64's finaliser: every input bit affects every output bit.
+        static uint64_t mix(uint64_t x)
+        {
+            x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+            x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+            return x ^ (x >> 31);
         }
     };
 
     std::unordered_map<LocationKey, uint32_t, KeyHash> index_;
     std::vector<LocationKey> keys_;
-    uint32_t last_ = 0;
+    // Stack ids are dense, but a hostile file could name a huge one: no cache beyond this.
+    static constexpr uint64_t kMaxCachedStackId = uint64_t{1} << 26;
+    std::vector<uint32_t> last_by_stack_;  // stack id -> 1 + index of its latest location
 };
 
 inline LocationKey locationOf(const format::Record& allocation, bool split_threads)
@@ -53,5 +71,28 @@ inline LocationKey locationOf(const format::Record& allocation, bool split_threa
     return LocationKey{allocation.stack_id, allocation.native_stack_id, split_threads ? allocation.tid : 0,
                        allocation.allocator};
 }
+
+// A LocationKey in 16 bytes, to tag each live allocation while replaying: interning every
+// allocation's location on the way costs a hash lookup (and its cache misses) per record, where
+// grouping the survivors at the end costs one per allocation still live.
+struct PackedLocation
+{
+    uint32_t stack_id = 0;
+    uint32_t native_stack_id = 0;
+    uint32_t thread_id = 0;
+    format::Allocator allocator{};
+
+    // `allocation` is a HeapEvent or a Record of an allocation.
+    template <typename Allocation>
+    static PackedLocation of(const Allocation& allocation, bool split_threads)
+    {
+        // Ids are dense counters; a capture with 2^32 distinct stacks or threads is not one
+        // this reader can hold in memory anyway.
+        return PackedLocation{static_cast<uint32_t>(allocation.stack_id), static_cast<uint32_t>(allocation.native_stack_id),
+                              split_threads ? static_cast<uint32_t>(allocation.tid) : 0u,
+                              static_cast<format::Allocator>(allocation.allocator)};
+    }
+    LocationKey key() const { return LocationKey{stack_id, native_stack_id, thread_id, allocator}; }
+};
 
 }  // namespace memray::reader

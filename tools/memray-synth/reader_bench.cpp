@@ -3,9 +3,15 @@
 //   chunks  decompress every chunk (format::ChunkReader alone)
 //   decode  chunks + decode every record (CaptureReader::next)
 //   stats   decode + StatsAggregator (what `memray stats` does before printing)
+//   peak, leaks, temporary, temporal
+//           the report analyses (allocation_snapshot.h, temporal_snapshot.h), then the call
+//           tree of their result (call_tree.h)
 #include "memray/format/container.h"
 #include "memray/reader/capture_reader.h"
+#include "memray/reader/allocation_snapshot.h"
+#include "memray/reader/call_tree.h"
 #include "memray/reader/stats.h"
+#include "memray/reader/temporal_snapshot.h"
 
 #include <chrono>
 #include <cstdio>
@@ -16,6 +22,26 @@ namespace {
 double secondsSince(std::chrono::steady_clock::time_point start)
 {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void timeSnapshot(const char* path, const char* name, memray::reader::ReportKind kind)
+{
+    auto start = std::chrono::steady_clock::now();
+    auto analysed = memray::reader::analyseCapture(path, memray::reader::SnapshotOptions{kind});
+    const double analysis = secondsSince(start);
+    start = std::chrono::steady_clock::now();
+    auto tree = memray::reader::buildCallTree(*analysed.capture, analysed.snapshot.locations);
+    std::printf("%-9s %.3f s, %zu locations, %llu bytes; call tree %.3f s, %zu nodes\n", name, analysis,
+                analysed.snapshot.locations.size(), static_cast<unsigned long long>(analysed.snapshot.bytes),
+                secondsSince(start), tree.nodes.size());
+}
+
+void timeTemporal(const char* path)
+{
+    auto start = std::chrono::steady_clock::now();
+    auto analysed = memray::reader::analyseCaptureOverTime(path, memray::reader::SnapshotOptions{});
+    std::printf("temporal  %.3f s, %zu slices, %zu intervals\n", secondsSince(start), analysed.snapshot.slices.size(),
+                analysed.snapshot.intervals.size());
 }
 
 }  // namespace
@@ -60,6 +86,10 @@ int main(int argc, char** argv)
                         static_cast<double>(reader.recordsRead()) / seconds / 1e6,
                         static_cast<unsigned long long>(stats.peak_bytes));
         }
+        timeSnapshot(argv[1], "peak", memray::reader::ReportKind::Peak);
+        timeSnapshot(argv[1], "leaks", memray::reader::ReportKind::Leaks);
+        timeSnapshot(argv[1], "temporary", memray::reader::ReportKind::Temporary);
+        timeTemporal(argv[1]);
     } catch (const std::exception& error) {
         std::fprintf(stderr, "memray-reader-bench: error: %s\n", error.what());
         return 1;

@@ -1,13 +1,13 @@
 #include "html_report_command.h"
 
 #include "cli_common.h"
+#include "snapshot_kind_options.h"
 
 #include "memray/reader/allocation_snapshot.h"
 #include "memray/reader/capture_reader.h"
 #include "memray/reader/temporal_snapshot.h"
 #include "memray/reporters/report_json.h"
 
-#include <charconv>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -18,14 +18,6 @@ namespace memray::cli {
 namespace {
 
 constexpr size_t kDefaultMaxMemoryRecords = 10000;
-
-std::optional<uint64_t> parsePositive(const std::string& text)
-{
-    uint64_t value = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc() || end != text.data() + text.size() || value == 0) return std::nullopt;
-    return value;
-}
 
 std::string fileName(const std::string& path)
 {
@@ -75,11 +67,8 @@ int runHtmlReportCommand(const HtmlReportCommand& command, int argc, char** argv
         ("output,o", po::value<std::string>(),
          ("the file to write (default: memray-" + std::string(name) + "-<capture name>.html beside RESULTS)").c_str())
         ("force,f", "overwrite the output file if it already exists")
-        ("leaks", "show the memory still allocated when the capture ended, instead of at the peak")
-        ("temporary-allocations", "show temporary allocations: freed before the next allocation of their thread")
-        ("temporary-allocation-threshold", po::value<std::string>(),
-         "show temporary allocations: freed with at most N other allocations of their thread in between")
         ("split-threads", "keep threads apart (and offer a thread filter) instead of merging them");
+    addSnapshotKindOptions(options);
     if (command.flamegraph_options) {
         options.add_options()
             ("temporal", "let the report pick any time range and show its peak (or its leaks with --leaks)")
@@ -95,31 +84,15 @@ int runHtmlReportCommand(const HtmlReportCommand& command, int argc, char** argv
 
     reader::SnapshotOptions analysis;
     analysis.split_threads = values.count("split-threads") > 0;
-    const int kinds = static_cast<int>(values.count("leaks")) + static_cast<int>(values.count("temporary-allocations"))
-                      + static_cast<int>(values.count("temporary-allocation-threshold"));
-    if (kinds > 1) {
-        return usageError(name, "--leaks, --temporary-allocations and --temporary-allocation-threshold exclude each other");
-    }
-    if (values.count("leaks")) analysis.kind = reader::ReportKind::Leaks;
-    if (values.count("temporary-allocations")) analysis.kind = reader::ReportKind::Temporary;
-    if (values.count("temporary-allocation-threshold")) {
-        const std::string text = values["temporary-allocation-threshold"].as<std::string>();
-        const auto threshold = parsePositive(text);
-        if (!threshold) {
-            return usageError(name, "--temporary-allocation-threshold must be an integer greater than 0, not '" + text + "'");
-        }
-        analysis.kind = reader::ReportKind::Temporary;
-        analysis.temporary_threshold = *threshold;
-    }
+    if (auto status = readSnapshotKind(name, values, &analysis)) return *status;
     const bool temporal = values.count("temporal") > 0;
     if (temporal && analysis.kind == reader::ReportKind::Temporary) {
         return usageError(name, "--temporal cannot show temporary allocations (use it alone or with --leaks)");
     }
     size_t max_records = kDefaultMaxMemoryRecords;
     if (command.flamegraph_options) {
-        const std::string text = values["max-memory-records"].as<std::string>();
-        const auto parsed = parsePositive(text);
-        if (!parsed) return usageError(name, "--max-memory-records must be an integer greater than 0, not '" + text + "'");
+        const auto parsed = positiveIntegerOption(name, values, "max-memory-records", "--max-memory-records");
+        if (!parsed) return kExitUsage;
         max_records = *parsed;
     }
 
