@@ -9,6 +9,8 @@ int parseCommand(int argc, char** argv);  // memray parse
 int statsCommand(int argc, char** argv);  // memray stats
 int attachCommand(int argc, char** argv);  // memray attach
 int detachCommand(int argc, char** argv);  // memray detach
+int flamegraphCommand(int argc, char** argv);  // memray flamegraph
+int tableCommand(int argc, char** argv);       // memray table
 int treeCommand(int argc, char** argv);     // memray tree
 int summaryCommand(int argc, char** argv);  // memray summary
 
