@@ -1,4 +1,4 @@
-// memray-hybrid-dump CAPTURE [--all-frames | --raw]: the hybrid stack of every distinct allocation
+// memray-hybrid-dump CAPTURE [--all-frames | --raw | --leaks-tree]: the hybrid stack of every distinct allocation
 // location of a native capture, for the native-mode tests (and for looking at one by hand).
 //
 //   LOCATION tid=1 thread=MainThread allocations=3 bytes=3072
@@ -7,6 +7,8 @@
 //
 // Frames are outermost first, tab-separated: P (Python) or N (native), function, file, line.
 // The last line on stderr times the symbolization.
+#include "memray/reader/allocation_snapshot.h"
+#include "memray/reader/call_tree.h"
 #include "memray/reader/capture_reader.h"
 #include "memray/reader/hybrid_stack.h"
 #include "memray/reader/native_symbolizer.h"
@@ -18,6 +20,40 @@
 #include <tuple>
 
 using namespace memray::reader;
+
+namespace {
+
+// --leaks-tree: the call tree (buildCallTree) of what was still allocated at the end, one line
+// per node that allocated itself, in the same format as the locations (T for tree).
+int printLeaksTree(const std::string& path)
+{
+    SnapshotOptions options;
+    options.kind = ReportKind::Leaks;
+    AnalysedCapture analysed = analyseCapture(path, options);
+    const CallTree tree = buildCallTree(*analysed.capture, analysed.snapshot.locations);
+    std::string out;
+    for (size_t i = 1; i < tree.nodes.size(); ++i) {
+        const TreeNode& node = tree.nodes[i];
+        if (node.self_count == 0) {
+            continue;
+        }
+        out += "LOCATION tid=" + std::to_string(node.thread_id) + " allocations=" + std::to_string(node.self_count)
+               + " bytes=" + std::to_string(node.self_bytes) + "\n";
+        std::vector<uint32_t> path_nodes;
+        for (uint32_t at = static_cast<uint32_t>(i); at != 0; at = tree.nodes[at].parent) {
+            path_nodes.push_back(at);
+        }
+        for (size_t j = path_nodes.size(); j-- > 0;) {
+            const TreeFrame& frame = tree.frames[tree.nodes[path_nodes[j]].frame];
+            out += frame.native ? "\tN\t" : "\tP\t";
+            out += frame.function + "\t" + frame.file + "\t" + std::to_string(frame.line) + "\n";
+        }
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv)
 {
@@ -31,6 +67,9 @@ int main(int argc, char** argv)
     // its inlined calls separated by " <- " (for debugging the pairing).
     const bool raw = mode == "--raw";
     try {
+        if (mode == "--leaks-tree") {
+            return printLeaksTree(argv[1]);
+        }
         CaptureReader capture(argv[1]);
         struct Usage
         {

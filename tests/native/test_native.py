@@ -12,6 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 import memray_testlib as lib  # noqa: E402
+from attach_testlib import Target, attach, detach  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 C_PROBE = HERE / "native_probe.c"
@@ -138,6 +139,20 @@ class NativeModeTests(lib.TempDirTestCase):
         # Nothing above the outermost Python frame (process start-up is noise).
         self.assertEqual(frames[0][0], "P", locations[0])
 
+    def test_the_call_tree_of_a_native_capture_is_made_of_hybrid_stacks(self):
+        result = self.capture("""\
+            import ctypes
+            probe = ctypes.CDLL("LIBRARY")
+            probe.n1.restype = ctypes.c_void_p
+            def leaky():
+                return probe.n1(135791)
+            leaked = leaky()
+            """)
+        [node] = with_size(hybrid_locations(result.capture, "--leaks-tree"), 135791)
+        [location] = with_size(hybrid_locations(result.capture), 135791)
+        self.assertEqual(node.frames, location.frames)
+        self.assertEqual([f[0] for f in node.frames[-3:]], ["N", "N", "N"], node)
+
     def test_an_inlined_function_is_a_frame_of_its_own(self):
         result = self.capture("""\
             import ctypes
@@ -222,6 +237,36 @@ class NativeModeTests(lib.TempDirTestCase):
         self.assertEqual(plain.header["native_traces"], 0)
         self.assertFalse(plain.of_kind("NATIVE_FRAME") or plain.of_kind("IMAGE"))
         self.assertNotIn("native_stack", plain.allocations[0])
+
+    def test_attach_native_records_the_same_hybrid_stacks(self):
+        target = Target(self.tmp, """
+            import ctypes, sys
+            probe = ctypes.CDLL(sys.argv[1])
+            probe.n1.restype = ctypes.c_void_p
+            def python_caller():
+                return probe.n1(234567)
+            print("ready", flush=True)
+            for line in sys.stdin:
+                kept = python_caller()
+                print("allocated", flush=True)
+            """, args=[self.c_library])
+        target.wait_for("ready")
+        output = self.tmp / "attached.bin"
+        result = attach(target.pid, output, "--native")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        target.send("go\n")
+        target.wait_for("allocated")
+        result = detach(target.pid)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(target.finish(), 0, target.stderr())
+
+        locations = with_size(hybrid_locations(output), 234567)
+        self.assertEqual(len(locations), 1, locations)
+        frames = locations[0].frames
+        self.assertEqual([f[1] for f in frames[-3:]], ["n1", "n2", "n3"], locations[0])
+        caller = index_of(frames, "P", "python_caller")
+        self.assertGreaterEqual(caller, 0, locations[0])
+        self.assertLess(caller, len(frames) - 3, locations[0])
 
 
 if __name__ == "__main__":
