@@ -1,6 +1,7 @@
 #include "memray/reader/native_symbolizer.h"
 
 #include <cxxabi.h>
+#include <sys/stat.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -125,11 +126,25 @@ NativeSymbolizer::ObjectDebugInfo* NativeSymbolizer::debugInfo(const LoadedImage
     if (inserted) {
         // One session per object: objects of different generations may overlap in addresses.
         auto info = std::make_unique<ObjectDebugInfo>();
-        info->dwfl = dwfl_begin(&kOfflineCallbacks);
+        // Only regular files: a path in a damaged or hostile capture could name a FIFO (opening
+        // it would block) or a device.
+        struct stat file_info;
+        const bool regular = ::stat(image.path.c_str(), &file_info) == 0 && S_ISREG(file_info.st_mode);
+        info->dwfl = regular ? dwfl_begin(&kOfflineCallbacks) : nullptr;
         if (info->dwfl) {
             dwfl_report_begin(info->dwfl);
             info->module = dwfl_report_elf(info->dwfl, image.path.c_str(), image.path.c_str(), -1, image.load_bias, false);
             dwfl_report_end(info->dwfl, nullptr, nullptr);
+        }
+        // A file rebuilt since the capture would give confidently wrong names: only the
+        // object and offset are trustworthy then.
+        const unsigned char* bits = nullptr;
+        GElf_Addr vaddr = 0;
+        const int length = info->module ? dwfl_module_build_id(info->module, &bits, &vaddr) : 0;
+        if (!image.build_id.empty() && length > 0
+            && std::string_view(reinterpret_cast<const char*>(bits), static_cast<size_t>(length)) != image.build_id)
+        {
+            info->module = nullptr;
         }
         it->second = std::move(info);
     }

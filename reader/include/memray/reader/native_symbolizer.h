@@ -8,7 +8,8 @@
 //      into frames of their own;
 //   2. the ELF symbol table: the function name alone;
 //   3. the object and offset: "libfoo.so+0x1234".
-// The objects must still be on disk, as they were when the capture was made.
+// The objects must still be on disk, as they were when the capture was made: an object whose
+// build id differs from the recorded one gets the object+offset form only.
 #pragma once
 
 #include "memray/reader/capture_reader.h"
