@@ -232,16 +232,16 @@ const std::vector<SymbolizedFrame>& NativeSymbolizer::frames(uint64_t native_fra
         return empty_;
     }
     if (native_frame_id >= by_native_id_.size()) {
-        by_native_id_.resize(native_frame_id + 1);
+        by_native_id_.resize(native_frame_id + 1, nullptr);
     }
-    auto& slot = by_native_id_[native_frame_id];
+    const std::vector<SymbolizedFrame>*& slot = by_native_id_[native_frame_id];
     if (!slot) {
         const LoadedImage* image = capture_.imageAt(node->address, node->generation);
         auto [it, inserted] = by_address_.try_emplace(AddressKey{image, node->address});
         if (inserted) {
             symbolize(node->address, image, &it->second);
         }
-        slot = std::make_unique<std::vector<SymbolizedFrame>>(it->second);
+        slot = &it->second;
     }
     return *slot;
 }

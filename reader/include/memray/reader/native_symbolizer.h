@@ -61,7 +61,8 @@ class NativeSymbolizer
 
     const CaptureReader& capture_;
     std::unordered_map<const LoadedImage*, std::unique_ptr<ObjectDebugInfo>> objects_;
-    std::vector<std::unique_ptr<std::vector<SymbolizedFrame>>> by_native_id_;
+    // Native frame id -> its address's entry in by_address_ (whose nodes never move).
+    std::vector<const std::vector<SymbolizedFrame>*> by_native_id_;
     // (image, address) -> frames: several trie nodes share an address (same call site,
     // different callers).
     struct AddressKey
