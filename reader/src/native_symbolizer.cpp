@@ -1,5 +1,7 @@
 #include "memray/reader/native_symbolizer.h"
 
+#include "dwarf_function_index.h"
+
 #include <cxxabi.h>
 #include <sys/stat.h>
 #include <dwarf.h>
@@ -99,6 +101,7 @@ struct NativeSymbolizer::ObjectDebugInfo
 {
     Dwfl* dwfl = nullptr;
     Dwfl_Module* module = nullptr;
+    DwarfFunctionIndex functions;
 
     ~ObjectDebugInfo()
     {
@@ -161,9 +164,8 @@ void NativeSymbolizer::symbolize(uint64_t address, const LoadedImage* image, std
     if (info) {
         Dwarf_Addr bias = 0;
         Dwarf_Die* cu = dwfl_module_addrdie(info->module, pc, &bias);
-        Dwarf_Die* scopes = nullptr;
-        const int scope_count = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
-        if (scope_count > 0) {
+        const std::vector<Dwarf_Die> chain = cu ? info->functions.chainAt(cu, pc - bias) : std::vector<Dwarf_Die>();
+        if (!chain.empty()) {
             // The innermost function's position comes from the line table; each inlined
             // call's call site is the position in the function it was inlined into.
             const char* file = nullptr;
@@ -172,37 +174,19 @@ void NativeSymbolizer::symbolize(uint64_t address, const LoadedImage* image, std
                 file = dwfl_lineinfo(source, nullptr, &line, nullptr, nullptr, nullptr);
             }
             uint64_t position_line = line > 0 ? static_cast<uint64_t>(line) : 0;
-            // dwarf_getscopes follows an inlined subroutine into its abstract definition, not
-            // into the function it was inlined into: the physical nesting of an inlined DIE
-            // comes from dwarf_getscopes_die, one inlined level at a time.
-            int count = scope_count;
-            int i = 0;
-            for (int levels = 0; i < count && levels < 256; ++i) {
-                const int tag = dwarf_tag(&scopes[i]);
-                if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine) {
-                    continue;
-                }
-                std::string name = dieFunctionName(&scopes[i]);
+            for (size_t i = chain.size(); i-- > 0;) {
+                Dwarf_Die die = chain[i];
+                std::string name = dieFunctionName(&die);
                 if (name.empty()) {
                     name = "<unnamed>";
                 }
                 out->push_back(SymbolizedFrame{intern(name), file ? intern(file) : std::string_view(), position_line,
-                                               image_path, tag == DW_TAG_inlined_subroutine});
-                if (tag == DW_TAG_subprogram) {
-                    break;
+                                               image_path, i > 0});
+                if (i > 0) {
+                    callSite(&die, cu, &file, &position_line);
                 }
-                callSite(&scopes[i], cu, &file, &position_line);
-                Dwarf_Die inlined = scopes[i];
-                std::free(scopes);
-                scopes = nullptr;
-                count = dwarf_getscopes_die(&inlined, &scopes);
-                i = 0;  // scopes[0] is the inlined DIE itself; the loop's ++i skips it
-                ++levels;
             }
-            std::free(scopes);
-            if (!out->empty()) {
-                return;
-            }
+            return;
         }
         // No DWARF here: the symbol table.
         if (const char* symbol = dwfl_module_addrname(info->module, pc)) {

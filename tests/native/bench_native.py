@@ -106,21 +106,25 @@ def main():
                                  stderr=subprocess.PIPE, universal_newlines=True, check=True)
         print("  symbolization: %s (whole dump %.2f s)" % (process.stderr.strip(), time.monotonic() - start))
 
-        # Symbolization of a capture with 100,000 distinct native stacks.
-        library = distinct_stacks_library(tmp)
-        many = Path(tmp) / "many.py"
-        many.write_text("import ctypes\nlib = ctypes.CDLL(%r)\n"
-                        "for a in range(100):\n    for b in range(1000):\n        lib.allocate(a, b)\n"
-                        % str(library))
-        capture = str(Path(tmp) / "many.bin")
-        subprocess.run([memray, "run", "--python", args.python, "-q", "-f", "--native", "-o", capture, str(many)],
-                       check=True, env=env)
-        start = time.monotonic()
-        process = subprocess.run([str(dump), capture], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                 universal_newlines=True, check=True)
-        print("  100,000 distinct stacks: %s (whole dump, reading included: %.2f s), capture %s bytes"
-              % (process.stderr.strip(), time.monotonic() - start, "{:,}".format(os.path.getsize(capture))))
-
+        # Symbolization of captures with 100,000 distinct native stacks: over 1,100 functions
+        # (100 x 1000), and over 20,005 functions (5 x 20000: as many distinct addresses).
+        for outer, inner in ((100, 1000), (5, 20000)):
+            directory = Path(tmp) / ("distinct-%d-%d" % (outer, inner))
+            directory.mkdir()
+            library = distinct_stacks_library(directory, outer, inner)
+            many = directory / "many.py"
+            many.write_text("import ctypes\nlib = ctypes.CDLL(%r)\n"
+                            "for a in range(%d):\n    for b in range(%d):\n        lib.allocate(a, b)\n"
+                            % (str(library), outer, inner))
+            capture = str(directory / "many.bin")
+            subprocess.run([memray, "run", "--python", args.python, "-q", "-f", "--native", "-o", capture,
+                            str(many)], check=True, env=env)
+            start = time.monotonic()
+            process = subprocess.run([str(dump), capture], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     universal_newlines=True, check=True)
+            print("  %d x %d distinct stacks: %s (whole dump, reading and printing included: %.2f s), "
+                  "capture %s bytes" % (outer, inner, process.stderr.strip(), time.monotonic() - start,
+                                        "{:,}".format(os.path.getsize(capture))))
 
 if __name__ == "__main__":
     main()
