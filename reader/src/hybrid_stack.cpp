@@ -30,13 +30,15 @@ bool startsWith(std::string_view text, std::string_view prefix)
     return text.substr(0, prefix.size()) == prefix;
 }
 
-// CPython's generic call paths: how a call got somewhere, never what allocated.
+// CPython's generic call paths and private helpers: how a call got somewhere, never what the
+// program asked for. Public entry points the program calls (PyMem_Malloc, PyList_Append...)
+// and what a builtin does (builtin_sorted, map_next, list_extend...) stay.
 bool isCallMachinery(std::string_view function)
 {
-    return contains(function, "ectorcall") || startsWith(function, "_PyEval_") || startsWith(function, "PyEval_")
-           || startsWith(function, "_PyObject_MakeTpCall") || startsWith(function, "_PyObject_Call")
-           || startsWith(function, "PyObject_Call") || startsWith(function, "_PyFunction_")
-           || startsWith(function, "cfunction_call") || startsWith(function, "method_vectorcall");
+    return startsWith(function, "_Py") || startsWith(function, "PyEval") || contains(function, "ectorcall")
+           || startsWith(function, "PyObject_Call") || startsWith(function, "PyCFunction_Call")
+           || startsWith(function, "cfunction_call") || function == "function_code_fastcall"
+           || function == "call_function";
 }
 
 }  // namespace
@@ -157,21 +159,10 @@ std::vector<HybridFrame> HybridStackBuilder::build(uint64_t python_stack_id, uin
     if (outermost_python == merged.size()) {
         return merged;  // no Python at all: a native thread
     }
-    // An interpreter frame is call machinery when anything but interpreter frames follows it;
-    // in the innermost run (what allocated) only the call helpers are, by name.
     std::vector<HybridFrame> kept;
-    kept.reserve(merged.size());
-    bool other_below = false;  // walking from the innermost frame up
-    std::vector<bool> drop(merged.size(), false);
-    for (size_t i = merged.size(); i-- > outermost_python;) {
-        if (merged[i].native && from_interpreter[i]) {
-            drop[i] = other_below || isCallMachinery(merged[i].function);
-        } else {
-            other_below = true;
-        }
-    }
+    kept.reserve(merged.size() - outermost_python);
     for (size_t i = outermost_python; i < merged.size(); ++i) {
-        if (!drop[i]) {
+        if (!(merged[i].native && from_interpreter[i] && isCallMachinery(merged[i].function))) {
             kept.push_back(merged[i]);
         }
     }

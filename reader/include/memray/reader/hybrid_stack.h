@@ -14,13 +14,15 @@
 //  * every native frame above the outermost Python frame: process and thread start-up
 //    (_start, main, Py_RunMain, clone, start_thread, thread_run...);
 //  * native frames of the interpreter itself (libpython, or the python executable when it is
-//    linked statically) with a frame of anything else below them (a Python frame, a C
-//    extension, libffi...): the call machinery between Python frames and what they call
-//    (PyObject_Vectorcall, _PyObject_MakeTpCall, slot_tp_init...);
-//  * in the innermost run of interpreter frames, the generic call helpers by name (*ectorcall*,
-//    _PyEval_*, PyEval_*, _PyObject_MakeTpCall, *PyObject_Call*, _PyFunction_*, cfunction_call).
-// The rest of the innermost run stays: it says what allocated (list_resize, PyMem_Malloc...).
-// A stack without Python frames (a native thread that never ran Python) keeps all its frames.
+//    linked statically) that are CPython's generic call paths or private helpers, by name:
+//    _Py*, PyEval*, *ectorcall*, PyObject_Call*, PyCFunction_Call*, cfunction_call*,
+//    function_code_fastcall and call_function (3.8-3.10 call helpers). How a call got
+//    somewhere, never what the program asked for.
+// Everything else stays, interpreter frames included: public entry points the program calls
+// (PyMem_Malloc, PyList_Append...) and what builtins do (builtin_sorted -> list_extend ->
+// gen_iternext shows who drives a generator; map_next who calls a mapped function). A stack
+// without Python frames (a native thread that never ran Python) keeps all its frames. The
+// names only apply inside the interpreter's image: a C extension's own _Py-named function stays.
 #pragma once
 
 #include "memray/reader/capture_reader.h"
