@@ -281,7 +281,11 @@ void TracedThread::release()
         deliver_now = deferred_.front().si_signo;
         first_to_resend = 1;
     }
-    ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<long>(deliver_now)));
+    if (ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<long>(deliver_now))) != 0
+        && errno == ESRCH)
+    {
+        detachOnTheWayOut();
+    }
     // Any others: sent again to the same thread (their siginfo becomes ours; standard signals
     // do not queue anyway, so none is lost or doubled).
     for (size_t i = first_to_resend; i < deferred_.size(); ++i) {
@@ -289,6 +293,31 @@ void TracedThread::release()
     }
     deferred_.clear();
     stopped_ = false;
+}
+
+void TracedThread::detachOnTheWayOut()
+{
+    // PTRACE_DETACH says ESRCH when the thread is not in a stop: it was killed while we held it
+    // (SIGKILL ends any ptrace stop) and is running towards its exit. It will stop once more,
+    // at PTRACE_EVENT_EXIT, and stay there, still ours, until we let it go: without this its
+    // parent could not reap it (a supervisor restarting it would wait) until memray exited.
+    const Clock::time_point deadline = Clock::now() + std::chrono::seconds(1);
+    while (true) {
+        int status = 0;
+        try {
+            if (!waitStatus(deadline, &status)) {
+                return;  // never stopped: the kernel lets it go when memray exits
+            }
+        } catch (const Failure&) {
+            return;  // reaped: not ours any more
+        }
+        if (WIFEXITED(status) || WIFSIGNALED(status)) {
+            return;
+        }
+        if (ptrace(PTRACE_DETACH, tid_, nullptr, nullptr) == 0 || errno != ESRCH) {
+            return;
+        }
+    }
 }
 
 }  // namespace memray::injector

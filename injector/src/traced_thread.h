@@ -86,6 +86,7 @@ class TracedThread
   private:
     // One waitpid status, or nullopt on timeout.
     bool waitStatus(Clock::time_point deadline, int* status);
+    void detachOnTheWayOut();
     // Classifies a stop. Returns true if the caller should return it, false if it was
     // handled (deferred, ignored) and the thread must be resumed.
     bool classify(int status, Stop* stop);

@@ -1,5 +1,6 @@
 #include "memray/reader/allocation_snapshot.h"
 
+#include "heap_event_stream.h"
 #include "location_interner.h"
 #include "memray/reader/heap_tracker.h"
 
@@ -10,6 +11,8 @@
 namespace memray::reader {
 namespace {
 
+using EventKind = HeapEvent::Kind;
+
 // Whole-capture figures that every kind of report shows, gathered during its first pass.
 struct CaptureTotals
 {
@@ -18,16 +21,27 @@ struct CaptureTotals
     std::vector<MemoryPoint> memory;
 
     template <typename Tag>
-    void add(const Record& record, const HeapTracker<Tag>& heap)
+    void add(const HeapEvent& event, const HeapTracker<Tag>& heap)
     {
-        if (record.kind == RecordKind::Allocation) {
+        if (event.kind == EventKind::Allocation) {
             ++total_allocations;
-            total_bytes += record.size;
-        } else if (record.kind == RecordKind::Memory) {
-            memory.push_back(MemoryPoint{record.time, record.rss, heap.currentBytes()});
+            total_bytes += event.size;
+        } else if (event.kind == EventKind::MemorySample) {
+            memory.push_back(MemoryPoint{event.address, event.size, heap.currentBytes()});
         }
     }
 };
+
+// Applies a heap event, tagging a new allocation with `tag`.
+template <typename Tag>
+void apply(HeapTracker<Tag>& heap, const HeapEvent& event, const Tag& tag)
+{
+    if (event.kind == EventKind::Allocation) {
+        heap.allocate(event.allocatorKind(), event.address, event.size, tag);
+    } else if (event.kind == EventKind::Deallocation) {
+        heap.deallocate(event.deallocatorKind(), event.address, event.size);
+    }
+}
 
 // Live allocations of a heap grouped by location (a piece of a split mapping counts as one).
 std::vector<LocationUsage> liveByLocation(const HeapTracker<PackedLocation>& heap)
@@ -45,29 +59,20 @@ std::vector<LocationUsage> liveByLocation(const HeapTracker<PackedLocation>& hea
     return usage;
 }
 
-// Replays `capture` until `stop` says so, tagging each live allocation with its location.
-template <typename Stop, typename Observe>
-void replay(CaptureReader& capture, HeapTracker<PackedLocation>& heap, bool split_threads, Stop&& stop, Observe&& observe)
-{
-    Record record;
-    while (!stop() && capture.next(record)) {
-        if (record.kind == RecordKind::Allocation) {
-            heap.allocate(record.allocator, record.address, record.size, PackedLocation::of(record, split_threads));
-        } else if (record.kind == RecordKind::Deallocation) {
-            heap.deallocate(record.deallocator, record.address, record.size);
-        }
-        observe(record);
-    }
-    capture.throwIfCorrupt();
-}
-
 // Live allocations at the heap's high-water mark: replays a second reader over the same file
 // until it has applied as many heap events as the first pass counted at the peak.
 std::vector<LocationUsage> usageAtPeak(const std::string& path, uint64_t peak_events, bool split_threads)
 {
     CaptureReader capture(path);
     HeapTracker<PackedLocation> heap;
-    replay(capture, heap, split_threads, [&] { return heap.events() >= peak_events; }, [](const Record&) {});
+    if (peak_events > 0) {
+        streamHeapEvents(capture, [&](const HeapEvent* events, size_t count) {
+            for (size_t i = 0; i < count && heap.events() < peak_events; ++i) {
+                apply(heap, events[i], PackedLocation::of(events[i], split_threads));
+            }
+            return heap.events() < peak_events;
+        });
+    }
     return liveByLocation(heap);
 }
 
@@ -82,25 +87,25 @@ class TemporaryFinder
     {
     }
 
-    void add(const Record& record)
+    void add(const HeapEvent& event)
     {
-        if (record.kind == RecordKind::Allocation) {
-            std::deque<Recent>& recent = recent_[record.tid];
-            recent.push_front(Recent{record.address, record.size, PackedLocation::of(record, split_threads_),
-                                     record.allocator == format::Allocator::Mmap});
+        if (event.kind == EventKind::Allocation) {
+            std::deque<Recent>& recent = recent_[event.tid];
+            recent.push_front(Recent{event.address, event.size, PackedLocation::of(event, split_threads_),
+                                     event.allocatorKind() == format::Allocator::Mmap});
             if (recent.size() > window_) {
                 recent.pop_back();
             }
-        } else if (record.kind == RecordKind::Deallocation) {
-            auto found = recent_.find(record.tid);
+        } else if (event.kind == EventKind::Deallocation) {
+            auto found = recent_.find(event.tid);
             if (found == recent_.end()) {
                 return;
             }
             std::deque<Recent>& recent = found->second;
-            const bool munmap = record.deallocator == format::Deallocator::Munmap;
+            const bool munmap = event.deallocatorKind() == format::Deallocator::Munmap;
             for (auto it = recent.begin(); it != recent.end(); ++it) {
                 // A munmap must release exactly the mapping; a free, the block at its address.
-                if (it->address == record.address && it->mmap == munmap && (!munmap || it->size == record.size)) {
+                if (it->address == event.address && it->mmap == munmap && (!munmap || it->size == event.size)) {
                     const uint32_t location = locations_.intern(it->location.key());
                     if (location == temporary_.size()) {
                         temporary_.push_back(LocationUsage{it->location.key(), 0, 0});
@@ -111,8 +116,8 @@ class TemporaryFinder
                     break;
                 }
             }
-        } else if (record.kind == RecordKind::ThreadExit) {
-            recent_.erase(record.tid);
+        } else if (event.kind == EventKind::ThreadExit) {
+            recent_.erase(event.tid);
         }
     }
 
@@ -161,27 +166,33 @@ AnalysedCapture analyseCapture(const std::string& path, const SnapshotOptions& o
     result.snapshot.kind = options.kind;
     CaptureReader& capture = *result.capture;
     CaptureTotals totals;
-    Record record;
     std::vector<LocationUsage> usage;
 
     if (options.kind == ReportKind::Leaks) {
         HeapTracker<PackedLocation> heap;
-        replay(capture, heap, options.split_threads, [] { return false; },
-               [&](const Record& record) { totals.add(record, heap); });
+        streamHeapEvents(capture, [&](const HeapEvent* events, size_t count) {
+            for (size_t i = 0; i < count; ++i) {
+                apply(heap, events[i], PackedLocation::of(events[i], options.split_threads));
+                totals.add(events[i], heap);
+            }
+            return true;
+        });
         result.snapshot.peak_bytes = heap.peakBytes();
         usage = liveByLocation(heap);
     } else {
         HeapTracker<> heap;
         TemporaryFinder temporary(options.temporary_threshold, options.split_threads);
         const bool find_temporary = options.kind == ReportKind::Temporary;
-        while (capture.next(record)) {
-            heap.apply(record);
-            totals.add(record, heap);
-            if (find_temporary) {
-                temporary.add(record);
+        streamHeapEvents(capture, [&](const HeapEvent* events, size_t count) {
+            for (size_t i = 0; i < count; ++i) {
+                apply(heap, events[i], NoTag{});
+                totals.add(events[i], heap);
+                if (find_temporary) {
+                    temporary.add(events[i]);
+                }
             }
-        }
-        capture.throwIfCorrupt();
+            return true;
+        });
         result.snapshot.peak_bytes = heap.peakBytes();
         usage = find_temporary ? temporary.result() : usageAtPeak(path, heap.peakEvents(), options.split_threads);
     }

@@ -82,12 +82,15 @@ struct PackedLocation
     uint32_t thread_id = 0;
     format::Allocator allocator{};
 
-    static PackedLocation of(const format::Record& allocation, bool split_threads)
+    // `allocation` is a HeapEvent or a Record of an allocation.
+    template <typename Allocation>
+    static PackedLocation of(const Allocation& allocation, bool split_threads)
     {
         // Ids are dense counters; a capture with 2^32 distinct stacks or threads is not one
         // this reader can hold in memory anyway.
         return PackedLocation{static_cast<uint32_t>(allocation.stack_id), static_cast<uint32_t>(allocation.native_stack_id),
-                              split_threads ? static_cast<uint32_t>(allocation.tid) : 0u, allocation.allocator};
+                              split_threads ? static_cast<uint32_t>(allocation.tid) : 0u,
+                              static_cast<format::Allocator>(allocation.allocator)};
     }
     LocationKey key() const { return LocationKey{stack_id, native_stack_id, thread_id, allocator}; }
 };

@@ -2,7 +2,7 @@
 
 #include "memray/reader/module_name.h"
 
-#include "handoff_queue.h"
+#include "heap_event_stream.h"
 
 #include <algorithm>
 #include <exception>
@@ -129,59 +129,19 @@ CaptureStats StatsAggregator::result(size_t top_n) const
 
 namespace {
 
-// What the aggregator needs of a heap record, copied out of the decoder's thread.
-struct HeapEvent
-{
-    uint64_t address;
-    uint64_t size;
-    uint64_t stack_id;
-    bool allocation;
-    uint8_t allocator;  // format::Allocator, or format::Deallocator when !allocation
-};
-
-constexpr size_t kEventsPerBatch = 8192;
-constexpr size_t kBatchesInFlight = 4;
 constexpr size_t kPrefetchDistance = 16;
-
-void decodeHeapEvents(CaptureReader& reader, HandoffQueue<HeapEvent>& queue)
-{
-    auto batch = queue.takeEmpty();
-    batch.reserve(kEventsPerBatch);
-    Record record;
-    while (reader.next(record)) {
-        if (record.kind == RecordKind::Allocation) {
-            batch.push_back(HeapEvent{record.address, record.size, record.stack_id, true,
-                                      static_cast<uint8_t>(record.allocator)});
-        } else if (record.kind == RecordKind::Deallocation) {
-            batch.push_back(HeapEvent{record.address, record.size, 0, false, static_cast<uint8_t>(record.deallocator)});
-        } else {
-            continue;
-        }
-        if (batch.size() == kEventsPerBatch) {
-            if (!queue.push(std::move(batch))) {
-                return;  // the consumer gave up
-            }
-            batch = queue.takeEmpty();
-            batch.reserve(kEventsPerBatch);
-        }
-    }
-    if (!batch.empty()) {
-        queue.push(std::move(batch));
-    }
-}
 
 void prefetch(const StatsAggregator& aggregator, const HeapEvent& event)
 {
-    if (event.allocation) {
+    if (event.kind == HeapEvent::Kind::Allocation) {
         aggregator.prefetchAllocation(event.address, event.size, event.stack_id);
-    } else {
+    } else if (event.kind == HeapEvent::Kind::Deallocation) {
         aggregator.prefetchDeallocation(event.address);
     }
 }
 
-void aggregate(StatsAggregator& aggregator, const std::vector<HeapEvent>& events)
+void aggregate(StatsAggregator& aggregator, const HeapEvent* events, size_t count)
 {
-    const size_t count = events.size();
     for (size_t i = 0; i < std::min(count, kPrefetchDistance); ++i) {
         prefetch(aggregator, events[i]);
     }
@@ -190,10 +150,10 @@ void aggregate(StatsAggregator& aggregator, const std::vector<HeapEvent>& events
             prefetch(aggregator, events[i + kPrefetchDistance]);
         }
         const HeapEvent& event = events[i];
-        if (event.allocation) {
-            aggregator.addAllocation(static_cast<format::Allocator>(event.allocator), event.address, event.size, event.stack_id);
-        } else {
-            aggregator.addDeallocation(static_cast<format::Deallocator>(event.allocator), event.address, event.size);
+        if (event.kind == HeapEvent::Kind::Allocation) {
+            aggregator.addAllocation(event.allocatorKind(), event.address, event.size, event.stack_id);
+        } else if (event.kind == HeapEvent::Kind::Deallocation) {
+            aggregator.addDeallocation(event.deallocatorKind(), event.address, event.size);
         }
     }
 }
@@ -203,33 +163,10 @@ void aggregate(StatsAggregator& aggregator, const std::vector<HeapEvent>& events
 CaptureStats computeStats(CaptureReader& reader, size_t top_n)
 {
     StatsAggregator aggregator(reader);
-    HandoffQueue<HeapEvent> queue(kBatchesInFlight);
-    // Only the decoding thread touches `reader` until it is joined.
-    std::exception_ptr decode_failure;
-    std::thread decoder([&] {
-        try {
-            decodeHeapEvents(reader, queue);
-        } catch (...) {
-            decode_failure = std::current_exception();
-        }
-        queue.close();
+    streamHeapEvents(reader, [&](const HeapEvent* events, size_t count) {
+        aggregate(aggregator, events, count);
+        return true;
     });
-    try {
-        HandoffQueue<HeapEvent>::Batch batch;
-        while (queue.pop(&batch)) {
-            aggregate(aggregator, batch);
-            queue.recycle(std::move(batch));
-        }
-    } catch (...) {
-        queue.abandon();
-        decoder.join();
-        throw;
-    }
-    decoder.join();
-    if (decode_failure) {
-        std::rethrow_exception(decode_failure);
-    }
-    reader.throwIfCorrupt();
     return aggregator.result(top_n);
 }
 

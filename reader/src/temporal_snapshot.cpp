@@ -1,9 +1,12 @@
 #include "memray/reader/temporal_snapshot.h"
 
+#include "flat_counter_map.h"
+#include "heap_event_stream.h"
 #include "location_interner.h"
 #include "memray/reader/heap_tracker.h"
 
 #include <algorithm>
+#include <span>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -35,29 +38,33 @@ std::vector<FineSlice> readFineSlices(CaptureReader& capture, SlicedTimeline* ti
     std::vector<FineSlice> fine;
     HeapTracker<> heap;
     FineSlice current;
-    Record record;
-    while (capture.next(record)) {
-        if (record.kind == RecordKind::Allocation || record.kind == RecordKind::Deallocation) {
-            heap.apply(record);
-            if (record.kind == RecordKind::Allocation) {
+    streamHeapEvents(capture, [&](const HeapEvent* events, size_t count) {
+        for (const HeapEvent& event : std::span(events, count)) {
+            if (event.kind == HeapEvent::Kind::Allocation) {
+                heap.allocate(event.allocatorKind(), event.address, event.size);
                 ++timeline->total_allocations;
-                timeline->total_bytes += record.size;
+                timeline->total_bytes += event.size;
+            } else if (event.kind == HeapEvent::Kind::Deallocation) {
+                heap.deallocate(event.deallocatorKind(), event.address, event.size);
+            } else if (event.kind == HeapEvent::Kind::MemorySample) {
+                current.end_ms = event.address;
+                current.rss = event.size;
+                current.end_heap = heap.currentBytes();
+                current.end_event = heap.events();
+                fine.push_back(current);
+                // An empty slice's moment is its start: what was live then.
+                current = FineSlice{0, event.size, heap.currentBytes(), heap.events(), 0, 0};
+                continue;
+            } else {
+                continue;
             }
             if (heap.currentBytes() >= current.peak_heap) {
                 current.peak_heap = heap.currentBytes();
                 current.peak_event = heap.events();
             }
-        } else if (record.kind == RecordKind::Memory) {
-            current.end_ms = record.time;
-            current.rss = record.rss;
-            current.end_heap = heap.currentBytes();
-            current.end_event = heap.events();
-            fine.push_back(current);
-            // An empty slice's moment is its start: what was live then.
-            current = FineSlice{0, record.rss, heap.currentBytes(), heap.events(), 0, 0};
         }
-    }
-    capture.throwIfCorrupt();
+        return true;
+    });
     if (fine.empty() || heap.events() > fine.back().end_event) {
         // Heap events after the last sample (or a capture without samples) end in one more slice.
         const uint64_t last_ms = fine.empty() ? 0 : fine.back().end_ms;
@@ -112,11 +119,17 @@ struct IntervalKeyHash
 {
     size_t operator()(const IntervalKey& key) const
     {
+        // splitmix64-style mixing: the flat table indexes by the low bits.
         const PackedLocation& l = key.location;
-        uint64_t h = (static_cast<uint64_t>(l.stack_id) << 32 | l.native_stack_id) * 0x9e3779b97f4a7c15ull;
-        h ^= (static_cast<uint64_t>(l.thread_id) << 8 | static_cast<uint64_t>(l.allocator)) * 0x94d049bb133111ebull;
-        h ^= (static_cast<uint64_t>(key.from) << 32 | key.to) * 0xbf58476d1ce4e5b9ull;
-        return static_cast<size_t>(h ^ (h >> 29));
+        uint64_t h = mix(static_cast<uint64_t>(l.stack_id) << 32 | l.native_stack_id);
+        h = mix(h ^ (static_cast<uint64_t>(l.thread_id) << 8 | static_cast<uint64_t>(l.allocator)));
+        return static_cast<size_t>(mix(h ^ (static_cast<uint64_t>(key.from) << 32 | key.to)));
+    }
+    static uint64_t mix(uint64_t x)
+    {
+        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+        x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+        return x ^ (x >> 31);
     }
 };
 
@@ -132,21 +145,22 @@ class IntervalCollector
 
     void replay(CaptureReader& replay)
     {
-        Record record;
-        while (replay.next(record)) {
-            if (record.kind == RecordKind::Allocation) {
-                const uint32_t from = sliceAt(heap_.events() + 1);
-                heap_.allocate(record.allocator, record.address, record.size,
-                               Lifetime{PackedLocation::of(record, split_threads_), from});
-            } else if (record.kind == RecordKind::Deallocation) {
-                const uint32_t to = sliceAt(heap_.events() + 1);
-                heap_.deallocate(record.deallocator, record.address, record.size,
-                                 [&](uint64_t bytes, const Lifetime& lifetime, bool whole) {
-                                     add(IntervalKey{lifetime.location, lifetime.from, to}, bytes, whole);
-                                 });
+        streamHeapEvents(replay, [&](const HeapEvent* events, size_t count) {
+            for (const HeapEvent& event : std::span(events, count)) {
+                if (event.kind == HeapEvent::Kind::Allocation) {
+                    const uint32_t from = sliceAt(heap_.events() + 1);
+                    heap_.allocate(event.allocatorKind(), event.address, event.size,
+                                   Lifetime{PackedLocation::of(event, split_threads_), from});
+                } else if (event.kind == HeapEvent::Kind::Deallocation) {
+                    const uint32_t to = sliceAt(heap_.events() + 1);
+                    heap_.deallocate(event.deallocatorKind(), event.address, event.size,
+                                     [&](uint64_t bytes, const Lifetime& lifetime, bool whole) {
+                                         add(IntervalKey{lifetime.location, lifetime.from, to}, bytes, whole);
+                                     });
+                }
             }
-        }
-        replay.throwIfCorrupt();
+            return true;
+        });
         heap_.forEachLive([&](uint64_t, uint64_t size, const Lifetime& lifetime) {
             add(IntervalKey{lifetime.location, lifetime.from, UsageInterval::kNeverFreed}, size, true);
         });
@@ -156,10 +170,10 @@ class IntervalCollector
     {
         LocationInterner locations;
         snapshot->intervals.reserve(intervals_.size());
-        for (const auto& [key, totals] : intervals_) {
+        intervals_.forEach([&](const IntervalKey& key, const ByteCountTotals& totals) {
             snapshot->intervals.push_back(
                 UsageInterval{locations.intern(key.location.key()), key.from, key.to, totals.bytes, totals.count});
-        }
+        });
         snapshot->locations = locations.keys();
         std::sort(snapshot->intervals.begin(), snapshot->intervals.end(), [](const UsageInterval& a, const UsageInterval& b) {
             return std::tie(a.location, a.from, a.to) < std::tie(b.location, b.from, b.to);
@@ -171,11 +185,6 @@ class IntervalCollector
     {
         PackedLocation location;
         uint32_t from = 0;
-    };
-    struct Totals
-    {
-        uint64_t bytes = 0;
-        uint64_t count = 0;
     };
 
     // The first slice whose moment comes at or after heap event `event` (events only grow).
@@ -194,7 +203,7 @@ class IntervalCollector
         if (key.from >= moments_.size() || key.from >= key.to) {
             return;
         }
-        Totals& totals = intervals_[key];
+        ByteCountTotals& totals = intervals_[key];
         totals.bytes += bytes;
         totals.count += whole ? 1 : 0;
     }
@@ -203,7 +212,7 @@ class IntervalCollector
     bool split_threads_;
     size_t cursor_ = 0;
     HeapTracker<Lifetime> heap_;
-    std::unordered_map<IntervalKey, Totals, IntervalKeyHash> intervals_;
+    FlatCounterMap<IntervalKey, IntervalKeyHash> intervals_;
 };
 
 }  // namespace

@@ -8,6 +8,8 @@ add_executable(injector_tests ${INJECTOR_TEST_SOURCES})
 string(REPLACE ";" ":" MEMRAY_TEST_PYTHONS_PATH "${MEMRAY_TEST_PYTHONS}")
 target_compile_definitions(injector_tests PRIVATE MEMRAY_TEST_PYTHONS="${MEMRAY_TEST_PYTHONS_PATH}")
 target_link_libraries(injector_tests PRIVATE memray_injector ${MEMRAY_TEST_LIEF_LIBRARY} GTest::gtest_main Threads::Threads)
+# traced_thread_test.cpp tests a class private to the injector.
+target_include_directories(injector_tests PRIVATE ${CMAKE_SOURCE_DIR}/injector/src)
 gtest_discover_tests(injector_tests TEST_PREFIX "injector." DISCOVERY_MODE PRE_TEST PROPERTIES TIMEOUT 120)
 
 # TEST FIXTURES loaded into attach targets: blocking calls that report EINTR, register canaries,
@@ -24,3 +26,6 @@ set_target_properties(memray_test_attach_probe memray_test_attach_loadable PROPE
 memray_add_python_test(attach ${CMAKE_CURRENT_LIST_DIR}/../integration/test_attach.py)
 memray_add_python_test(attach_safety ${CMAKE_CURRENT_LIST_DIR}/../integration/test_attach_safety.py)
 memray_add_python_test(attach_refusals ${CMAKE_CURRENT_LIST_DIR}/../integration/test_attach_refusals.py)
+# The issue's 50-cycle stress test, apart: the longest attach test by far (~25-100 s per
+# interpreter depending on the machine's load), so it gets a time limit of its own.
+memray_add_python_test(attach_stress ${CMAKE_CURRENT_LIST_DIR}/../integration/test_attach_stress.py)

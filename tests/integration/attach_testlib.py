@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -127,6 +128,26 @@ class Target:
         self._close()
 
 
+# hold_loader_lock(seconds, announce): sits in a dl_iterate_phdr() callback for SECONDS after
+# printing ANNOUNCE. dl_iterate_phdr holds the loader's write lock while its callbacks run: the
+# calling thread is never a safe point, and a dlopen elsewhere waits for the lock.
+LOADER_LOCK_HOLDER = """
+import ctypes as _ctypes, time as _time
+_CALLBACK = _ctypes.CFUNCTYPE(_ctypes.c_int, _ctypes.c_void_p, _ctypes.c_size_t, _ctypes.c_void_p)
+def hold_loader_lock(seconds, announce):
+    def callback(info, size, data):
+        print(announce, flush=True)
+        _time.sleep(seconds)
+        return 1  # stop iterating
+    _ctypes.CDLL(None).dl_iterate_phdr(_CALLBACK(callback), None)
+"""
+
+
+def with_loader_lock_holder(source):
+    """SOURCE (dedented) with hold_loader_lock() defined first."""
+    return LOADER_LOCK_HOLDER + textwrap.dedent(source)
+
+
 def attach(pid, output, *options, verbose=True, env=None, user=None, timeout=COMMAND_TIMEOUT):
     """Runs `memray attach [-v] -o OUTPUT OPTIONS PID`."""
     args = ["attach"] + (["-v"] if verbose else []) + ["-o", str(output)] + list(options) + [str(pid)]
@@ -165,11 +186,13 @@ def thread_stacks(pid):
 
 
 def held(result):
-    """(thread id, milliseconds) from attach -v's "held thread T of process P for X ms"."""
-    match = re.search(r"held thread (\d+) of process \d+ for ([0-9.]+) ms", result.stderr)
+    """(thread id, milliseconds, longest milliseconds) from attach -v's "held thread T of process
+    P for X ms (longest hold Y ms, ...)": X is the hold of the thread that made the calls, Y the
+    longest any thread was stopped (threads stopped, found unsafe and released count too)."""
+    match = re.search(r"held thread (\d+) of process \d+ for ([0-9.]+) ms \(longest hold ([0-9.]+) ms", result.stderr)
     if not match:
         raise AssertionError("no held time in %r" % result.stderr)
-    return int(match.group(1)), float(match.group(2))
+    return int(match.group(1)), float(match.group(2)), float(match.group(3))
 
 
 def proc_status(pid):
@@ -239,3 +262,10 @@ def libc_entry_bytes(pid):
         memory.seek(bias + entry)
         in_memory = memory.read(8)
     return in_memory, on_disk
+
+
+def assert_untouched(test, pid):
+    """No tracer left, and libc's entry point (where the call gadget goes) as on disk."""
+    test.assertTrue(wait_until(lambda: tracer_pid(pid) == 0, timeout=10), "process %d still traced" % pid)
+    in_memory, on_disk = libc_entry_bytes(pid)
+    test.assertEqual(in_memory, on_disk, "the call gadget was left in process %d" % pid)

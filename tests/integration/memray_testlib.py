@@ -29,7 +29,8 @@ import unittest
 from pathlib import Path
 
 SOURCE_DIR = Path(os.environ.get("MEMRAY_SOURCE_DIR") or Path(__file__).resolve().parents[2])
-BUILD_DIR = Path(os.environ.get("MEMRAY_BUILD_DIR") or SOURCE_DIR / "build")
+# Absolute: commands run from other directories (attach runs from /).
+BUILD_DIR = Path(os.environ.get("MEMRAY_BUILD_DIR") or SOURCE_DIR / "build").resolve()
 
 # Generous: a loaded CI machine running seven interpreters' worth of tests in parallel.
 DEFAULT_TIMEOUT = 120

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import memray_testlib as lib  # noqa: E402
 import attach_testlib  # noqa: E402
 from attach_testlib import (Target, detach, libc_entry_bytes, payload_loaded, state, tracer_pid,  # noqa: E402
-                            wait_until)
+                            wait_until, with_loader_lock_holder)
 
 
 def attach(pid, output, *options, **kwargs):
@@ -262,21 +262,15 @@ class RefusalTests(lib.TempDirTestCase):
         self.assertEqual(detach(target.pid).returncode, 0)
         self.assert_still_works(target)
 
-    def test_no_safe_point_then_the_target_exits_during_the_attach(self):
-        # The main thread waits inside a dl_iterate_phdr() callback: dl_iterate_phdr holds a
-        # loader lock while its callbacks run, so a dlopen on that thread would deadlock. It is
-        # never a safe point.
-        target = Target(self.tmp, """
-            import ctypes, time
-            libc = ctypes.CDLL(None)
-            CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
-            def callback(info, size, data):
-                print("ready", flush=True)
-                time.sleep(4)
-                return 1  # stop iterating
-            libc.dl_iterate_phdr(CALLBACK(callback), None)
-            print("done", flush=True)
-        """)
+    # The main thread waits inside a dl_iterate_phdr() callback (with a loader lock held, so a
+    # dlopen on that thread would deadlock): never a safe point.
+    NEVER_SAFE = with_loader_lock_holder("""
+        hold_loader_lock(4, "ready")
+        print("done", flush=True)
+    """)
+
+    def test_no_safe_point(self):
+        target = Target(self.tmp, self.NEVER_SAFE)
         target.wait_for("ready")
         time.sleep(0.2)
         result = attach(target.pid, self.tmp / "x.bin", "--safe-point-timeout-ms", "700")
@@ -284,17 +278,34 @@ class RefusalTests(lib.TempDirTestCase):
                             "is inside the dynamic loader (dl_iterate_phdr)", "nothing was changed")
         self.assertEqual(tracer_pid(target.pid), 0)
         self.assertFalse(payload_loaded(target.pid))
-        # Killed while the attach looks for a safe point: it notices and says so, promptly.
-        attaching = subprocess.Popen([lib.memray_binary(), "attach", "-o", str(self.tmp / "y.bin"), str(target.pid)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                                     env=lib.memray_env())
-        time.sleep(0.3)
         target.kill()
-        start = time.monotonic()
-        _, stderr = attaching.communicate(timeout=60)
-        self.assertEqual(attaching.returncode, 1, stderr)
-        self.assertIn("process %d exited during the attach" % target.pid, stderr)
-        self.assertLess(time.monotonic() - start, 5)
+
+    def test_the_target_killed_while_the_attach_looks_for_a_safe_point(self):
+        # The attach stops and releases the thread every few ms; a SIGKILL that lands while it
+        # holds the thread sends it to its exit while still traced. memray must notice, say
+        # so promptly, and let go of the dying thread at once: until it does, the target's
+        # parent cannot reap it (this used to take the whole 5 s safe-point timeout). Several
+        # kills at different moments after memray first held the thread, to land in that
+        # window now and then.
+        for trial in range(5):
+            target = Target(self.tmp, self.NEVER_SAFE)
+            target.wait_for("ready")
+            attaching = subprocess.Popen(
+                [lib.memray_binary(), "attach", "-o", str(self.tmp / "y.bin"), str(target.pid)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=lib.memray_env())
+            # Once memray holds a thread for its check (it is then the tracer), kill: at once
+            # in the first trial, a little later in the next ones.
+            self.assertTrue(wait_until(lambda: tracer_pid(target.pid) == attaching.pid, timeout=30, interval=0.0005),
+                            "memray attach never traced the target")
+            time.sleep(0.002 * trial)
+            start = time.monotonic()
+            target.kill()  # SIGKILL, then reaped
+            reaped = time.monotonic() - start
+            _, stderr = attaching.communicate(timeout=60)
+            self.assertEqual(attaching.returncode, 1, stderr)
+            self.assertIn("process %d exited during the attach" % target.pid, stderr)
+            self.assertLess(time.monotonic() - start, 2, "trial %d: attach ended late" % trial)
+            self.assertLess(reaped, 2, "trial %d: the killed target was held %.1f s" % (trial, reaped))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -129,6 +130,27 @@ std::string reportPathBeside(const std::string& capture, std::string_view prefix
 bool stdoutIsTerminal()
 {
     return ::isatty(STDOUT_FILENO) == 1;
+}
+
+std::optional<uint64_t> parsePositiveInteger(const std::string& text)
+{
+    uint64_t value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size() || value == 0) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::optional<uint64_t> positiveIntegerOption(std::string_view command, const po::variables_map& values,
+                                              const std::string& name, std::string_view flag)
+{
+    const std::string text = values[name].as<std::string>();
+    auto value = parsePositiveInteger(text);
+    if (!value) {
+        usageError(command, std::string(flag) + " must be an integer greater than 0, not '" + text + "'");
+    }
+    return value;
 }
 
 }  // namespace memray::cli

@@ -8,6 +8,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,5 +63,15 @@ std::optional<std::string> writeFile(const std::string& path, std::string_view c
 std::string reportPathBeside(const std::string& capture, std::string_view prefix, std::string_view suffix);
 
 bool stdoutIsTerminal();
+
+// `text` as an integer greater than 0, or nullopt.
+std::optional<uint64_t> parsePositiveInteger(const std::string& text);
+
+// The option `name` (declared as po::value<std::string>, so that "0", "x" and "-3" all get the
+// same clear message) as an integer greater than 0. Otherwise reports the usage error
+// "<flag> must be an integer greater than 0, not '<text>'" and returns nullopt: the caller
+// then returns kExitUsage.
+std::optional<uint64_t> positiveIntegerOption(std::string_view command, const boost::program_options::variables_map& values,
+                                              const std::string& name, std::string_view flag);
 
 }  // namespace memray::cli

@@ -192,6 +192,20 @@ std::string awaitActive(pid_t pid, const std::string& socket_path, inj::Interrup
     }
 }
 
+// A target that dies while the attach reads its files makes the reading fail first ("cannot
+// open /proc/PID/root/...", "not a Python process"): the death is the news, not what it broke.
+bool vanishedMeanwhile(pid_t pid, const inj::Failure& failure)
+{
+    switch (failure.kind()) {
+        case inj::FailureKind::NoSuchProcess:
+        case inj::FailureKind::TargetExiting:
+        case inj::FailureKind::Interrupted:
+            return false;
+        default:
+            return inj::processExiting(pid);
+    }
+}
+
 int attach(const AttachOptions& options)
 {
     const auto started = Clock::now();
@@ -330,9 +344,15 @@ int attachCommand(int argc, char** argv)
     try {
         return attach(attach_options);
     } catch (const inj::Failure& failure) {
+        if (vanishedMeanwhile(attach_options.pid, failure)) {
+            return fail(kCommand, "process " + std::to_string(attach_options.pid) + " exited during the attach");
+        }
         fail(kCommand, failure.what());
         return failure.kind() == inj::FailureKind::Interrupted ? 130 : kExitFailure;
     } catch (const std::exception& error) {
+        if (inj::processExiting(attach_options.pid)) {
+            return fail(kCommand, "process " + std::to_string(attach_options.pid) + " exited during the attach");
+        }
         return fail(kCommand, error.what());
     }
 }

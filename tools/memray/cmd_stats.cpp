@@ -6,7 +6,6 @@
 #include "memray/reader/stats.h"
 #include "memray/reader/stats_report.h"
 
-#include <charconv>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -17,17 +16,6 @@ namespace {
 
 constexpr const char* kCommand = "stats";
 constexpr size_t kDefaultTopN = 5;
-
-// -n is read as text so that "-n 0", "-n x" and "-n -3" all get the same clear message.
-std::optional<size_t> parseTopN(const std::string& text)
-{
-    size_t value = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc() || end != text.data() + text.size() || value == 0) {
-        return std::nullopt;
-    }
-    return value;
-}
 
 }  // namespace
 
@@ -55,10 +43,9 @@ int statsCommand(int argc, char** argv)
     {
         return *status;
     }
-    const std::string top_text = values["num-largest"].as<std::string>();
-    const auto top_n = parseTopN(top_text);
+    const auto top_n = positiveIntegerOption(kCommand, values, "num-largest", "-n/--num-largest");
     if (!top_n) {
-        return usageError(kCommand, "-n/--num-largest must be an integer greater than 0, not '" + top_text + "'");
+        return kExitUsage;
     }
     const bool json = values.count("json") > 0;
     if (!json && (values.count("output") || values.count("force"))) {

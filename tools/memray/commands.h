@@ -9,5 +9,7 @@ int parseCommand(int argc, char** argv);  // memray parse
 int statsCommand(int argc, char** argv);  // memray stats
 int attachCommand(int argc, char** argv);  // memray attach
 int detachCommand(int argc, char** argv);  // memray detach
+int treeCommand(int argc, char** argv);     // memray tree
+int summaryCommand(int argc, char** argv);  // memray summary
 
 }  // namespace memray::cli

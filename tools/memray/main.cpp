@@ -24,6 +24,8 @@ using memray::cli::runCommand;
 using memray::cli::statsCommand;
 using memray::cli::attachCommand;
 using memray::cli::detachCommand;
+using memray::cli::treeCommand;
+using memray::cli::summaryCommand;
 
 struct Subcommand
 {
@@ -37,6 +39,8 @@ constexpr std::array kSubcommands = {
     Subcommand{"run", "run a Python program and capture its memory allocations", &runCommand},
     Subcommand{"parse", "print the records of a capture file, one per line", &parseCommand},
     Subcommand{"stats", "summarise the allocations of a capture file", &statsCommand},
+    Subcommand{"tree", "print the call tree of the biggest allocations of a capture file", &treeCommand},
+    Subcommand{"summary", "print a table of the functions that allocated the most", &summaryCommand},
     Subcommand{"attach", "start capturing the allocations of a running Python process", &attachCommand},
     Subcommand{"detach", "stop a capture started by 'memray attach'", &detachCommand},
 };

@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""memray's benchmark suite: tracking overhead, fixed cost, capture size and reporter speed,
+measured side by side with the peers installed here, written to a markdown file.
+
+    tools/scripts/bench.sh                      # Release build, then this script, 5 rounds
+    benchmarks/run_benchmarks.py --memray build-release/bin/memray --rounds 5
+
+Every case runs several rounds. Within a round each variant runs once, in an order rotated
+from round to round, and each figure is a ratio to the untracked run of the same round, so
+slow drift of the machine (other load, thermal state) cancels out. The report gives the
+median ratio and its spread (lowest and highest round).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKLOADS = os.path.join(HERE, "workloads")
+
+# (name, script, what it stands for)
+OVERHEAD_WORKLOADS = [
+    ("churn", "churn.py", "pure-Python object churn"),
+    ("recursion", "recursion.py", "deep recursion (500 frames)"),
+    ("threads", "threads.py", "4 threads allocating"),
+    ("c_heavy", "c_heavy.py", "C allocations: zlib, json, pickle, bytearray"),
+]
+
+# The issue's floors, as ratios to the untracked run (None: no target for that pair).
+OVERHEAD_TARGETS = {
+    ("churn", "memray"): 1.3,
+    ("c_heavy", "memray"): 1.5,
+    ("c_heavy", "memray --native"): 2.0,
+    ("churn", "memray --trace-python-allocators"): 2.0,
+    ("recursion", "memray --trace-python-allocators"): 2.0,
+    ("threads", "memray --trace-python-allocators"): 2.0,
+    ("c_heavy", "memray --trace-python-allocators"): 2.0,
+}
+
+
+class Measurement:
+    def __init__(self, wall, cpu, max_rss_kib):
+        self.wall = wall
+        self.cpu = cpu
+        self.max_rss_kib = max_rss_kib
+
+
+def run_measured(argv, stdout=subprocess.DEVNULL, cwd=None):
+    """Runs argv to completion; its wall time, CPU time (user + system, children included) and
+    peak RSS. Raises RuntimeError with the end of its stderr if it fails."""
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, stdout=stdout, stderr=errors, cwd=cwd)
+        # wait4 gives this child's own resource usage, which Popen.wait would not.
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            errors.seek(0)
+            tail = errors.read().decode(errors="replace").strip().splitlines()[-3:]
+            raise RuntimeError("%s exited with %d: %s" % (" ".join(argv), process.returncode, " | ".join(tail)))
+    return Measurement(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+
+
+class Context:
+    def __init__(self, args, scratch):
+        self.memray = os.path.abspath(args.memray)
+        self.synth = os.path.abspath(args.synth)
+        self.python = args.python
+        self.rounds = args.rounds
+        self.quick = args.quick
+        self.scratch = scratch
+        self.capture = os.path.join(scratch, "capture.bin")
+
+    def memray_run(self, *options):
+        return [self.memray, "run", "-q", "-f", "-o", self.capture, "--python", self.python, *options]
+
+    def workload_args(self, name):
+        # --quick: tiny sizes, to check that the suite itself works (tests/cmake/benchmarks.cmake).
+        sizes = {"churn": "2000", "recursion": "10", "threads": "5000", "c_heavy": "1"}
+        return [sizes[name]] if self.quick else []
+
+
+def variants(ctx):
+    """The ways to run a script, in report order: (name, argv prefix), or argv None when the
+    tool is not available here."""
+    heaptrack = shutil.which("heaptrack")
+    return [
+        ("untracked", [ctx.python]),
+        ("memray", ctx.memray_run()),
+        ("memray --native", ctx.memray_run("--native")),
+        ("memray --trace-python-allocators", ctx.memray_run("--trace-python-allocators")),
+        ("python -X tracemalloc", [ctx.python, "-X", "tracemalloc"]),
+        ("heaptrack", [heaptrack, "-o", os.path.join(ctx.scratch, "heaptrack"), ctx.python] if heaptrack else None),
+    ]
+
+
+def rounds_of(ctx, cases):
+    """Runs every (name, argv) case once per round, rotating the order; returns name -> list
+    of Measurement (None where a run failed, with the error kept in failures)."""
+    results = {name: [] for name, _ in cases}
+    failures = {}
+    for round_index in range(ctx.rounds):
+        shift = round_index % len(cases)
+        for name, argv in cases[shift:] + cases[:shift]:
+            if argv is None or name in failures:
+                results[name].append(None)
+                continue
+            try:
+                results[name].append(run_measured(argv))
+            except RuntimeError as error:
+                if ctx.quick:  # the smoke test: every variant must run
+                    raise
+                failures[name] = str(error)
+                results[name].append(None)
+    return results, failures
+
+
+def ratio_summary(values, baselines):
+    ratios = [v.wall / b.wall for v, b in zip(values, baselines) if v is not None and b is not None]
+    if not ratios:
+        return None
+    return statistics.median(ratios), min(ratios), max(ratios)
+
+
+def format_ratio(summary, target=None):
+    if summary is None:
+        return "n/a"
+    median, low, high = summary
+    text = "%.2fx (%.2f-%.2f)" % (median, low, high)
+    if target is not None:
+        text += " %s <= %.1fx" % ("meets" if median <= target else "**misses**", target)
+    return text
+
+
+def overhead_section(ctx):
+    lines = ["## Tracking overhead", "",
+             "Wall time of the whole run (interpreter start-up, CLI and capture finishing included) as a",
+             "ratio to the untracked run of the same round: median (lowest-highest round). Targets from",
+             "issue 6 are marked.", ""]
+    names = [name for name, _ in variants(ctx)]
+    lines.append("| workload | untracked (median s) | " + " | ".join(names[1:]) + " |")
+    lines.append("|---|---|" + "---|" * (len(names) - 1))
+    notes = []
+    for workload, script, description in OVERHEAD_WORKLOADS:
+        argv_tail = [os.path.join(WORKLOADS, script)] + ctx.workload_args(workload)
+        cases = [(name, prefix + argv_tail if prefix else None) for name, prefix in variants(ctx)]
+        results, failures = rounds_of(ctx, cases)
+        baselines = results["untracked"]
+        base_walls = [m.wall for m in baselines if m is not None]
+        row = ["%s: %s" % (workload, description), "%.3f" % statistics.median(base_walls) if base_walls else "n/a"]
+        for name in names[1:]:
+            row.append(format_ratio(ratio_summary(results[name], baselines), OVERHEAD_TARGETS.get((workload, name))))
+        lines.append("| " + " | ".join(row) + " |")
+        for name, error in failures.items():
+            notes.append("- %s, %s: failed: %s" % (workload, name, error))
+    return lines + [""] + notes
+
+
+def fixed_cost_section(ctx):
+    empty = os.path.join(WORKLOADS, "empty.py")
+    cases = [("python", [ctx.python, empty]), ("memray run", ctx.memray_run() + [empty])]
+    results, failures = rounds_of(ctx, cases)
+    python = statistics.median(m.wall for m in results["python"])
+    memray = statistics.median(m.wall for m in results["memray run"])
+    return ["## Fixed cost", "",
+            "An empty script: `python empty.py` against `memray run empty.py` (median wall time).", "",
+            "| python | memray run | added by memray | target |", "|---|---|---|---|",
+            "| %.3f s | %.3f s | %+.3f s | < 0.1 s: %s |" % (python, memray, memray - python,
+                                                          "meets" if memray - python < 0.1 else "**misses**"), ""]
+
+
+def raw_record_bytes(path):
+    """Sum of the decompressed sizes of a capture's chunks, from their headers
+    (format/include/memray/format/capture_format.h: FileHeader, then ChunkHeader + block)."""
+    total = 0
+    with open(path, "rb") as capture:
+        magic, _, metadata_size = struct.unpack("<8sII", capture.read(16))
+        capture.seek(metadata_size, os.SEEK_CUR)
+        while True:
+            header = capture.read(12)
+            if len(header) < 12:
+                return total
+            raw_size, stored_size, _ = struct.unpack("<III", header)
+            total += raw_size & 0x7FFFFFFF
+            capture.seek(stored_size, os.SEEK_CUR)
+
+
+def count_records(ctx):
+    """(records, allocation records) of ctx.capture, from `memray parse`."""
+    records = allocations = 0
+    process = subprocess.Popen([ctx.memray, "parse", ctx.capture], stdout=subprocess.PIPE)
+    for line in process.stdout:
+        if line.startswith((b"HEADER", b"END")):  # parse's own framing lines, not records
+            continue
+        records += 1
+        if line.startswith(b"ALLOCATION "):
+            allocations += 1
+    if process.wait() != 0:
+        raise RuntimeError("memray parse failed on %s" % ctx.capture)
+    return records, allocations
+
+
+def capture_size_section(ctx):
+    lines = ["## Capture size", "",
+             "`memray run` of each workload (default options): file bytes per allocation record", "",
+             "| workload | allocation records | all records | file bytes | compressed B/allocation | raw B/allocation | compressed B/record |",
+             "|---|---|---|---|---|---|---|"]
+    for workload, script, _ in OVERHEAD_WORKLOADS:
+        run_measured(ctx.memray_run() + [os.path.join(WORKLOADS, script)] + ctx.workload_args(workload))
+        records, allocations = count_records(ctx)
+        size = os.path.getsize(ctx.capture)
+        raw = raw_record_bytes(ctx.capture)
+        lines.append("| %s | %d | %d | %d | %.2f | %.2f | %.2f |" % (
+            workload, allocations, records, size, size / max(allocations, 1), raw / max(allocations, 1),
+            size / max(records, 1)))
+    return lines + [""]
+
+
+def available_commands(ctx):
+    help_text = subprocess.run([ctx.memray, "--help"], capture_output=True, text=True).stdout
+    return set(re.findall(r"^  (\w+)\s", help_text, re.MULTILINE))
+
+
+def reporter_section(ctx):
+    sizes = [100_000] if ctx.quick else [1_000_000, 10_000_000]
+    commands = available_commands(ctx)
+    lines = ["## Reader and reporters", "",
+             "Synthetic captures from `memray-synth` (100,000 distinct stacks, 4 threads). Median wall",
+             "time and peak RSS of each command over the rounds; records/s for `parse` and `stats`.", ""]
+    lines.append("| allocations | command | wall | peak RSS | records/s |")
+    lines.append("|---|---|---|---|---|")
+    for allocations in sizes:
+        capture = os.path.join(ctx.scratch, "synth-%d.bin" % allocations)
+        output = subprocess.run([ctx.synth, "-o", capture, "-n", str(allocations), "-s", "100000"],
+                                capture_output=True, text=True, check=True).stdout
+        records = int(re.search(r"records=(\d+)", output).group(1))
+        report = os.path.join(ctx.scratch, "report.out")
+        cases = [
+            ("parse", [ctx.memray, "parse", capture]),
+            ("stats", [ctx.memray, "stats", capture]),
+            ("flamegraph", [ctx.memray, "flamegraph", "-f", "-o", report, capture]),
+            ("table", [ctx.memray, "table", "-f", "-o", report, capture]),
+            ("summary", [ctx.memray, "summary", capture]),
+            ("tree", [ctx.memray, "tree", capture]),
+        ]
+        for name, argv in cases:
+            if name not in commands:
+                lines.append("| %d | %s | not built yet | | |" % (allocations, name))
+                continue
+            runs = []
+            for _ in range(ctx.rounds):
+                with open(os.devnull, "wb") as sink:
+                    runs.append(run_measured(argv, stdout=sink))
+            wall = statistics.median(m.wall for m in runs)
+            rss = statistics.median(m.max_rss_kib for m in runs) / 1024
+            rate = "%.1f M" % (records / wall / 1e6) if name in ("parse", "stats") else ""
+            lines.append("| %d | %s | %.2f s | %.0f MiB | %s |" % (allocations, name, wall, rss, rate))
+    return lines + [""]
+
+
+def machine_lines(ctx):
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    version = subprocess.run([ctx.python, "-c", "import sys; print(sys.version.split()[0])"],
+                             capture_output=True, text=True).stdout.strip()
+    load = os.getloadavg()
+    return ["- date: %s" % datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "- machine: %d cores, %s, Linux %s" % (os.cpu_count(), cpu, platform.release()),
+            "- load average when the run started: %.2f %.2f %.2f" % load,
+            "- python: %s (%s)" % (ctx.python, version),
+            "- memray: %s" % ctx.memray,
+            "- rounds: %d%s" % (ctx.rounds, " (quick mode: tiny workloads, figures meaningless)" if ctx.quick else "")]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--memray", required=True, help="the memray binary (a Release build)")
+    parser.add_argument("--synth", required=True, help="the memray-synth binary")
+    parser.add_argument("--python", default=shutil.which("python3"), help="the interpreter to measure")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--out", default=os.path.join(HERE, "results", "RESULTS.md"))
+    parser.add_argument("--quick", action="store_true", help="tiny workloads and one size: checks the suite runs")
+    parser.add_argument("--sections", default="overhead,fixed,size,reporters",
+                        help="comma-separated subset of: overhead, fixed, size, reporters")
+    args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    chosen = args.sections.split(",")
+    sections = {"overhead": overhead_section, "fixed": fixed_cost_section, "size": capture_size_section,
+                "reporters": reporter_section}
+    unknown = [name for name in chosen if name not in sections]
+    if unknown:
+        parser.error("unknown section(s): %s" % ", ".join(unknown))
+
+    with tempfile.TemporaryDirectory(prefix="memray-bench-") as scratch:
+        ctx = Context(args, scratch)
+        lines = ["# Benchmark results", "",
+                 "Written by `tools/scripts/bench.sh` (benchmarks/run_benchmarks.py); do not edit by hand.", ""]
+        lines += machine_lines(ctx) + [""]
+        for name in chosen:
+            print("benchmarks: %s..." % name, file=sys.stderr, flush=True)
+            lines += sections[name](ctx)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as out:
+        out.write("\n".join(lines).rstrip() + "\n")
+    print("benchmarks: wrote %s" % args.out, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+// Streams a capture's heap events to an analysis, decoding on a second thread.
+//
+// Decoding a record and applying it to a heap model take similar time, and both are mostly
+// waiting on memory, so running them on two cores in a pipeline nearly halves an analysis's
+// wall time on large captures. The decoding thread copies what analyses need of each heap
+// record (and of each memory sample, for timelines) into batches handed over through a
+// HandoffQueue; the reader's own tables are only touched by that thread until the stream ends.
+#pragma once
+
+#include "handoff_queue.h"
+#include "memray/reader/capture_reader.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <thread>
+#include <vector>
+
+namespace memray::reader {
+
+struct HeapEvent
+{
+    enum class Kind : uint8_t {
+        Allocation,
+        Deallocation,
+        MemorySample,
+        ThreadExit,
+    };
+
+    Kind kind{};
+    uint8_t allocator = 0;    // Allocation: format::Allocator; Deallocation: format::Deallocator
+    uint32_t tid = 0;         // capture thread ids are small counters
+    uint64_t address = 0;     // MemorySample: time in ms since the start
+    uint64_t size = 0;        // Allocation, Munmap; MemorySample: RSS in bytes
+    uint64_t stack_id = 0;
+    uint64_t native_stack_id = 0;
+
+    format::Allocator allocatorKind() const { return static_cast<format::Allocator>(allocator); }
+    format::Deallocator deallocatorKind() const { return static_cast<format::Deallocator>(allocator); }
+};
+
+namespace detail {
+
+constexpr size_t kHeapEventsPerBatch = 8192;
+constexpr size_t kHeapBatchesInFlight = 4;
+
+inline bool toHeapEvent(const Record& record, HeapEvent* event)
+{
+    switch (record.kind) {
+        case RecordKind::Allocation:
+            *event = HeapEvent{HeapEvent::Kind::Allocation, static_cast<uint8_t>(record.allocator),
+                               static_cast<uint32_t>(record.tid), record.address, record.size, record.stack_id,
+                               record.native_stack_id};
+            return true;
+        case RecordKind::Deallocation:
+            *event = HeapEvent{HeapEvent::Kind::Deallocation, static_cast<uint8_t>(record.deallocator),
+                               static_cast<uint32_t>(record.tid), record.address, record.size, 0, 0};
+            return true;
+        case RecordKind::Memory:
+            *event = HeapEvent{HeapEvent::Kind::MemorySample, 0, 0, record.time, record.rss, 0, 0};
+            return true;
+        case RecordKind::ThreadExit:
+            *event = HeapEvent{HeapEvent::Kind::ThreadExit, 0, static_cast<uint32_t>(record.tid), 0, 0, 0, 0};
+            return true;
+        default:
+            return false;
+    }
+}
+
+inline void decodeHeapEvents(CaptureReader& reader, HandoffQueue<HeapEvent>& queue)
+{
+    auto batch = queue.takeEmpty();
+    batch.reserve(kHeapEventsPerBatch);
+    Record record;
+    HeapEvent event;
+    while (reader.next(record)) {
+        if (!toHeapEvent(record, &event)) {
+            continue;
+        }
+        batch.push_back(event);
+        if (batch.size() == kHeapEventsPerBatch) {
+            if (!queue.push(std::move(batch))) {
+                return;  // the consumer has stopped
+            }
+            batch = queue.takeEmpty();
+            batch.reserve(kHeapEventsPerBatch);
+        }
+    }
+    if (!batch.empty()) {
+        queue.push(std::move(batch));
+    }
+}
+
+}  // namespace detail
+
+// Calls consume(events, count) with consecutive batches of `reader`'s remaining heap events,
+// until the capture ends or consume returns false. Rethrows what either thread threw; throws
+// CaptureError if the capture is corrupted (when read to its end).
+template <typename Consume>
+void streamHeapEvents(CaptureReader& reader, Consume&& consume)
+{
+    HandoffQueue<HeapEvent> queue(detail::kHeapBatchesInFlight);
+    std::exception_ptr decode_failure;
+    std::thread decoder([&] {
+        try {
+            detail::decodeHeapEvents(reader, queue);
+        } catch (...) {
+            decode_failure = std::current_exception();
+        }
+        queue.close();
+    });
+    bool finished = true;
+    try {
+        HandoffQueue<HeapEvent>::Batch batch;
+        while (queue.pop(&batch)) {
+            const bool more = consume(static_cast<const HeapEvent*>(batch.data()), batch.size());
+            queue.recycle(std::move(batch));
+            if (!more) {
+                finished = false;
+                queue.abandon();
+                break;
+            }
+        }
+    } catch (...) {
+        queue.abandon();
+        decoder.join();
+        throw;
+    }
+    decoder.join();
+    if (decode_failure) {
+        std::rethrow_exception(decode_failure);
+    }
+    if (finished) {
+        reader.throwIfCorrupt();
+    }
+}
+
+}  // namespace memray::reader

@@ -1,0 +1,188 @@
+// `memray tree`'s text, exactly, for call trees built by hand.
+#include "memray/reporters/tree_report.h"
+
+#include "call_tree_builder.h"
+
+#include <gtest/gtest.h>
+
+namespace memray::reporters {
+namespace {
+
+using testing::CallTreeBuilder;
+
+constexpr uint64_t kMiB = 1024 * 1024;
+constexpr testing::FrameFlags kImport{true, false};
+constexpr testing::FrameFlags kStartUp{false, true};
+
+// <module> calls main, which calls a (10 MiB) and b (5 MiB).
+reader::CallTree twoBranches()
+{
+    CallTreeBuilder b;
+    const uint32_t module = b.add(CallTreeBuilder::kRoot, "<module>", "/app/job.py", 20);
+    const uint32_t main = b.add(module, "main", "/app/job.py", 17);
+    b.add(main, "b", "/app/job.py", 9, 5 * kMiB, 1);
+    b.add(main, "a", "/app/job.py", 5, 10 * kMiB, 1);
+    return b.build();
+}
+
+TEST(TreeReport, LinearCallsAreListedUnderTheirFirstFrame)
+{
+    EXPECT_EQ(renderTree(twoBranches(), {}, {}),
+              "📂 15.729MB (100.00%) <root>\n"
+              "└── 📂 15.729MB (100.00%) <module>  /app/job.py:20\n"
+              "    ↳ main  /app/job.py:17\n"
+              "    ├── 📄 10.486MB (66.67%) a  /app/job.py:5\n"
+              "    └── 📄 5.243MB (33.33%) b  /app/job.py:9\n");
+}
+
+TEST(TreeReport, ElidedLocationsAreTheRootsLastChild)
+{
+    EXPECT_EQ(renderTree(twoBranches(), ElidedLocations{3, 5 * kMiB}, {}),
+              "📂 20.972MB (100.00%) <root>\n"
+              "├── 📂 15.729MB (75.00%) <module>  /app/job.py:20\n"
+              "│   ↳ main  /app/job.py:17\n"
+              "│   ├── 📄 10.486MB (50.00%) a  /app/job.py:5\n"
+              "│   └── 📄 5.243MB (25.00%) b  /app/job.py:9\n"
+              "└── … 3 more locations, 5.243MB (25.00%), not shown (see -b/--biggest-allocs)\n");
+    EXPECT_NE(renderTree(twoBranches(), ElidedLocations{1, 7}, {}).find("└── … 1 more location, 7.000B (0.00%)"),
+              std::string::npos);
+}
+
+TEST(TreeReport, NestedBranchesGetGuides)
+{
+    CallTreeBuilder b;
+    const uint32_t module = b.add(CallTreeBuilder::kRoot, "<module>", "/app/job.py", 30, 100, 1);
+    const uint32_t left = b.add(module, "left", "/app/job.py", 10);
+    b.add(left, "x", "/app/job.py", 2, 300, 3);
+    b.add(left, "y", "/app/job.py", 3, 200, 2);
+    const uint32_t right = b.add(module, "right", "/app/job.py", 20);
+    b.add(right, "z", "/app/job.py", 4, 250, 1);
+    b.add(right, "w", "/app/job.py", 5, 150, 1);
+    EXPECT_EQ(renderTree(b.build(), {}, {}),
+              "📂 1.000kB (100.00%) <root>\n"
+              "└── 📂 1.000kB (100.00%) <module>  /app/job.py:30 (own 100.000B)\n"
+              "    ├── 📂 500.000B (50.00%) left  /app/job.py:10\n"
+              "    │   ├── 📄 300.000B (30.00%) x  /app/job.py:2\n"
+              "    │   └── 📄 200.000B (20.00%) y  /app/job.py:3\n"
+              "    └── 📂 400.000B (40.00%) right  /app/job.py:20\n"
+              "        ├── 📄 250.000B (25.00%) z  /app/job.py:4\n"
+              "        └── 📄 150.000B (15.00%) w  /app/job.py:5\n");
+}
+
+// `import lib` at line 1 runs lib's body through importlib's frames.
+reader::CallTree importedModule()
+{
+    CallTreeBuilder b;
+    const uint32_t module = b.add(CallTreeBuilder::kRoot, "<module>", "/app/main.py", 1);
+    const uint32_t find = b.add(module, "_find_and_load", "<frozen importlib._bootstrap>", 1027, 0, 0, kImport);
+    const uint32_t exec = b.add(find, "exec_module", "<frozen importlib._bootstrap_external>", 940, 64, 1, kImport);
+    b.add(exec, "<module>", "/app/lib.py", 3, 1000, 1);
+    const uint32_t other = b.add(CallTreeBuilder::kRoot, "<module>", "/app/main.py", 2);
+    b.add(other, "work", "/app/main.py", 8, 500, 1);
+    return b.build();
+}
+
+TEST(TreeReport, ImportSystemFramesAreFoldedIntoTheirCaller)
+{
+    EXPECT_EQ(renderTree(importedModule(), {}, {}),
+              "📂 1.564kB (100.00%) <root>\n"
+              "├── 📂 1.064kB (68.03%) <module>  /app/main.py:1 (own 64.000B)\n"
+              "│   └── 📄 1.000kB (63.94%) <module>  /app/lib.py:3\n"
+              "└── 📂 500.000B (31.97%) <module>  /app/main.py:2\n"
+              "    ↳ work  /app/main.py:8\n"
+              "2 frames of the import system, of start-up or inside call chains not shown (--show-all-frames shows them)\n");
+}
+
+TEST(TreeReport, ShowAllFramesShowsTheImportSystem)
+{
+    EXPECT_EQ(renderTree(importedModule(), {}, TreeReportOptions{true, false}),
+              "📂 1.564kB (100.00%) <root>\n"
+              "├── 📂 1.064kB (68.03%) <module>  /app/main.py:1\n"
+              "│   ↳ _find_and_load  <frozen importlib._bootstrap>:1027\n"
+              "│   ↳ exec_module  <frozen importlib._bootstrap_external>:940 (own 64.000B)\n"
+              "│   └── 📄 1.000kB (63.94%) <module>  /app/lib.py:3\n"
+              "└── 📂 500.000B (31.97%) <module>  /app/main.py:2\n"
+              "    ↳ work  /app/main.py:8\n");
+}
+
+TEST(TreeReport, CalleesOfAHiddenFrameMergeWithTheSameCalleeOfItsCaller)
+{
+    // `python -m app`: runpy's frames run app's body, which appears once whichever way it is reached.
+    CallTreeBuilder b;
+    const uint32_t runpy = b.add(CallTreeBuilder::kRoot, "_run_code", "<frozen runpy>", 88, 0, 0, kStartUp);
+    const uint32_t hidden_path = b.add(runpy, "<module>", "/app/__main__.py", 4);
+    b.add(hidden_path, "build", "/app/__main__.py", 1, 300, 1);
+    const uint32_t direct = b.add(CallTreeBuilder::kRoot, "<module>", "/app/__main__.py", 4);
+    b.add(direct, "build", "/app/__main__.py", 1, 100, 1);
+    b.add(direct, "other", "/app/__main__.py", 2, 200, 1);
+    EXPECT_EQ(renderTree(b.build(), {}, {}),
+              "📂 600.000B (100.00%) <root>\n"
+              "└── 📂 600.000B (100.00%) <module>  /app/__main__.py:4\n"
+              "    ├── 📄 400.000B (66.67%) build  /app/__main__.py:1\n"
+              "    └── 📄 200.000B (33.33%) other  /app/__main__.py:2\n"
+              "1 frame of the import system, of start-up or inside call chains not shown (--show-all-frames shows them)\n");
+}
+
+reader::CallTree chainOf(size_t length)
+{
+    CallTreeBuilder b;
+    uint32_t node = CallTreeBuilder::kRoot;
+    for (size_t i = 0; i < length; ++i) {
+        node = b.add(node, "f" + std::to_string(i), "/app/deep.py", i + 1, i + 1 == length ? 42 : 0, i + 1 == length);
+    }
+    return b.build();
+}
+
+TEST(TreeReport, LongChainsShowTheirEnds)
+{
+    EXPECT_EQ(renderTree(chainOf(10), {}, {}),
+              "📂 42.000B (100.00%) <root>\n"
+              "└── 📂 42.000B (100.00%) f0  /app/deep.py:1\n"
+              "    ↳ f1  /app/deep.py:2\n"
+              "    ↳ f2  /app/deep.py:3\n"
+              "    ⋮ 5 more calls\n"
+              "    ↳ f8  /app/deep.py:9\n"
+              "    ↳ f9  /app/deep.py:10\n"
+              "5 frames of the import system, of start-up or inside call chains not shown (--show-all-frames shows them)\n");
+    // Six calls after the first frame still fit.
+    EXPECT_EQ(renderTree(chainOf(7), {}, {}).find("more calls"), std::string::npos);
+    const std::string all = renderTree(chainOf(10), {}, TreeReportOptions{true, false});
+    EXPECT_NE(all.find("    ↳ f5  /app/deep.py:6\n"), std::string::npos) << all;
+    EXPECT_EQ(all.find("not shown"), std::string::npos) << all;
+}
+
+TEST(TreeReport, DeepRecursionDoesNotExhaustTheStack)
+{
+    const std::string text = renderTree(chainOf(5000), {}, {});
+    EXPECT_NE(text.find("⋮ 4995 more calls\n"), std::string::npos);
+    EXPECT_NE(text.find("↳ f4999  /app/deep.py:5000\n"), std::string::npos);
+}
+
+TEST(TreeReport, AllocationsWithoutAPythonStack)
+{
+    CallTreeBuilder b;
+    b.add(CallTreeBuilder::kRoot, std::string(reader::kUnknownFunction), "", 0, 1000, 2);
+    EXPECT_EQ(renderTree(b.build(), {}, {}),
+              "📂 1.000kB (100.00%) <root>\n"
+              "└── 📄 1.000kB (100.00%) <unknown>\n");
+}
+
+TEST(TreeReport, EmptyTree)
+{
+    EXPECT_EQ(renderTree(CallTreeBuilder().build(), {}, {}), "📄 0.000B (0.00%) <root>\n");
+}
+
+TEST(TreeReport, ColoursShareAndEmphasiseFunctions)
+{
+    const std::string text = renderTree(twoBranches(), {}, TreeReportOptions{false, true});
+    // 66.67%: red; 33.33%: yellow; function names bold; guides dim.
+    EXPECT_NE(text.find("\x1b[2m    ├── \x1b[0m📄 \x1b[31m10.486MB (66.67%)\x1b[0m \x1b[1ma\x1b[0m  /app/job.py:5\n"),
+              std::string::npos)
+            << text;
+    EXPECT_NE(text.find("\x1b[33m5.243MB (33.33%)\x1b[0m"), std::string::npos) << text;
+    // Without colour the same text, with no escape at all.
+    EXPECT_EQ(renderTree(twoBranches(), {}, {}).find('\x1b'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace memray::reporters
