@@ -56,6 +56,9 @@ RecordDecoder::Status RecordDecoder::next(const uint8_t** cursor, const uint8_t*
                 return fail("truncated allocation record");
             }
             native_id = current_deltas_->last_native + static_cast<uint64_t>(native_delta);
+            if (native_id >= next_native_id_) {
+                return fail("allocation refers to an undefined native stack");
+            }
             current_deltas_->last_native = native_id;
         }
         last_address_ += static_cast<uint64_t>(address_delta);
@@ -162,8 +165,60 @@ RecordDecoder::Status RecordDecoder::next(const uint8_t** cursor, const uint8_t*
             {
                 return fail("stack refers to an undefined stack or frame");
             }
+            record->flags = 0;
+            if (native_ && !readVarint(&p, end, &record->flags)) {
+                return fail("truncated stack record");
+            }
             record->kind = Record::Kind::Stack;
             record->id = next_stack_id_++;
+            break;
+        }
+        case kRecordNativeFrame: {
+            if (!native_) {
+                return fail("native frame in a capture without native traces");
+            }
+            if (!readVarint(&p, end, &record->parent_id) || !readVarint(&p, end, &record->address)) {
+                return fail("truncated native frame record");
+            }
+            if (record->parent_id >= next_native_id_) {
+                return fail("native frame refers to an undefined parent");
+            }
+            record->kind = Record::Kind::NativeFrame;
+            record->id = next_native_id_++;
+            break;
+        }
+        case kRecordImageMap: {
+            if (!native_) {
+                return fail("image map in a capture without native traces");
+            }
+            if (!readVarint(&p, end, &record->count)) {
+                return fail("truncated image map record");
+            }
+            in_image_ = false;
+            record->kind = Record::Kind::ImageMap;
+            break;
+        }
+        case kRecordImage: {
+            if (!native_) {
+                return fail("image in a capture without native traces");
+            }
+            if (!readString(&p, end, &record->name) || !readVarint(&p, end, &record->address)
+                || !readString(&p, end, &record->build_id))
+            {
+                return fail("truncated image record");
+            }
+            in_image_ = true;
+            record->kind = Record::Kind::Image;
+            break;
+        }
+        case kRecordImageSegment: {
+            if (!in_image_) {
+                return fail("image segment outside an image");
+            }
+            if (!readVarint(&p, end, &record->address) || !readVarint(&p, end, &record->size)) {
+                return fail("truncated image segment record");
+            }
+            record->kind = Record::Kind::ImageSegment;
             break;
         }
         case kRecordMemory: {

@@ -145,8 +145,18 @@ void* interceptDlopen(const char* filename, int flags) noexcept
     void* handle = dlopen(filename, flags);
     if (handle && g_tracking.load(std::memory_order_relaxed) && !RecursionGuard::active()) {
         Tracker::patchNewlyLoadedObjects();
+        Tracker::loadedObjectsChanged(/*unloaded=*/false);
     }
     return handle;
+}
+
+int interceptDlclose(void* handle) noexcept
+{
+    int result = dlclose(handle);
+    if (result == 0 && g_tracking.load(std::memory_order_relaxed) && !RecursionGuard::active()) {
+        Tracker::loadedObjectsChanged(/*unloaded=*/true);
+    }
+    return result;
 }
 
 int interceptPrctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5) noexcept
@@ -193,6 +203,7 @@ const std::vector<HookSpec>& interceptedFunctions()
             {"mmap64", reinterpret_cast<void*>(&interceptMmap64)},
             {"munmap", reinterpret_cast<void*>(&interceptMunmap)},
             {"dlopen", reinterpret_cast<void*>(&interceptDlopen)},
+            {"dlclose", reinterpret_cast<void*>(&interceptDlclose)},
             {"prctl", reinterpret_cast<void*>(&interceptPrctl)},
             {"_exit", reinterpret_cast<void*>(&interceptExit)},
             {"_Exit", reinterpret_cast<void*>(&interceptExitUpper)},

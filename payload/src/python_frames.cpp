@@ -169,7 +169,7 @@ size_t walkFrameObjects(const PythonLayout& l, const void* tstate, RawFrame* out
         // event, say). Scaling that would give a bogus offset; any negative offset makes
         // PyCode_Addr2Line answer co_firstlineno, which is what a traceback shows too.
         const LastiInt lasti = load<LastiInt>(frame, l.frame_lasti);
-        out[count++] = RawFrame{code, lasti < 0 ? -1 : lasti * l.position_scale};
+        out[count++] = RawFrame{code, lasti < 0 ? -1 : lasti * l.position_scale, true};
     }
     return count;
 }
@@ -229,6 +229,12 @@ size_t walkInterpreterFrames(const PythonLayout& l, const void* code_type, const
     }
     size_t count = 0;
     for (; frame != nullptr && count < capacity; frame = loadPointer(frame, l.frame_back)) {
+        // 3.12+: the C-stack shim an evaluation call pushes sits just outside the first frame
+        // that call runs, which makes that frame an entry frame.
+        if (l.owned_by_cstack != kAbsent && count > 0 && load<OwnerByte>(frame, l.frame_owner) == l.owned_by_cstack) {
+            out[count - 1].entry = true;
+            continue;
+        }
         const void* code = nullptr;
         int32_t offset = 0;
         if (!completeFrame(l, code_type, frame, &code, &offset)) {
@@ -237,7 +243,8 @@ size_t walkInterpreterFrames(const PythonLayout& l, const void* code_type, const
         if (code == stop_code) {
             break;
         }
-        out[count++] = RawFrame{code, offset};
+        const bool entry = l.frame_is_entry != kAbsent && load<EntryBool>(frame, l.frame_is_entry) != 0;
+        out[count++] = RawFrame{code, offset, entry};
     }
     return count;
 }

@@ -41,6 +41,10 @@ struct RawFrame
 {
     const void* code;
     int32_t byte_offset;
+    // The outermost frame of one call of the evaluation loop (entered from C). Every frame
+    // on 3.8-3.10; on 3.11+ Python-to-Python calls stay inside one call. Native mode pairs
+    // these with the _PyEval_EvalFrameDefault frames of the native stack.
+    bool entry = false;
 };
 
 // Text of a code object, decoded from its str objects into caller-owned UTF-8 buffers.

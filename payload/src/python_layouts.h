@@ -30,6 +30,7 @@ enum class FrameModel : uint8_t {
 // pointer or a char as an int would go unnoticed by an offset-only comparison.
 using LastiInt = int32_t;   // PyFrameObject.f_lasti
 using OwnerByte = int8_t;   // _PyInterpreterFrame.owner (a char)
+using EntryBool = uint8_t;  // _PyInterpreterFrame.is_entry (a bool, 3.11)
 using CodeInt = int32_t;    // PyCodeObject.co_firstlineno, _co_firsttraceable
 using StrLength = int64_t;  // PyASCIIObject.length (Py_ssize_t)
 
@@ -65,6 +66,7 @@ struct PythonLayout
     int16_t frame_lasti = kAbsent;  // 3.8-3.10 f_lasti
     int16_t frame_instr = kAbsent;  // 3.11-3.12 prev_instr, 3.13 instr_ptr
     int16_t frame_owner = kAbsent;  // 3.11+
+    int16_t frame_is_entry = kAbsent;  // 3.11 only: bool is_entry (3.12+ push a C-stack shim frame instead)
 
     // enum _frameowner values (3.11+; CSTACK exists from 3.12).
     int16_t owned_by_generator = kAbsent;
@@ -117,7 +119,7 @@ inline constexpr PythonLayout kPythonLayouts[] = {
         // _PyCFrame starts with uint8_t use_tracing, hence current_frame at 8.
         .minor = 11, .model = FrameModel::CFrame, .position_scale = 2,
         .tstate_cframe = 56, .cframe_current_frame = 8,
-        .frame_back = 48, .frame_code = 32, .frame_instr = 56, .frame_owner = 69,
+        .frame_back = 48, .frame_code = 32, .frame_instr = 56, .frame_owner = 69, .frame_is_entry = 68,
         .owned_by_generator = 1,
         .code_firstlineno = 72, .code_filename = 112, .code_name = 120,
         .code_firsttraceable = 168, .code_code = 184,
@@ -185,6 +187,10 @@ void describeLayout(const PythonLayout& l, Visit&& visit)
     field("frame.owner", l.frame_owner);
     if (l.frame_owner != kAbsent) {
         visit("frame.owner.width", sizeof(OwnerByte));
+    }
+    field("frame.is_entry", l.frame_is_entry);
+    if (l.frame_is_entry != kAbsent) {
+        visit("frame.is_entry.width", sizeof(EntryBool));
     }
     field("owner.generator", l.owned_by_generator);
     field("owner.cstack", l.owned_by_cstack);

@@ -1,5 +1,7 @@
 #include "stack_table.h"
 
+#include "memray/format/capture_format.h"
+
 namespace memray::payload {
 
 void StackTable::reset()
@@ -34,13 +36,14 @@ uint32_t StackTable::internFrame(const RawFrame& frame, RecordSink& sink)
     return it->second;
 }
 
-uint32_t StackTable::internStack(uint32_t parent, uint32_t frame_id, RecordSink& sink)
+uint32_t StackTable::internStack(uint32_t parent, uint32_t frame_id, bool entry, RecordSink& sink)
 {
-    uint64_t key = (static_cast<uint64_t>(parent) << 32) | frame_id;
+    // Frame ids stay far below 2^31; entry is always false outside native captures.
+    uint64_t key = (static_cast<uint64_t>(parent) << 32) | (static_cast<uint64_t>(frame_id) << 1) | (entry ? 1 : 0);
     auto [it, inserted] = stack_ids_.try_emplace(key, next_stack_id_);
     if (inserted) {
         ++next_stack_id_;
-        sink.writeStack(parent, frame_id);
+        sink.writeStack(parent, frame_id, entry ? uint64_t{format::kStackFlagEntry} : uint64_t{0});
     }
     return it->second;
 }
@@ -53,7 +56,9 @@ uint32_t StackTable::intern(ThreadState* thread, const RawFrame* frames, size_t 
     size_t limit = std::min(count, cache.size());
     while (common < limit) {
         const RawFrame& frame = frames[count - 1 - common];
-        if (cache[common].code != frame.code || cache[common].byte_offset != frame.byte_offset) {
+        if (cache[common].code != frame.code || cache[common].byte_offset != frame.byte_offset
+            || (native_ && cache[common].entry != frame.entry))
+        {
             break;
         }
         ++common;
@@ -62,8 +67,9 @@ uint32_t StackTable::intern(ThreadState* thread, const RawFrame* frames, size_t 
     uint32_t stack_id = common ? cache[common - 1].stack_id : 0;
     for (size_t depth = common; depth < count; ++depth) {
         const RawFrame& frame = frames[count - 1 - depth];
-        stack_id = internStack(stack_id, internFrame(frame, sink), sink);
-        cache.push_back(CachedFrame{frame.code, frame.byte_offset, stack_id});
+        const bool entry = native_ && frame.entry;
+        stack_id = internStack(stack_id, internFrame(frame, sink), entry, sink);
+        cache.push_back(CachedFrame{frame.code, frame.byte_offset, stack_id, entry});
     }
     return stack_id;
 }

@@ -28,16 +28,19 @@ class StackTable
     uint32_t intern(ThreadState* thread, const RawFrame* frames, size_t count, RecordSink& sink);
 
     void setWalker(const PythonFrameWalker* walker) { walker_ = walker; }
+    // Native captures: stack nodes also tell entry frames apart (format::kStackFlagEntry).
+    void setNative(bool native) { native_ = native; }
 
   private:
     uint32_t internCode(const void* code, RecordSink& sink);
     uint32_t internFrame(const RawFrame& frame, RecordSink& sink);
-    uint32_t internStack(uint32_t parent, uint32_t frame_id, RecordSink& sink);
+    uint32_t internStack(uint32_t parent, uint32_t frame_id, bool entry, RecordSink& sink);
 
     const PythonFrameWalker* walker_ = nullptr;
+    bool native_ = false;
     std::unordered_map<const void*, uint32_t> code_ids_;
     std::unordered_map<uint64_t, uint32_t> frame_ids_;  // code id << 32 | byte offset
-    std::unordered_map<uint64_t, uint32_t> stack_ids_;  // parent << 32 | frame id
+    std::unordered_map<uint64_t, uint32_t> stack_ids_;  // parent << 32 | frame id << 1 | entry
     uint32_t next_code_id_ = 1;
     uint32_t next_frame_id_ = 1;
     uint32_t next_stack_id_ = 1;
@@ -50,7 +53,7 @@ class RecordSink
   public:
     virtual void writeCode(const CodeText& code) = 0;
     virtual void writeFrame(uint32_t code_id, uint32_t line) = 0;
-    virtual void writeStack(uint32_t parent_id, uint32_t frame_id) = 0;
+    virtual void writeStack(uint32_t parent_id, uint32_t frame_id, uint64_t flags) = 0;
 
   protected:
     ~RecordSink() = default;

@@ -20,6 +20,15 @@ struct CachedFrame
     const void* code;
     int32_t byte_offset;
     uint32_t stack_id;
+    bool entry;  // native captures only (else always false)
+};
+
+// One node of the previous allocation's native stack (outermost first): its return address
+// and the capture's native frame id of the path down to it.
+struct CachedNativeFrame
+{
+    uintptr_t address;
+    uint32_t native_id;
 };
 
 struct ThreadState
@@ -41,6 +50,13 @@ struct ThreadState
 
     // Scratch for frame walks (innermost first); grows when a walk fills it.
     std::vector<RawFrame> frames;
+
+    // Native mode. The scratch for unwinding (innermost first), and the previous allocation's
+    // native stack: most allocations share a long prefix with the previous one.
+    std::vector<void*> native_scratch;
+    std::vector<CachedNativeFrame> native_cache;
+    uint64_t native_cache_epoch = 0;  // the NativeTrie epoch native_cache belongs to
+    uint64_t last_native_id = 0;
 
     // Membership in the registry of live threads (guarded by the tracker's lock).
     ThreadState* next = nullptr;

@@ -3,6 +3,9 @@
 #include "capture_writer.h"
 #include "got_patcher.h"
 #include "hooks.h"
+#include "image_map.h"
+#include "native_trie.h"
+#include "native_unwinder.h"
 #include "python_frames.h"
 #include "python_integration.h"
 #include "stack_table.h"
@@ -62,6 +65,11 @@ struct Capture
     uint64_t allocation_records = 0;
     StackTable stacks;
 
+    // Native mode (--native). `native` is set before tracking starts and read without the lock.
+    bool native = false;
+    NativeTrie native_trie;
+    std::vector<LoadedImage> images;  // the map last written (a forked child writes it again)
+
     // Threads.
     ThreadState* threads = nullptr;  // live threads, a doubly linked list
     std::vector<ThreadState*> exited_threads;
@@ -96,11 +104,12 @@ uint64_t wallClockUs()
 
 // Writes the records StackTable creates into the stream. The caller holds record_mutex and
 // has called waitForRoom, so reserve() never waits here.
-class StreamEncoder final : public RecordSink
+class StreamEncoder final : public RecordSink, public NativeFrameSink
 {
   public:
-    explicit StreamEncoder(CaptureWriter* writer)
+    explicit StreamEncoder(CaptureWriter* writer, bool native = false)
     : writer_(writer)
+    , native_(native)
     {
     }
 
@@ -116,10 +125,33 @@ class StreamEncoder final : public RecordSink
             writer_->commit(format::encodeFrame(out, code_id, line));
         }
     }
-    void writeStack(uint32_t parent_id, uint32_t frame_id) override
+    void writeStack(uint32_t parent_id, uint32_t frame_id, uint64_t flags) override
     {
         if (uint8_t* out = writer_->reserve(format::kMaxFixedRecordBytes)) {
-            writer_->commit(format::encodeStack(out, parent_id, frame_id));
+            writer_->commit(format::encodeStack(out, parent_id, frame_id, native_, flags));
+        }
+    }
+    void writeNativeFrame(uint32_t parent_id, uintptr_t address) override
+    {
+        if (uint8_t* out = writer_->reserve(format::kMaxFixedRecordBytes)) {
+            writer_->commit(format::encodeNativeFrame(out, parent_id, address));
+        }
+    }
+    // A new generation of the loaded-object map.
+    void writeImages(const std::vector<LoadedImage>& images)
+    {
+        if (uint8_t* out = writer_->reserve(format::kMaxFixedRecordBytes)) {
+            writer_->commit(format::encodeImageMap(out, images.size()));
+        }
+        for (const LoadedImage& image : images) {
+            if (uint8_t* out = writer_->reserve(format::kMaxFixedRecordBytes + 2 * format::kMaxStringBytes)) {
+                writer_->commit(format::encodeImage(out, image.path, image.load_bias, image.build_id));
+            }
+            for (const LoadedSegment& segment : image.segments) {
+                if (uint8_t* out = writer_->reserve(format::kMaxFixedRecordBytes)) {
+                    writer_->commit(format::encodeImageSegment(out, segment.vaddr, segment.memsz));
+                }
+            }
         }
     }
     void writeThreadName(uint64_t tid, const std::string& name)
@@ -131,6 +163,7 @@ class StreamEncoder final : public RecordSink
 
   private:
     CaptureWriter* writer_;
+    bool native_;
 };
 
 void sampleMemory(uint8_t** out, uint64_t ms_since_start, uint64_t rss_bytes)
@@ -146,6 +179,7 @@ void announceThread(Capture& c, ThreadState* thread, StreamEncoder& encoder)
         thread->generation = c.generation;
         thread->tid = c.next_tid++;
         thread->last_stack_id = 0;
+        thread->last_native_id = 0;
         thread->stack_cache.clear();
         thread->name_generation = 0;
         if (uint8_t* out = c.writer->reserve(format::kMaxFixedRecordBytes)) {
@@ -330,6 +364,13 @@ void forkChild()
     c.last_address = format::kInitialAddress;
     c.allocation_records = 0;
     c.stacks.reset();
+    if (c.native) {
+        // The child has the parent's objects: write the parent's last map again (listing them
+        // anew could wait forever on a loader lock some other parent thread held at fork).
+        c.native_trie.reset();
+        StreamEncoder encoder(c.writer, true);
+        encoder.writeImages(c.images);
+    }
 }
 
 // With control_mutex held. `restore_hooks`: false when the process is about to end anyway.
@@ -413,6 +454,9 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
     if (config.attached) {
         metadata.options |= format::kOptionAttached;
     }
+    if (config.native) {
+        metadata.options |= format::kOptionNativeTraces;
+    }
     metadata.main_thread_id = metadata.pid;
     metadata.rss_interval_ms = config.rss_interval_ms;
     char executable[4096];
@@ -421,6 +465,11 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
     metadata.payload_version = MEMRAY_VERSION;
     metadata.python_allocator = python_allocator;
 
+    std::vector<LoadedImage> images;
+    if (config.native) {
+        native_unwinder::prepare();
+        images = collectLoadedImages(metadata.executable);
+    }
     auto* writer = new CaptureWriter(c.record_mutex);
     if (!writer->open(config.output, config.force, format::encodeFileStart(metadata), config.rss_interval_ms, &sampleMemory, error)) {
         delete writer;
@@ -437,6 +486,14 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
         c.allocation_records = 0;
         c.stacks.reset();
         c.stacks.setWalker(&c.walker);
+        c.stacks.setNative(config.native);
+        c.native = config.native;
+        c.native_trie.reset();
+        c.images = std::move(images);
+        if (c.native) {
+            StreamEncoder encoder(c.writer, true);
+            encoder.writeImages(c.images);
+        }
         c.active = true;
     }
     g_tracking = true;
@@ -572,6 +629,9 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
     Capture& c = *g_capture;
     ThreadState* thread = currentThreadState();
     size_t depth = walkPythonStack(c, thread);
+    // Unwound outside the lock: the slow part of native mode must not serialise threads.
+    const bool native = c.native;
+    const size_t native_depth = native ? native_unwinder::unwind(thread->native_scratch) : 0;
 
     std::unique_lock lock(c.record_mutex);
     if (!c.active) {
@@ -581,9 +641,11 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
     if (!c.active) {
         return;
     }
-    StreamEncoder encoder(c.writer);
+    StreamEncoder encoder(c.writer, native);
     announceThread(c, thread, encoder);
     uint32_t stack_id = c.stacks.intern(thread, thread->frames.data(), depth, encoder);
+    uint32_t native_id =
+            native ? c.native_trie.intern(thread, thread->native_scratch.data(), native_depth, encoder) : 0;
     uint8_t* out = c.writer->reserve(2 * format::kMaxFixedRecordBytes);
     if (!out) {
         return;
@@ -596,7 +658,10 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
             size,
             stack_id,
             &c.last_address,
-            &thread->last_stack_id);
+            &thread->last_stack_id,
+            native,
+            native_id,
+            &thread->last_native_id);
     c.writer->commit(out);
     ++c.allocation_records;
 }
@@ -665,6 +730,34 @@ void Tracker::patchNewlyLoadedObjects()
     if (g_tracking.load() && c.patcher) {
         c.patcher->patchNewObjects();
     }
+}
+
+void Tracker::loadedObjectsChanged(bool unloaded)
+{
+    RecursionGuard guard;
+    Capture& c = capture();
+    if (!g_tracking.load() || !c.native) {
+        return;
+    }
+    // Listed before taking the lock: dl_iterate_phdr takes the loader's lock, which a thread
+    // inside dlopen holds while it allocates (and so waits for record_mutex).
+    std::vector<LoadedImage> images = collectLoadedImages(c.metadata.executable);
+    std::unique_lock lock(c.record_mutex);
+    if (!c.active || !c.native) {
+        return;
+    }
+    c.writer->waitForRoom(lock);
+    if (!c.active) {
+        return;
+    }
+    if (unloaded) {
+        // Addresses of the unloaded object may come back as other code: new ids from here on.
+        native_unwinder::flushCaches();
+        c.native_trie.reset();
+    }
+    c.images = std::move(images);
+    StreamEncoder encoder(c.writer, true);
+    encoder.writeImages(c.images);
 }
 
 }  // namespace memray::payload

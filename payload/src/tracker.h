@@ -40,6 +40,8 @@ class Tracker
 
     // After a successful dlopen: intercept the newly loaded objects too.
     static void patchNewlyLoadedObjects();
+    // Native mode, after a dlopen or dlclose: record the new map of loaded objects.
+    static void loadedObjectsChanged(bool unloaded);
 
     // Whether the calling thread is the process's main thread.
     static bool onMainThread();

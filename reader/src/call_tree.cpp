@@ -1,6 +1,10 @@
 #include "memray/reader/call_tree.h"
 
+#include "memray/reader/hybrid_stack.h"
+#include "memray/reader/native_symbolizer.h"
+
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -12,6 +16,7 @@ struct FrameKey
     std::string_view function;
     std::string_view file;
     uint64_t line;
+    bool native;
     bool operator==(const FrameKey&) const = default;
 };
 
@@ -20,7 +25,7 @@ struct FrameKeyHash
     size_t operator()(const FrameKey& key) const
     {
         const size_t h = std::hash<std::string_view>()(key.function) * 31 + std::hash<std::string_view>()(key.file);
-        return h * 0x9e3779b97f4a7c15ull + key.line;
+        return h * 0x9e3779b97f4a7c15ull + key.line * 2 + (key.native ? 1 : 0);
     }
 };
 
@@ -49,11 +54,16 @@ class TreeBuilder
     : capture_(capture)
     {
         tree_.nodes.emplace_back();  // the root
+        if (capture.nativeTraces()) {
+            symbolizer_ = std::make_unique<NativeSymbolizer>(capture);
+            hybrid_ = std::make_unique<HybridStackBuilder>(capture, *symbolizer_);
+        }
     }
 
     uint32_t add(const LocationUsage& usage)
     {
-        const uint32_t index = nodeForStack(usage.key.stack_id, usage.key.thread_id);
+        const uint32_t index = hybrid_ ? nodeForHybridStack(usage.key)
+                                       : nodeForStack(usage.key.stack_id, usage.key.thread_id);
         tree_.nodes[index].self_bytes += usage.bytes;
         tree_.nodes[index].self_count += usage.count;
         return index;
@@ -124,6 +134,27 @@ class TreeBuilder
         return node;
     }
 
+    // Native captures: the node of a location's hybrid stack. Stacks are resolved once per
+    // (Python stack, native stack, thread).
+    uint32_t nodeForHybridStack(const LocationKey& key)
+    {
+        const HybridKey hybrid_key{key.stack_id, key.native_stack_id, key.thread_id};
+        auto known = by_hybrid_.find(hybrid_key);
+        if (known != by_hybrid_.end()) {
+            return known->second;
+        }
+        const std::vector<HybridFrame> frames = hybrid_->build(key.stack_id, key.native_stack_id);
+        uint32_t node = 0;
+        if (frames.empty()) {
+            node = child(0, unknownFrame(), key.thread_id);
+        }
+        for (const HybridFrame& frame : frames) {
+            node = child(node, intern(frame.function, frame.file, frame.line, frame.native), key.thread_id);
+        }
+        by_hybrid_.emplace(hybrid_key, node);
+        return node;
+    }
+
     uint32_t child(uint32_t parent, uint32_t frame, uint64_t thread_id)
     {
         auto [it, inserted] = by_key_.try_emplace(NodeKey{parent, frame, thread_id}, 0);
@@ -162,14 +193,17 @@ class TreeBuilder
         return unknown_frame_;
     }
 
-    uint32_t intern(std::string_view function, std::string_view file, uint64_t line)
+    uint32_t intern(std::string_view function, std::string_view file, uint64_t line, bool native = false)
     {
-        // The views point into the reader's code table, which outlives this builder.
-        auto [it, inserted] = by_frame_.try_emplace(FrameKey{function, file, line}, 0);
+        // The views point into the reader's code table or the symbolizer's strings, which
+        // outlive this map.
+        auto [it, inserted] = by_frame_.try_emplace(FrameKey{function, file, line, native}, 0);
         if (inserted) {
             it->second = static_cast<uint32_t>(tree_.frames.size());
-            tree_.frames.push_back(TreeFrame{std::string(function), std::string(file), line,
-                                             isImportSystemFrame(function, file), isIrrelevantFrame(function, file)});
+            TreeFrame frame{std::string(function), std::string(file), line,
+                            !native && isImportSystemFrame(function, file), !native && isIrrelevantFrame(function, file)};
+            frame.native = native;
+            tree_.frames.push_back(std::move(frame));
         }
         return it->second;
     }
@@ -188,7 +222,27 @@ class TreeBuilder
         }
     };
 
+    struct HybridKey
+    {
+        uint64_t stack_id;
+        uint64_t native_stack_id;
+        uint64_t thread_id;
+        bool operator==(const HybridKey&) const = default;
+    };
+    struct HybridKeyHash
+    {
+        size_t operator()(const HybridKey& key) const
+        {
+            return static_cast<size_t>((key.stack_id * 0x9e3779b97f4a7c15ull) ^ (key.native_stack_id * 0xbf58476d1ce4e5b9ull)
+                                       ^ (key.thread_id * 0x94d049bb133111ebull));
+        }
+    };
+
     const CaptureReader& capture_;
+    // Native captures only (the symbolizer is declared first: the builder refers to it).
+    std::unique_ptr<NativeSymbolizer> symbolizer_;
+    std::unique_ptr<HybridStackBuilder> hybrid_;
+    std::unordered_map<HybridKey, uint32_t, HybridKeyHash> by_hybrid_;
     CallTree tree_;
     std::unordered_map<FrameKey, uint32_t, FrameKeyHash> by_frame_;
     std::vector<uint32_t> by_frame_id_;  // capture frame id -> tree frame index

@@ -48,6 +48,7 @@ CaptureReader::CaptureReader(const std::string& path)
     codes_.emplace_back();
     frames_.emplace_back();
     stacks_.emplace_back();
+    native_frames_.emplace_back();
 }
 
 CaptureReader::~CaptureReader() = default;
@@ -120,7 +121,23 @@ void CaptureReader::define(const Record& record)
             frames_.push_back(FrameEntry{record.code_id, record.line});
             break;
         case RecordKind::Stack:
-            stacks_.push_back(StackEntry{record.parent_id, record.frame_id});
+            stacks_.push_back(
+                    StackEntry{record.parent_id, record.frame_id, (record.flags & format::kStackFlagEntry) != 0});
+            break;
+        case RecordKind::NativeFrame:
+            native_frames_.push_back(NativeFrameEntry{record.parent_id, record.address, image_generation_});
+            break;
+        case RecordKind::ImageMap:
+            ++image_generation_;
+            current_image_ = SIZE_MAX;
+            break;
+        case RecordKind::Image:
+            defineImage(record);
+            break;
+        case RecordKind::ImageSegment:
+            if (current_image_ < images_.size() && images_[current_image_].segments.size() < format::kMaxImageSegments) {
+                images_[current_image_].segments.push_back(ImageSegment{record.address, record.size});
+            }
             break;
         case RecordKind::ThreadStart:
             threadEntry(record.tid).os_tid = record.os_tid;
@@ -145,6 +162,49 @@ void CaptureReader::define(const Record& record)
         case RecordKind::Deallocation:
             break;
     }
+}
+
+void CaptureReader::defineImage(const Record& record)
+{
+    // The same object still loaded at the same place: extend its generations.
+    for (LoadedImage& image : images_) {
+        if (image.last_generation + 1 == image_generation_ && image.load_bias == record.address
+            && image.path == record.name && image.build_id == record.build_id)
+        {
+            image.last_generation = image_generation_;
+            current_image_ = SIZE_MAX;
+            return;
+        }
+    }
+    LoadedImage image;
+    image.path = std::string(record.name);
+    image.build_id = std::string(record.build_id);
+    image.load_bias = record.address;
+    image.first_generation = image.last_generation = image_generation_;
+    current_image_ = images_.size();
+    images_.push_back(std::move(image));
+}
+
+const LoadedImage* CaptureReader::imageAt(uint64_t address, uint32_t generation) const
+{
+    const LoadedImage* best = nullptr;
+    uint64_t best_distance = UINT64_MAX;
+    for (const LoadedImage& image : images_) {
+        if (!image.contains(address)) {
+            continue;
+        }
+        uint64_t distance = 0;
+        if (generation < image.first_generation) {
+            distance = image.first_generation - generation;
+        } else if (generation > image.last_generation) {
+            distance = generation - image.last_generation;
+        }
+        if (distance < best_distance) {
+            best = &image;
+            best_distance = distance;
+        }
+    }
+    return best;
 }
 
 std::optional<uint64_t> CaptureReader::durationUs() const

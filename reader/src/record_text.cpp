@@ -128,7 +128,34 @@ void appendRecordLine(std::string& out, const Record& record, bool native_traces
             return;
         case RecordKind::Stack:
             line.text("STACK id=").number(record.id).text(" parent=").number(record.parent_id);
-            line.text(" frame=").number(record.frame_id).appendTo(out);
+            line.text(" frame=").number(record.frame_id);
+            if (native_traces) {
+                line.text(" flags=").number(record.flags);
+            }
+            line.appendTo(out);
+            return;
+        case RecordKind::NativeFrame:
+            line.text("NATIVE_FRAME id=").number(record.id).text(" parent=").number(record.parent_id);
+            line.text(" ip=").hex(record.address).appendTo(out);
+            return;
+        case RecordKind::ImageMap:
+            line.text("IMAGE_MAP images=").number(record.count).appendTo(out);
+            return;
+        case RecordKind::Image: {
+            line.text("IMAGE bias=").hex(record.address).appendTo(out, false);
+            appendField(out, "path", record.name);
+            static constexpr char kHex[] = "0123456789abcdef";
+            std::string build_id;
+            for (unsigned char byte : record.build_id) {
+                build_id += kHex[byte >> 4];
+                build_id += kHex[byte & 15];
+            }
+            appendField(out, "build_id", build_id);
+            out += '\n';
+            return;
+        }
+        case RecordKind::ImageSegment:
+            line.text("IMAGE_SEGMENT vaddr=").hex(record.address).text(" memsz=").hex(record.size).appendTo(out);
             return;
         case RecordKind::ThreadSwitch:
             line.text("THREAD_SWITCH tid=").number(record.tid).appendTo(out);

@@ -202,7 +202,10 @@ TEST(RecordCodec, StackDeltasArePerThreadAndAddressDeltasAreStreamWide)
     writer.record([](uint8_t* out) { return encodeCode(out, "f", "f.py", 1); });
     writer.record([](uint8_t* out) { return encodeFrame(out, 1, 1); });
     for (int i = 0; i < 5; ++i) {
-        writer.record([](uint8_t* out) { return encodeStack(out, 0, 1); });
+        writer.record([](uint8_t* out) { return encodeStack(out, 0, 1, /*native=*/true, 0); });
+    }
+    for (uint64_t i = 0; i < 300; ++i) {
+        writer.record([i](uint8_t* out) { return encodeNativeFrame(out, i, 0x401000 + i); });
     }
     // Interleave two threads with stacks and native ids going up and down, and addresses that
     // jump across the whole address space.
@@ -211,7 +214,7 @@ TEST(RecordCodec, StackDeltasArePerThreadAndAddressDeltasAreStreamWide)
         uint64_t tid, address, stack, native;
     };
     const std::vector<Step> steps = {
-            {1, 0xffffffffffff0000ull, 5, 1000}, {2, 0x10, 1, 3},      {1, 0x20, 2, 999999},
+            {1, 0xffffffffffff0000ull, 5, 200}, {2, 0x10, 1, 3},      {1, 0x20, 2, 300},
             {2, 0xffffffffffff0000ull, 4, 0},    {1, 0x0, 0, 1},       {2, 0x7fff00000000ull, 3, 2},
     };
     for (const Step& step : steps) {
@@ -232,6 +235,62 @@ TEST(RecordCodec, StackDeltasArePerThreadAndAddressDeltasAreStreamWide)
         EXPECT_EQ(allocations[i].stack_id, steps[i].stack) << i;
         EXPECT_EQ(allocations[i].native_stack_id, steps[i].native) << i;
     }
+}
+
+TEST(RecordCodec, NativeRecordsRoundTrip)
+{
+    StreamWriter writer(/*native=*/true);
+    writer.record([](uint8_t* out) { return encodeCode(out, "f", "f.py", 1); });
+    writer.record([](uint8_t* out) { return encodeFrame(out, 1, 1); });
+    writer.record([](uint8_t* out) { return encodeStack(out, 0, 1, true, kStackFlagEntry); });
+    writer.record([](uint8_t* out) { return encodeStack(out, 1, 1, true, 0); });
+    writer.record([](uint8_t* out) { return encodeNativeFrame(out, 0, 0x7f1234567890ull); });
+    writer.record([](uint8_t* out) { return encodeNativeFrame(out, 1, 0x401000); });
+    writer.record([](uint8_t* out) { return encodeImageMap(out, 2); });
+    writer.record([](uint8_t* out) { return encodeImage(out, "/usr/bin/python3", 0, std::string_view("\xab\x00\xcd", 3)); });
+    writer.record([](uint8_t* out) { return encodeImageSegment(out, 0x400000, 0x1000); });
+    writer.record([](uint8_t* out) { return encodeImageSegment(out, 0x401000, 0x9000); });
+    writer.record([](uint8_t* out) { return encodeImage(out, "/lib/libc.so.6", 0x7f0000000000ull, ""); });
+    writer.switchTo(1);
+    writer.allocate(Allocator::Malloc, 0x1000, 10, 2, 2);
+    writer.allocate(Allocator::Malloc, 0x2000, 10, 1, 1);
+
+    RecordDecoder decoder(true);
+    const uint8_t* cursor = writer.bytes().data();
+    const uint8_t* end = cursor + writer.bytes().size();
+    std::vector<Record> records;
+    std::vector<std::string> paths, build_ids;
+    Record record;
+    while (decoder.next(&cursor, end, &record) == RecordDecoder::Status::Ok) {
+        records.push_back(record);
+        if (record.kind == Record::Kind::Image) {
+            paths.emplace_back(record.name);
+            build_ids.emplace_back(record.build_id);
+        }
+    }
+    ASSERT_EQ(records.size(), 14u);
+    EXPECT_EQ(records[2].flags, kStackFlagEntry);
+    EXPECT_EQ(records[3].flags, 0u);
+    EXPECT_EQ(records[4].kind, Record::Kind::NativeFrame);
+    EXPECT_EQ(records[4].id, 1u);
+    EXPECT_EQ(records[4].parent_id, 0u);
+    EXPECT_EQ(records[4].address, 0x7f1234567890ull);
+    EXPECT_EQ(records[5].id, 2u);
+    EXPECT_EQ(records[5].parent_id, 1u);
+    EXPECT_EQ(records[5].address, 0x401000u);
+    EXPECT_EQ(records[6].kind, Record::Kind::ImageMap);
+    EXPECT_EQ(records[6].count, 2u);
+    EXPECT_EQ(records[7].kind, Record::Kind::Image);
+    EXPECT_EQ(records[7].address, 0u);
+    EXPECT_EQ(records[8].kind, Record::Kind::ImageSegment);
+    EXPECT_EQ(records[8].address, 0x400000u);
+    EXPECT_EQ(records[8].size, 0x1000u);
+    EXPECT_EQ(records[9].address, 0x401000u);
+    EXPECT_EQ(records[10].address, 0x7f0000000000ull);
+    EXPECT_EQ(records[12].native_stack_id, 2u);
+    EXPECT_EQ(records[13].native_stack_id, 1u);
+    EXPECT_EQ(paths, (std::vector<std::string>{"/usr/bin/python3", "/lib/libc.so.6"}));
+    EXPECT_EQ(build_ids, (std::vector<std::string>{std::string("\xab\x00\xcd", 3), ""}));
 }
 
 TEST(RecordCodec, LongStringsAreCutToTheLimit)
@@ -256,7 +315,13 @@ std::string decodeError(const std::vector<uint8_t>& bytes, bool native = false)
 TEST(RecordDecoder, RejectsMalformedRecords)
 {
     EXPECT_EQ(decodeError({0x00}), "unknown record type");
-    EXPECT_EQ(decodeError({0x0a}), "unknown record type");
+    EXPECT_EQ(decodeError({0x0e}), "unknown record type");
+    EXPECT_EQ(decodeError({0x0a, 0x00, 0x01}), "native frame in a capture without native traces");
+    EXPECT_EQ(decodeError({0x0a, 0x01, 0x01}, true), "native frame refers to an undefined parent");
+    EXPECT_EQ(decodeError({0x0d, 0x00, 0x01}, true), "image segment outside an image");
+    // Native stack 1 was never defined.
+    EXPECT_EQ(decodeError({0x01, 0x01, 0x11, 0x00, 0x08, 0x00, 0x02}, true),
+              "allocation refers to an undefined native stack");
     EXPECT_EQ(decodeError({0x30}), "unknown record type");
     EXPECT_EQ(decodeError({0x01, 0x01, 0x10, 0, 0, 0}), "unknown allocator id");
     EXPECT_EQ(decodeError({0x01, 0x01, 0x10 | (kMaxAllocator + 1), 0, 0, 0}), "unknown allocator id");
@@ -276,10 +341,16 @@ TEST(RecordDecoder, EveryTruncationOfEveryRecordIsAnError)
     StreamWriter writer(/*native=*/true);
     writer.record([](uint8_t* out) { return encodeCode(out, "function", "file.py", 300); });
     writer.record([](uint8_t* out) { return encodeFrame(out, 1, 1000); });
-    writer.record([](uint8_t* out) { return encodeStack(out, 0, 1); });
+    writer.record([](uint8_t* out) { return encodeStack(out, 0, 1, true, kStackFlagEntry); });
+    for (uint64_t i = 0; i < 200; ++i) {
+        writer.record([i](uint8_t* out) { return encodeNativeFrame(out, i, 0x7f0000000000 + i); });
+    }
+    writer.record([](uint8_t* out) { return encodeImageMap(out, 1); });
+    writer.record([](uint8_t* out) { return encodeImage(out, "/usr/lib/libc.so.6", 0x7f0000000000, "\x01\x02"); });
+    writer.record([](uint8_t* out) { return encodeImageSegment(out, 0x1000, 0x20000); });
     const size_t prefix = writer.bytes().size();
     writer.switchTo(300);
-    writer.allocate(Allocator::Malloc, 0x7f0000000000, 100000, 1, 70000);
+    writer.allocate(Allocator::Malloc, 0x7f0000000000, 100000, 1, 200);
     writer.deallocate(Deallocator::Munmap, 0x7f0000000000, 1 << 20);
     writer.record([](uint8_t* out) { return encodeMemory(out, 100000, 1ull << 40); });
     writer.record([](uint8_t* out) { return encodeThreadStart(out, 300, 1ull << 40); });
@@ -288,7 +359,7 @@ TEST(RecordDecoder, EveryTruncationOfEveryRecordIsAnError)
     writer.record([](uint8_t* out) { return encodeTrailer(out, 1ull << 40, 1); });
     const std::vector<uint8_t>& bytes = writer.bytes();
     const size_t full = decodeAll(bytes, true).size();
-    ASSERT_EQ(full, 11u);
+    ASSERT_EQ(full, 214u);
 
     // Cut the stream everywhere: either it ends on a record boundary (fewer records, no error)
     // or the decoder reports an error; it never reads past the end (ASan would catch that).

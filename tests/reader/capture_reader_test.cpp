@@ -196,7 +196,7 @@ TEST(CaptureReader, CorruptRecordsAreReportedWithTheirOffset)
         b.allocate(Allocator::Malloc, 0x1000, 10, 0);
         b.flush();
         b.allocate(Allocator::Malloc, 0x2000, 10, 0);
-        const uint8_t garbage[] = {0x0b, 0x00};  // not a record type
+        const uint8_t garbage[] = {0x0e, 0x00};  // not a record type
         b.raw(garbage, sizeof(garbage));
         b.flush();
     }
@@ -307,6 +307,9 @@ TEST(CaptureReader, NativeTraceIdsAreDecodedWhenTheCaptureHasThem)
 {
     CaptureFile capture(
             [](CaptureBuilder& b) {
+                for (uint64_t id = 1; id <= 77; ++id) {
+                    b.nativeFrame(id - 1, 0x401000 + id);
+                }
                 b.switchTo(1);
                 b.allocate(Allocator::Malloc, 0x1000, 10, 0, 77);
                 b.allocate(Allocator::Malloc, 0x2000, 10, 0, 5);
@@ -321,6 +324,45 @@ TEST(CaptureReader, NativeTraceIdsAreDecodedWhenTheCaptureHasThem)
         }
     }
     EXPECT_EQ(native, (std::vector<uint64_t>{77, 5}));
+    ASSERT_EQ(reader.nativeFrameCount(), 77u);
+    EXPECT_EQ(reader.nativeFrame(5)->parent_id, 4u);
+    EXPECT_EQ(reader.nativeFrame(5)->address, 0x401005u);
+    EXPECT_EQ(reader.nativeFrame(78), nullptr);
+}
+
+TEST(CaptureReader, ImageMapGenerationsKeepEachObjectOnceAndResolveAddresses)
+{
+    CaptureFile capture(
+            [](CaptureBuilder& b) {
+                b.imageMap(2);
+                b.image("/usr/bin/python3", 0, "");
+                b.imageSegment(0x400000, 0x1000);
+                b.image("/lib/liba.so", 0x7f0000000000, "id-a");
+                b.imageSegment(0, 0x2000);
+                b.nativeFrame(0, 0x7f0000000100);  // in liba, generation 1
+                // liba unloaded, libb loaded at the same place.
+                b.imageMap(2);
+                b.image("/usr/bin/python3", 0, "");
+                b.imageSegment(0x400000, 0x1000);
+                b.image("/lib/libb.so", 0x7f0000000000, "id-b");
+                b.imageSegment(0, 0x2000);
+                b.nativeFrame(1, 0x7f0000000100);  // in libb, generation 2
+                b.nativeFrame(2, 0x400010);
+            },
+            testing::testMetadata(format::kOptionNativeTraces));
+    CaptureReader reader(capture.path());
+    reader.skipToEnd();
+    ASSERT_EQ(reader.endState(), EndState::EndedAbruptly);
+    ASSERT_EQ(reader.images().size(), 3u) << "python3 listed twice but kept once";
+    EXPECT_EQ(reader.images()[0].first_generation, 1u);
+    EXPECT_EQ(reader.images()[0].last_generation, 2u);
+    const NativeFrameEntry* in_a = reader.nativeFrame(1);
+    const NativeFrameEntry* in_b = reader.nativeFrame(2);
+    ASSERT_TRUE(in_a && in_b);
+    EXPECT_EQ(reader.imageAt(in_a->address, in_a->generation)->path, "/lib/liba.so");
+    EXPECT_EQ(reader.imageAt(in_b->address, in_b->generation)->path, "/lib/libb.so");
+    EXPECT_EQ(reader.imageAt(0x400010, reader.nativeFrame(3)->generation)->path, "/usr/bin/python3");
+    EXPECT_EQ(reader.imageAt(0x10, 1), nullptr);
 }
 
 }  // namespace

@@ -74,15 +74,17 @@ TEST(RecordText, NativeIdsAndLargestValues)
 {
     testing::CaptureFile capture(
             [](CaptureBuilder& b) {
+                b.nativeFrame(0, UINT64_MAX);
                 b.switchTo(UINT64_MAX);
-                b.allocate(Allocator::Malloc, UINT64_MAX, UINT64_MAX, 0, UINT64_MAX);
+                b.allocate(Allocator::Malloc, UINT64_MAX, UINT64_MAX, 0, 1);
             },
             testing::testMetadata(format::kOptionNativeTraces));
     const auto lines = parseLines(capture.path());
-    ASSERT_EQ(lines.size(), 4u);
-    EXPECT_EQ(lines[2], "ALLOCATION tid=18446744073709551615 address=0xffffffffffffffff size=18446744073709551615 "
-                        "allocator=malloc stack=0 native_stack=18446744073709551615");
-    EXPECT_EQ(lines[3], "END state=ended_abruptly records=2");
+    ASSERT_EQ(lines.size(), 5u);
+    EXPECT_EQ(lines[1], "NATIVE_FRAME id=1 parent=0 ip=0xffffffffffffffff");
+    EXPECT_EQ(lines[3], "ALLOCATION tid=18446744073709551615 address=0xffffffffffffffff size=18446744073709551615 "
+                        "allocator=malloc stack=0 native_stack=1");
+    EXPECT_EQ(lines[4], "END state=ended_abruptly records=3");
 }
 
 }  // namespace

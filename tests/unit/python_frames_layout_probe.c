@@ -58,6 +58,10 @@ int main(void)
     FIELD("frame.back", _PyInterpreterFrame, previous);
     FIELD("frame.owner", _PyInterpreterFrame, owner);
     WIDTH("frame.owner.width", _PyInterpreterFrame, owner);
+#if PY_MINOR_VERSION == 11
+    FIELD("frame.is_entry", _PyInterpreterFrame, is_entry);
+    WIDTH("frame.is_entry.width", _PyInterpreterFrame, is_entry);
+#endif
     printf("owner.generator %d\n", (int)FRAME_OWNED_BY_GENERATOR);
 #if PY_MINOR_VERSION >= 12
     printf("owner.cstack %d\n", (int)FRAME_OWNED_BY_CSTACK);

@@ -107,10 +107,34 @@ uint64_t CaptureBuilder::frame(uint64_t code_id, uint64_t line)
     return next_frame_++;
 }
 
-uint64_t CaptureBuilder::stack(uint64_t parent_stack_id, uint64_t frame_id)
+uint64_t CaptureBuilder::stack(uint64_t parent_stack_id, uint64_t frame_id, uint64_t flags)
 {
-    commit(format::encodeStack(reserve(format::kMaxFixedRecordBytes), parent_stack_id, frame_id));
+    commit(format::encodeStack(reserve(format::kMaxFixedRecordBytes), parent_stack_id, frame_id, native_, flags));
     return next_stack_++;
+}
+
+uint64_t CaptureBuilder::nativeFrame(uint64_t parent_native_id, uint64_t return_address)
+{
+    commit(format::encodeNativeFrame(reserve(format::kMaxFixedRecordBytes), parent_native_id, return_address));
+    return next_native_++;
+}
+
+void CaptureBuilder::imageMap(uint64_t image_count)
+{
+    commit(format::encodeImageMap(reserve(format::kMaxFixedRecordBytes), image_count));
+}
+
+void CaptureBuilder::image(std::string_view path, uint64_t load_bias, std::string_view build_id)
+{
+    path = path.substr(0, format::kMaxStringBytes);
+    build_id = build_id.substr(0, format::kMaxStringBytes);
+    commit(format::encodeImage(reserve(format::kMaxFixedRecordBytes + path.size() + build_id.size()), path, load_bias,
+                               build_id));
+}
+
+void CaptureBuilder::imageSegment(uint64_t vaddr, uint64_t memsz)
+{
+    commit(format::encodeImageSegment(reserve(format::kMaxFixedRecordBytes), vaddr, memsz));
 }
 
 void CaptureBuilder::allocate(format::Allocator allocator, uint64_t address, uint64_t size, uint64_t stack_id, uint64_t native_stack_id)

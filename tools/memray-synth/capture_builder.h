@@ -45,7 +45,13 @@ class CaptureBuilder
     // Definitions; each returns the id the record defines.
     uint64_t code(std::string_view function, std::string_view file, uint64_t first_line);
     uint64_t frame(uint64_t code_id, uint64_t line);
-    uint64_t stack(uint64_t parent_stack_id, uint64_t frame_id);
+    // `flags` (format::StackFlag) are written only in native captures.
+    uint64_t stack(uint64_t parent_stack_id, uint64_t frame_id, uint64_t flags = 0);
+    // Native captures only.
+    uint64_t nativeFrame(uint64_t parent_native_id, uint64_t return_address);
+    void imageMap(uint64_t image_count);
+    void image(std::string_view path, uint64_t load_bias, std::string_view build_id);
+    void imageSegment(uint64_t vaddr, uint64_t memsz);
 
     // Heap events, on the current thread (switchTo() first).
     void allocate(format::Allocator allocator, uint64_t address, uint64_t size, uint64_t stack_id, uint64_t native_stack_id = 0);
@@ -97,6 +103,7 @@ class CaptureBuilder
     uint64_t next_code_ = 1;
     uint64_t next_frame_ = 1;
     uint64_t next_stack_ = 1;
+    uint64_t next_native_ = 1;
     uint64_t allocation_records_ = 0;
     uint64_t records_ = 0;
     uint64_t chunks_ = 0;

@@ -114,6 +114,15 @@ class Generator
             builder_.threadStart(tid, tid == 1 ? kPid : kPid + tid);
             builder_.threadName(tid, tid == 1 ? "MainThread" : "worker-" + std::to_string(tid - 1));
         }
+        if (options_.native_traces) {
+            // The native stacks nativeId() picks from: a chain of 1000 frames in one fake image.
+            builder_.imageMap(1);
+            builder_.image("/usr/lib/libsynthetic.so", 0x7f0000000000ull, "");
+            builder_.imageSegment(0, 0x100000);
+            for (uint64_t id = 1; id <= 1000; ++id) {
+                builder_.nativeFrame(id - 1, 0x7f0000001000ull + 16 * id);
+            }
+        }
         builder_.switchTo(1);
 
         uint64_t steps = 0;

@@ -58,6 +58,7 @@ struct AttachOptions
     bool force = false;
     bool trace_python_allocators = false;
     bool follow_fork = false;
+    bool native = false;
     unsigned duration_s = 0;
     std::chrono::milliseconds safe_point_timeout{5000};
 };
@@ -85,7 +86,7 @@ std::string captureConfig(const AttachOptions& options, const std::string& socke
     config += std::string("force=") + flag(options.force) + "\n";
     config += std::string("trace_python_allocators=") + flag(options.trace_python_allocators) + "\n";
     config += std::string("follow_fork=") + flag(options.follow_fork) + "\n";
-    config += "native=0\n";
+    config += std::string("native=") + flag(options.native) + "\n";
     config += "attached=1\n";
     // A target that exits normally still gets a finished file.
     config += "stop_at_exit=1\n";
@@ -290,6 +291,7 @@ int attachCommand(int argc, char** argv)
         ("force,f", "overwrite the capture file if it exists")
         ("trace-python-allocators", "also record the allocations of Python's own allocators (pymalloc)")
         ("follow-fork", "keep tracking in processes the target forks (each writes OUTPUT.<pid>)")
+        ("native", "also record native (C/C++) stacks")
         ("duration", po::value<unsigned>(), "stop tracking by itself after this many seconds")
         ("verbose,v", "say what happens, with timings");
     po::options_description hidden;
@@ -301,7 +303,7 @@ int attachCommand(int argc, char** argv)
     po::variables_map values;
     if (auto status = parseCommandLine(
                 kCommand, argc, argv, options, hidden, positional,
-                "usage: memray attach [-h] [-o OUTPUT] [-f] [--trace-python-allocators] [--follow-fork]\n"
+                "usage: memray attach [-h] [-o OUTPUT] [-f] [--trace-python-allocators] [--follow-fork] [--native]\n"
                 "                     [--duration SECONDS] [-v] PID\n\n"
                 "Start tracking the memory allocations of a running Python process (CPython 3.8 to 3.13),\n"
                 "without restarting it and without gdb. The process writes the capture file itself;\n"
@@ -338,6 +340,7 @@ int attachCommand(int argc, char** argv)
     attach_options.force = values.count("force") > 0;
     attach_options.trace_python_allocators = values.count("trace-python-allocators") > 0;
     attach_options.follow_fork = values.count("follow-fork") > 0;
+    attach_options.native = values.count("native") > 0;
     try {
         return attach(attach_options);
     } catch (const inj::Failure& failure) {

@@ -4,6 +4,8 @@
 // record decoder and the analyses). Each read must end in a clean result or a clean error, and
 // quickly; a crash fails the run, and a hang hits the ctest timeout.
 #include "memray/reader/capture_reader.h"
+#include "memray/reader/hybrid_stack.h"
+#include "memray/reader/native_symbolizer.h"
 #include "memray/reader/record_text.h"
 #include "memray/reader/stats.h"
 #include "memray/reader/stats_report.h"
@@ -152,6 +154,48 @@ TEST(Robustness, EveryTruncationOfASmallCapture)
         expectCleanTruncation(bytes, cut, readEverything(path, cut % 16 == 0), &previous_records);
         if (::testing::Test::HasFailure()) {
             return;  // one broken cut is enough to see
+        }
+    }
+}
+
+// Native captures: the native frame trie and image maps decode cleanly when cut anywhere, and
+// hybrid stacks (symbolization falls back to object+offset: the synthetic image is not on
+// disk) build from whatever was read.
+TEST(Robustness, TruncationsOfANativeCaptureAndItsHybridStacks)
+{
+    SynthOptions options;
+    options.allocations = 300;
+    options.stacks = 40;
+    options.threads = 2;
+    options.chunk_bytes = 512;
+    options.seed = 21;
+    options.native_traces = true;
+    const std::string bytes = synthesize(options);
+
+    testing::TempDir dir;
+    const std::string path = dir.file("native-cut.bin");
+    uint64_t previous_records = 0;
+    for (size_t cut = 0; cut <= bytes.size(); cut += (cut < fileStartSize(bytes) ? 1 : 7)) {
+        testing::writeBytes(path, bytes.substr(0, cut));
+        expectCleanTruncation(bytes, cut, readEverything(path, false), &previous_records);
+        if (cut < fileStartSize(bytes)) {
+            continue;
+        }
+        CaptureReader reader(path);
+        std::vector<std::pair<uint64_t, uint64_t>> stacks;
+        Record record;
+        while (reader.next(record)) {
+            if (record.kind == RecordKind::Allocation) {
+                stacks.emplace_back(record.stack_id, record.native_stack_id);
+            }
+        }
+        NativeSymbolizer symbolizer(reader);
+        HybridStackBuilder builder(reader, symbolizer);
+        for (const auto& [stack, native] : stacks) {
+            EXPECT_FALSE(builder.build(stack, native).empty() && (stack || native));
+        }
+        if (::testing::Test::HasFailure()) {
+            return;
         }
     }
 }

@@ -84,10 +84,19 @@ enum RecordType : uint8_t {
     kRecordThreadName = 0x03,    // varint tid, varint length, bytes. Applies from here on.
     kRecordCode = 0x04,          // implicit id (1, 2, ...); string name, string file, varint firstlineno
     kRecordFrame = 0x05,         // implicit id (1, 2, ...); varint code id, varint line
-    kRecordStack = 0x06,         // implicit id (1, 2, ...); varint parent stack id (0 = root), varint frame id
+    kRecordStack = 0x06,         // implicit id (1, 2, ...); varint parent stack id (0 = root), varint frame id;
+                                 // with kOptionNativeTraces also varint flags (kStackFlag*)
     kRecordMemory = 0x07,        // varint ms since start, varint rss bytes
     kRecordTrailer = 0x08,       // varint us since start at the end; varint allocation records written. Clean end.
     kRecordThreadExit = 0x09,    // varint tid
+
+    // Native mode (kOptionNativeTraces) only; see docs/capture-format.md "Native stacks".
+    kRecordNativeFrame = 0x0a,   // implicit id (1, 2, ...); varint parent native id (0 = root), varint
+                                 // return address. A trie like kRecordStack, outermost frame at the root.
+    kRecordImageMap = 0x0b,      // starts a new generation of the loaded-object map (nothing before
+                                 // it in the generation applies any more); varint image count that follows
+    kRecordImage = 0x0c,         // string path, varint load bias, string build id (raw bytes, may be empty)
+    kRecordImageSegment = 0x0d,  // varint vaddr, varint memsz: a PT_LOAD segment of the preceding image
 
     // 0x10 | Allocator: varint zigzag address delta, varint size, varint zigzag stack id delta
     //                   (against the thread's previous allocation); with kOptionNativeTraces,
@@ -95,6 +104,14 @@ enum RecordType : uint8_t {
     kRecordAllocationBase = 0x10,
     // 0x20 | Deallocator: varint zigzag address delta; Munmap adds varint size.
     kRecordDeallocationBase = 0x20,
+};
+
+// Flags of a Python stack node in native captures.
+enum StackFlag : uint64_t {
+    // The frame was entered from C: it is the first (outermost) Python frame that one call of
+    // the interpreter's evaluation function runs. 3.8-3.10 evaluate every frame in its own call;
+    // 3.11+ run Python-to-Python calls inside one. Hybrid stacks pair these with eval frames.
+    kStackFlagEntry = 1u << 0,
 };
 
 // On-disk allocator ids (low nibble of an allocation record). Never renumber.
@@ -128,6 +145,8 @@ inline constexpr uint64_t kInitialAddress = 0;
 // The largest encoded size of any fixed-shape record (allocation with native id): opcode +
 // four varints. Variable-length records (strings) are bounded by kMaxStringBytes.
 inline constexpr size_t kMaxFixedRecordBytes = 1 + 4 * 10;
+// Segments of one image beyond this are not recorded (ELF objects have a handful).
+inline constexpr size_t kMaxImageSegments = 64;
 // Strings longer than this are truncated by the writer (paths and names never need more).
 inline constexpr size_t kMaxStringBytes = 4096;
 

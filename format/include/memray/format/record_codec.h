@@ -72,11 +72,43 @@ inline uint8_t* encodeFrame(uint8_t* out, uint64_t code_id, uint64_t line)
     return writeVarint(out, line);
 }
 
-inline uint8_t* encodeStack(uint8_t* out, uint64_t parent_stack_id, uint64_t frame_id)
+// `native` must match the capture's kOptionNativeTraces: native captures carry StackFlag bits.
+inline uint8_t* encodeStack(uint8_t* out, uint64_t parent_stack_id, uint64_t frame_id, bool native = false,
+                            uint64_t flags = 0)
 {
     *out++ = kRecordStack;
     out = writeVarint(out, parent_stack_id);
-    return writeVarint(out, frame_id);
+    out = writeVarint(out, frame_id);
+    return native ? writeVarint(out, flags) : out;
+}
+
+inline uint8_t* encodeNativeFrame(uint8_t* out, uint64_t parent_native_id, uint64_t return_address)
+{
+    *out++ = kRecordNativeFrame;
+    out = writeVarint(out, parent_native_id);
+    return writeVarint(out, return_address);
+}
+
+inline uint8_t* encodeImageMap(uint8_t* out, uint64_t image_count)
+{
+    *out++ = kRecordImageMap;
+    return writeVarint(out, image_count);
+}
+
+// Room needed: kMaxFixedRecordBytes + 2 * kMaxStringBytes.
+inline uint8_t* encodeImage(uint8_t* out, std::string_view path, uint64_t load_bias, std::string_view build_id)
+{
+    *out++ = kRecordImage;
+    out = encodeString(out, path);
+    out = writeVarint(out, load_bias);
+    return encodeString(out, build_id);
+}
+
+inline uint8_t* encodeImageSegment(uint8_t* out, uint64_t vaddr, uint64_t memsz)
+{
+    *out++ = kRecordImageSegment;
+    out = writeVarint(out, vaddr);
+    return writeVarint(out, memsz);
 }
 
 inline uint8_t* encodeMemory(uint8_t* out, uint64_t ms_since_start, uint64_t rss_bytes)
@@ -153,6 +185,11 @@ struct Record
         Stack,
         Memory,
         Trailer,
+        NativeFrame,
+        ImageMap,
+        Image,
+        ImageSegment,
+        // Kinds before Allocation define tables; CaptureReader relies on this order.
         Allocation,
         Deallocation,
     };
@@ -172,10 +209,15 @@ struct Record
     uint64_t id = 0;
     uint64_t code_id = 0;   // Frame
     uint64_t line = 0;      // Frame: line; Code: first line
-    uint64_t parent_id = 0;  // Stack
+    uint64_t parent_id = 0;  // Stack, NativeFrame
     uint64_t frame_id = 0;   // Stack
-    std::string_view name;      // Code: function; ThreadName: name (valid until the next chunk)
+    uint64_t flags = 0;      // Stack: StackFlag bits (native captures)
+    std::string_view name;      // Code: function; ThreadName: name; Image: path (valid until the next chunk)
     std::string_view filename;  // Code
+    std::string_view build_id;  // Image: raw bytes
+
+    // NativeFrame: `address` is the return address. Image: `address` is the load bias.
+    // ImageSegment: `address` is the vaddr, `size` the memsz. ImageMap: `count` images follow.
 
     // ThreadStart
     uint64_t os_tid = 0;
@@ -223,6 +265,8 @@ class RecordDecoder
     uint64_t next_code_id_ = 1;
     uint64_t next_frame_id_ = 1;
     uint64_t next_stack_id_ = 1;
+    uint64_t next_native_id_ = 1;
+    bool in_image_ = false;  // an Image record has been read in the current map generation
     std::string error_;
 };
 

@@ -12,6 +12,10 @@
 //    frame called from it, as a module body run by an import is noise for most questions;
 //  * irrelevant: frames that only start the program (runpy's module runner).
 // Allocations with no Python stack hang from the root under a frame named kUnknownFunction.
+//
+// Native captures (--native): each location's stack is its hybrid stack (hybrid_stack.h):
+// native frames, symbolized here, interleaved with the Python frames where the interpreter ran
+// them, CPython's own call machinery left out. Native frames have TreeFrame::native set.
 #pragma once
 
 #include "memray/reader/allocation_snapshot.h"
@@ -34,6 +38,7 @@ struct TreeFrame
     uint64_t line = 0;
     bool import_system = false;  // inside the import machinery (the node's own frame)
     bool irrelevant = false;     // program start-up plumbing
+    bool native = false;         // a C/C++ frame of a native capture (file/line from DWARF, may be empty/0)
 };
 
 struct TreeNode
@@ -69,8 +74,9 @@ struct CallTree
 };
 
 // Builds the tree of `locations`, resolving stacks through `capture`. Locations with the same
-// Python stack and thread but another allocator or native stack land in the same node, whose
-// index goes to (*node_of_location)[i] for locations[i] when that is given.
+// stack and thread but another allocator land in the same node (and, outside native captures,
+// so do those with another native stack), whose index goes to (*node_of_location)[i] for
+// locations[i] when that is given.
 CallTree buildCallTree(const CaptureReader& capture, const std::vector<LocationUsage>& locations,
                        std::vector<uint32_t>* node_of_location = nullptr);
 

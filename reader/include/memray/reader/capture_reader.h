@@ -21,6 +21,7 @@
 #include "memray/format/record_codec.h"
 
 #include <cstdint>
+#include <cstddef>
 #include <deque>
 #include <map>
 #include <memory>
@@ -59,6 +60,45 @@ struct StackEntry
 {
     uint64_t parent_id = 0;  // 0: this is an outermost frame
     uint64_t frame_id = 0;
+    // Native captures: the frame was entered from C (format::kStackFlagEntry), so it starts
+    // the run of Python frames one interpreter evaluation call executes.
+    bool entry = false;
+};
+
+// One node of the native frame trie (native captures).
+struct NativeFrameEntry
+{
+    uint64_t parent_id = 0;   // 0: this is an outermost frame
+    uint64_t address = 0;     // return address in the tracked process
+    uint32_t generation = 0;  // the image map generation in force when the node was defined
+};
+
+struct ImageSegment
+{
+    uint64_t vaddr = 0;
+    uint64_t memsz = 0;
+};
+
+// A loaded object of the tracked process, in the image map generations [first, last] of the
+// capture (an object that stays loaded is kept once, however many generations list it).
+struct LoadedImage
+{
+    std::string path;
+    std::string build_id;  // raw bytes
+    uint64_t load_bias = 0;
+    std::vector<ImageSegment> segments;
+    uint32_t first_generation = 0;
+    uint32_t last_generation = 0;
+
+    bool contains(uint64_t address) const
+    {
+        for (const ImageSegment& segment : segments) {
+            if (address - load_bias - segment.vaddr < segment.memsz) {
+                return true;
+            }
+        }
+        return false;
+    }
 };
 
 // One resolved Python frame. The views point into the reader's code table and stay valid for
@@ -218,10 +258,24 @@ class CaptureReader
 
     const std::vector<MemorySample>& memorySamples() const { return memory_samples_; }
 
+    // ---- native captures ----
+    size_t nativeFrameCount() const { return native_frames_.size() - 1; }
+    const NativeFrameEntry* nativeFrame(uint64_t id) const
+    {
+        return id && id < native_frames_.size() ? &native_frames_[id] : nullptr;
+    }
+    const std::vector<LoadedImage>& images() const { return images_; }
+    // The object `address` belonged to when a node of image map `generation` was defined:
+    // preferably one listed in that generation, else the nearest generation that lists one
+    // (an object loaded just before its first allocation may be listed a moment later).
+    // nullptr if no generation maps the address.
+    const LoadedImage* imageAt(uint64_t address, uint32_t generation) const;
+
   private:
     bool loadNextChunk();
     void failRecord();
     void define(const Record& record);
+    void defineImage(const Record& record);
     ThreadInfo& threadEntry(uint64_t tid);
 
     std::string path_;
@@ -243,6 +297,11 @@ class CaptureReader
     std::vector<StackEntry> stacks_;
     std::map<uint64_t, ThreadInfo> threads_;
     std::vector<MemorySample> memory_samples_;
+
+    std::vector<NativeFrameEntry> native_frames_;
+    std::vector<LoadedImage> images_;
+    uint32_t image_generation_ = 0;  // 0 until the first image map
+    size_t current_image_ = SIZE_MAX;  // where the next segments go; SIZE_MAX: a repeated image
 };
 
 }  // namespace memray::reader

@@ -1,0 +1,71 @@
+// Hybrid stacks of native captures: the native stack of an allocation with each interpreter
+// evaluation frame replaced by the Python frames it was running, so that
+//     <module> -> handler -> (C extension) ext_func -> helper -> (Python callback) cb
+// reads in the order the calls really happened.
+//
+// Pairing: _PyEval_EvalFrameDefault frames (recognised by symbol name) are matched with the
+// runs of Python frames that start at entry frames (StackEntry::entry), innermost first. Extra
+// outer evaluation frames belong to frames the capture hid (memray's own start-up code) and are
+// dropped; extra outer Python runs (the native stack was cut short, or the interpreter has no
+// symbols) go on top. So when pairing fails the result degrades to Python frames over native
+// ones instead of being wrong in the middle.
+//
+// Noise (dropped unless HybridOptions::keep_interpreter_frames):
+//  * every native frame above the outermost Python frame: process and thread start-up
+//    (_start, main, Py_RunMain, clone, start_thread, thread_run...);
+//  * native frames of the interpreter itself (libpython, or the python executable when it is
+//    linked statically) that are CPython's generic call paths or private helpers, by name:
+//    _Py*, PyEval*, *ectorcall*, PyObject_Call*, PyCFunction_Call*, cfunction_call*,
+//    function_code_fastcall and call_function (3.8-3.10 call helpers). How a call got
+//    somewhere, never what the program asked for.
+// Everything else stays, interpreter frames included: public entry points the program calls
+// (PyMem_Malloc, PyList_Append...) and what builtins do (builtin_sorted -> list_extend ->
+// gen_iternext shows who drives a generator; map_next who calls a mapped function). A stack
+// without Python frames (a native thread that never ran Python) keeps all its frames. The
+// names only apply inside the interpreter's image: a C extension's own _Py-named function stays.
+#pragma once
+
+#include "memray/reader/capture_reader.h"
+#include "memray/reader/native_symbolizer.h"
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace memray::reader {
+
+struct HybridFrame
+{
+    std::string_view function;
+    std::string_view file;  // "" for a native frame without debug info
+    uint64_t line = 0;
+    bool native = false;
+};
+
+struct HybridOptions
+{
+    bool keep_interpreter_frames = false;
+};
+
+class HybridStackBuilder
+{
+  public:
+    // Both must outlive the builder; the views it returns live as long as they do.
+    HybridStackBuilder(const CaptureReader& capture, NativeSymbolizer& symbolizer, HybridOptions options = {});
+
+    // The merged frames of an allocation, outermost first. With native_stack_id 0 (not a
+    // native capture, or nothing unwound) this is just the Python stack.
+    std::vector<HybridFrame> build(uint64_t python_stack_id, uint64_t native_stack_id);
+
+    // Whether a native function is the interpreter's evaluation loop.
+    static bool isEvalFunction(std::string_view function);
+
+  private:
+    bool isInterpreterImage(std::string_view path) const;
+
+    const CaptureReader& capture_;
+    NativeSymbolizer& symbolizer_;
+    HybridOptions options_;
+};
+
+}  // namespace memray::reader
