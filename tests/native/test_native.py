@@ -272,6 +272,22 @@ class NativeModeTests(lib.TempDirTestCase):
             below = frames[frames.index(loop[0]) + 1:]
             self.assertTrue(all("operator new" in f[1] for f in below), location)
 
+        # The table locates the thread's allocations at its innermost native frame (not "???",
+        # although the thread has no Python stack). They are freed in the loop: temporary ones.
+        table_html = self.tmp / "table.html"
+        process = lib.run_memray(["table", "--temporary-allocation-threshold", "100", "-o", table_html,
+                                  result.capture])
+        self.assertEqual(process.returncode, 0, process.stderr)
+        data = html.report_data(table_html)
+        table = data["table"]
+        # A site merges the allocations of one frame and allocator: operator new's include others.
+        rows = [i for i, size in enumerate(table["bytes"]) if size >= 50 * 54321]
+        self.assertTrue(rows, table)
+        for row in rows:
+            frame = table["frame"][row]
+            self.assertGreaterEqual(frame, 0, "the native thread's site has no top frame")
+            self.assertTrue(data["frames"]["flags"][frame] & 4, data["strings"][data["frames"]["function"][frame]])
+
     def test_capture_records_images_and_native_frames_only_when_asked(self):
         source = """\
             import ctypes
