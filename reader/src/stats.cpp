@@ -1,6 +1,9 @@
 #include "memray/reader/stats.h"
 
+#include "memray/reader/call_tree.h"
+#include "memray/reader/hybrid_stack.h"
 #include "memray/reader/module_name.h"
+#include "memray/reader/native_symbolizer.h"
 
 #include "heap_event_stream.h"
 
@@ -86,15 +89,29 @@ CaptureStats StatsAggregator::result(size_t top_n) const
     std::unordered_map<std::string, AllocationTotal> locations;
     std::unordered_map<std::string, AllocationTotal> modules;
     std::unordered_map<uint64_t, std::string> module_by_code;
-    std::vector<Totals> by_frame(reader_.frameCount() + 1);
-    for (uint64_t stack_id = 0; stack_id < by_stack_.size(); ++stack_id) {
-        Totals& frame = by_frame[reader_.innermostFrameId(stack_id)];
-        frame.bytes += by_stack_[stack_id].bytes;
-        frame.count += by_stack_[stack_id].count;
+    std::vector<Totals> python_by_stack = by_stack_;
+    if (!by_hybrid_stack_.empty()) {
+        addHybridLocations(locations, python_by_stack);
     }
+    // Per innermost Python frame: every allocation for modules, those without a native stack
+    // for locations.
+    std::vector<Totals> by_frame(reader_.frameCount() + 1);
+    std::vector<Totals> located_by_frame(reader_.frameCount() + 1);
+    for (uint64_t stack_id = 0; stack_id < by_stack_.size(); ++stack_id) {
+        const uint64_t frame_id = reader_.innermostFrameId(stack_id);
+        by_frame[frame_id].bytes += by_stack_[stack_id].bytes;
+        by_frame[frame_id].count += by_stack_[stack_id].count;
+        located_by_frame[frame_id].bytes += python_by_stack[stack_id].bytes;
+        located_by_frame[frame_id].count += python_by_stack[stack_id].count;
+    }
+    auto add = [](std::unordered_map<std::string, AllocationTotal>& table, const std::string& name, const Totals& totals) {
+        AllocationTotal& total = table[name];
+        total.name = name;
+        total.bytes += totals.bytes;
+        total.count += totals.count;
+    };
     for (uint64_t frame_id = 0; frame_id < by_frame.size(); ++frame_id) {
-        const Totals& totals = by_frame[frame_id];
-        if (totals.count == 0) {
+        if (by_frame[frame_id].count == 0) {
             continue;
         }
         std::string location(kUnknownLocation);
@@ -109,12 +126,10 @@ CaptureStats StatsAggregator::result(size_t top_n) const
             }
             module = cached->second;
         }
-        for (auto [table, name] : {std::pair{&locations, &location}, std::pair{&modules, &module}}) {
-            AllocationTotal& total = (*table)[*name];
-            total.name = *name;
-            total.bytes += totals.bytes;
-            total.count += totals.count;
+        if (located_by_frame[frame_id].count != 0) {
+            add(locations, location, located_by_frame[frame_id]);
         }
+        add(modules, module, by_frame[frame_id]);
     }
     const auto by_bytes = [](const AllocationTotal& total) { return total.bytes; };
     const auto by_count = [](const AllocationTotal& total) { return total.count; };
@@ -125,6 +140,34 @@ CaptureStats StatsAggregator::result(size_t top_n) const
     stats.top_modules_by_size = topEntries(all_modules, top_n, by_bytes);
     stats.top_modules_by_count = topEntries(std::move(all_modules), top_n, by_count);
     return stats;
+}
+
+void StatsAggregator::addHybridLocations(std::unordered_map<std::string, AllocationTotal>& locations,
+                                         std::vector<Totals>& python_by_stack) const
+{
+    NativeSymbolizer symbolizer(reader_);
+    HybridStackBuilder hybrid(reader_, symbolizer);
+    for (const auto& [key, totals] : by_hybrid_stack_) {
+        python_by_stack[key.stack_id].bytes -= totals.bytes;
+        python_by_stack[key.stack_id].count -= totals.count;
+        const std::vector<HybridFrame> frames = hybrid.build(key.stack_id, key.native_stack_id);
+        std::string name(kUnknownLocation);
+        if (!frames.empty()) {
+            const HybridFrame& innermost = frames.back();
+            name.clear();
+            if (innermost.native) {
+                name.append(kNativeFrameMarker).append(" ");
+            }
+            name.append(innermost.function);
+            if (!innermost.file.empty()) {  // no debug info: the symbol or object+offset alone
+                name.append(":").append(innermost.file).append(":").append(std::to_string(innermost.line));
+            }
+        }
+        AllocationTotal& total = locations[name];
+        total.name = name;
+        total.bytes += totals.bytes;
+        total.count += totals.count;
+    }
 }
 
 namespace {
@@ -151,7 +194,8 @@ void aggregate(StatsAggregator& aggregator, const HeapEvent* events, size_t coun
         }
         const HeapEvent& event = events[i];
         if (event.kind == HeapEvent::Kind::Allocation) {
-            aggregator.addAllocation(event.allocatorKind(), event.address, event.size, event.stack_id);
+            aggregator.addAllocation(event.allocatorKind(), event.address, event.size, event.stack_id,
+                                     event.native_stack_id);
         } else if (event.kind == HeapEvent::Kind::Deallocation) {
             aggregator.addDeallocation(event.deallocatorKind(), event.address, event.size);
         }

@@ -21,6 +21,8 @@ using reader::TreeNode;
 
 constexpr uint32_t kFlagImportSystem = 1;
 constexpr uint32_t kFlagIrrelevant = 2;
+// A C/C++ frame of a native capture: the apps draw and label these apart from Python frames.
+constexpr uint32_t kFlagNative = 4;
 
 std::string_view reportName(reader::ReportKind kind)
 {
@@ -169,7 +171,8 @@ class ReportWriter
         json_.key("source").array(frames, [&](size_t i) { json_.number(frame_source_[i]); });
         json_.key("flags").array(frames, [&](size_t i) {
             const reader::TreeFrame& f = tree.frames[i];
-            json_.number((f.import_system ? kFlagImportSystem : 0) | (f.irrelevant ? kFlagIrrelevant : 0));
+            json_.number((f.import_system ? kFlagImportSystem : 0) | (f.irrelevant ? kFlagIrrelevant : 0)
+                         | (f.native ? kFlagNative : 0));
         });
         json_.raw("}");
 
@@ -257,8 +260,11 @@ void writeTable(ReportWriter& writer, const CallTree& tree, const std::vector<re
         const reader::LocationUsage& usage = locations[i];
         const uint32_t thread = writer.threadIndex(usage.key.thread_id);
         const uint32_t allocator = writer.intern(format::allocatorName(usage.key.allocator));
-        // No Python stack: no top frame ("???" in the table).
-        const int64_t frame = usage.key.stack_id == 0 ? int64_t{-1} : int64_t{tree.nodes[node_of_location[i]].frame};
+        // No stack at all: no top frame ("???" in the table). A native thread that never ran
+        // Python has no Python stack but does have a top frame (its innermost native one).
+        const reader::TreeNode& node = tree.nodes[node_of_location[i]];
+        const bool unknown = tree.frames[node.frame].function == reader::kUnknownFunction && !tree.frames[node.frame].native;
+        const int64_t frame = unknown ? int64_t{-1} : int64_t{node.frame};
         Row& row = rows.try_emplace({thread, allocator, frame}, Row{thread, allocator, frame}).first->second;
         row.bytes += usage.bytes;
         row.count += usage.count;

@@ -1,6 +1,6 @@
 """The HTML reports of a real capture in headless Chromium (tests/web/check_reports.mjs drives
 it): frames drawn, search, zoom and back, inverted view, temporal ranges, the thread filter,
-the table, no console error, no network request.
+the table, native frames of a --native capture, no console error, no network request.
 Screenshots go to <build>/tests/web-screenshots/."""
 
 import os
@@ -8,7 +8,7 @@ import subprocess
 import unittest
 
 import memray_testlib
-from html_report_lib import capture_known_program
+from html_report_lib import KNOWN_PROGRAM, capture_known_program
 
 NODE = os.environ.get("MEMRAY_NODE", "node")
 
@@ -20,6 +20,11 @@ class HtmlReportBrowserTests(memray_testlib.TempDirTestCase):
         temporal = self.tmp / "temporal.html"
         threads = self.tmp / "threads.html"
         table = self.tmp / "table.html"
+        native = self.tmp / "native.html"
+        native_capture = memray_testlib.run_script(self.tmp / "native", KNOWN_PROGRAM, options=["--native"])
+        self.assertEqual(native_capture.process.returncode, 0, native_capture.process.stderr)
+        process = memray_testlib.run_memray(["flamegraph", "-o", native, native_capture.capture])
+        self.assertEqual(process.returncode, 0, process.stderr)
         for args in (["flamegraph", "-o", flamegraph], ["flamegraph", "--temporal", "-o", temporal],
                      ["flamegraph", "--split-threads", "-o", threads], ["table", "-o", table]):
             process = memray_testlib.run_memray(args + [capture])
@@ -28,7 +33,8 @@ class HtmlReportBrowserTests(memray_testlib.TempDirTestCase):
         checker = memray_testlib.SOURCE_DIR / "tests" / "web" / "check_reports.mjs"
         process = subprocess.run(
             [NODE, str(checker), "--flamegraph", str(flamegraph), "--temporal", str(temporal),
-             "--threads", str(threads), "--table", str(table), "--screenshots", str(screenshots)],
+             "--threads", str(threads), "--table", str(table), "--native", str(native),
+             "--screenshots", str(screenshots)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
         print(process.stdout)
         self.assertEqual(process.returncode, 0, process.stdout)

@@ -11,6 +11,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+import html_report_lib as html  # noqa: E402
 import memray_testlib as lib  # noqa: E402
 from attach_testlib import Target, attach, detach  # noqa: E402
 
@@ -139,19 +140,72 @@ class NativeModeTests(lib.TempDirTestCase):
         # Nothing above the outermost Python frame (process start-up is noise).
         self.assertEqual(frames[0][0], "P", locations[0])
 
-    def test_the_call_tree_of_a_native_capture_is_made_of_hybrid_stacks(self):
-        result = self.capture("""\
+    def capture_leak_through_n1(self, size):
+        """A capture of python_caller() -> n1 -> n2 -> n3 -> malloc(size), never freed."""
+        return self.capture("""\
             import ctypes
             probe = ctypes.CDLL("LIBRARY")
             probe.n1.restype = ctypes.c_void_p
-            def leaky():
-                return probe.n1(135791)
-            leaked = leaky()
-            """)
+            def python_caller():
+                return probe.n1(%d)
+            leaked = python_caller()
+            """ % size)
+
+    def test_the_call_tree_of_a_native_capture_is_made_of_hybrid_stacks(self):
+        result = self.capture_leak_through_n1(135791)
         [node] = with_size(hybrid_locations(result.capture, "--leaks-tree"), 135791)
         [location] = with_size(hybrid_locations(result.capture), 135791)
         self.assertEqual(node.frames, location.frames)
         self.assertEqual([f[0] for f in node.frames[-3:]], ["N", "N", "N"], node)
+
+    def test_every_reporter_marks_native_frames(self):
+        result = self.capture_leak_through_n1(246801)
+        source = str(C_PROBE)
+        expected = {name: marker_line(C_PROBE, name) for name in ("n1", "n2", "n3")}
+
+        def memray(*args):
+            process = lib.run_memray(list(args), env=lib.memray_env(extra={"COLUMNS": "400", "LINES": "200"}))
+            self.assertEqual(process.returncode, 0, process.stderr)
+            return process.stdout
+
+        # Flame graph data: frames.flags bit 2 (4) on the C frames, with their file and line.
+        memray("flamegraph", "--leaks", "-o", self.tmp / "flame.html", result.capture)
+        data = html.report_data(self.tmp / "flame.html")
+        strings, frames = data["strings"], data["frames"]
+        by_name = {}
+        for i, function in enumerate(frames["function"]):
+            by_name.setdefault(strings[function], []).append(i)
+        for name, line in expected.items():
+            [frame] = by_name[name]
+            self.assertEqual((strings[frames["file"][frame]], frames["line"][frame]), (source, line))
+            self.assertTrue(frames["flags"][frame] & 4, (name, frames["flags"][frame]))
+        for frame in by_name["python_caller"] + by_name["<module>"]:
+            self.assertFalse(frames["flags"][frame] & 4, "a Python frame is flagged native")
+
+        # Table: the allocation site is n3, a native frame.
+        memray("table", "--leaks", "-o", self.tmp / "table.html", result.capture)
+        data = html.report_data(self.tmp / "table.html")
+        table = data["table"]
+        [row] = [i for i, size in enumerate(table["bytes"]) if size == 246801]
+        frame = table["frame"][row]
+        self.assertEqual(data["strings"][data["frames"]["function"][frame]], "n3")
+        self.assertTrue(data["frames"]["flags"][frame] & 4)
+
+        # Tree and summary: "[native]" before each C function, never before a Python one.
+        tree = memray("tree", "--leaks", "--show-all-frames", result.capture)
+        for name, line in expected.items():
+            self.assertIn("[native] %s  %s:%d" % (name, source, line), tree)
+        self.assertRegex(tree, r"(?m)[^\]] python_caller  ")
+        self.assertNotIn("[native] python_caller", tree)
+        summary = memray("summary", "--leaks", "-r", "200", result.capture)
+        for name in expected:
+            self.assertIn("[native] %s at %s" % (name, source), summary)
+        self.assertIn(" python_caller at ", summary)
+        self.assertNotIn("[native] python_caller", summary)
+
+        # Stats: locations are innermost hybrid frames, so the C function that called malloc.
+        stats = memray("stats", "-n", "50", result.capture)
+        self.assertIn("[native] n3:%s:%d" % (source, expected["n3"]), stats)
 
     def test_an_inlined_function_is_a_frame_of_its_own(self):
         result = self.capture("""\
@@ -217,6 +271,22 @@ class NativeModeTests(lib.TempDirTestCase):
             # Below it only the C++ runtime's operator new.
             below = frames[frames.index(loop[0]) + 1:]
             self.assertTrue(all("operator new" in f[1] for f in below), location)
+
+        # The table locates the thread's allocations at its innermost native frame (not "???",
+        # although the thread has no Python stack). They are freed in the loop: temporary ones.
+        table_html = self.tmp / "table.html"
+        process = lib.run_memray(["table", "--temporary-allocation-threshold", "100", "-o", table_html,
+                                  result.capture])
+        self.assertEqual(process.returncode, 0, process.stderr)
+        data = html.report_data(table_html)
+        table = data["table"]
+        # A site merges the allocations of one frame and allocator: operator new's include others.
+        rows = [i for i, size in enumerate(table["bytes"]) if size >= 50 * 54321]
+        self.assertTrue(rows, table)
+        for row in rows:
+            frame = table["frame"][row]
+            self.assertGreaterEqual(frame, 0, "the native thread's site has no top frame")
+            self.assertTrue(data["frames"]["flags"][frame] & 4, data["strings"][data["frames"]["function"][frame]])
 
     def test_capture_records_images_and_native_frames_only_when_asked(self):
         source = """\

@@ -2,11 +2,15 @@
 // captures against the generator's own accounting and an independent naive model.
 #include "memray/reader/stats.h"
 
+#include "memray/reader/hybrid_stack.h"
+#include "memray/reader/native_symbolizer.h"
+
 #include "capture_fixture.h"
 #include "synthetic_capture.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -216,6 +220,9 @@ TEST(Stats, SyntheticCapturesMatchTheGeneratorAndANaiveModel)
         CaptureReader reader(dir.file("s.bin"));
         StatsAggregator aggregator(reader);
         NaiveModel naive;
+        // A native capture's location is the innermost hybrid frame, resolved per record here.
+        NativeSymbolizer symbolizer(reader);
+        HybridStackBuilder hybrid(reader, symbolizer);
         Record record;
         while (reader.next(record)) {
             aggregator.add(record);
@@ -223,9 +230,18 @@ TEST(Stats, SyntheticCapturesMatchTheGeneratorAndANaiveModel)
                 ++naive.allocations;
                 naive.bytes += record.size;
                 const auto frames = reader.stackFrames(record.stack_id);
-                naive.bytes_by_location[frames.empty() ? "<unknown>"
-                                                       : std::string(frames[0].function) + ":" + std::string(frames[0].file) + ":"
-                                                                 + std::to_string(frames[0].line)] += record.size;
+                std::string location = frames.empty() ? "<unknown>"
+                                                      : std::string(frames[0].function) + ":" + std::string(frames[0].file)
+                                                                + ":" + std::to_string(frames[0].line);
+                if (record.native_stack_id != 0) {
+                    const std::vector<HybridFrame> merged = hybrid.build(record.stack_id, record.native_stack_id);
+                    const HybridFrame& innermost = merged.back();
+                    location = (innermost.native ? "[native] " : "") + std::string(innermost.function);
+                    if (!innermost.file.empty()) {
+                        location += ":" + std::string(innermost.file) + ":" + std::to_string(innermost.line);
+                    }
+                }
+                naive.bytes_by_location[location] += record.size;
                 if (record.allocator == Allocator::Mmap) {
                     for (uint64_t page = record.address / 4096; page < (record.address + record.size) / 4096; ++page) {
                         naive.pages.insert(page);
@@ -261,6 +277,12 @@ TEST(Stats, SyntheticCapturesMatchTheGeneratorAndANaiveModel)
             by_location[total.name] = total.bytes;
         }
         EXPECT_EQ(by_location, naive.bytes_by_location) << "seed " << seed;
+        if (options.native_traces) {
+            // The synthetic native frames are in no real object: they are located as object+offset.
+            EXPECT_TRUE(std::any_of(by_location.begin(), by_location.end(),
+                                    [](const auto& entry) { return entry.first.rfind("[native] ", 0) == 0; }))
+                    << "seed " << seed;
+        }
 
         uint64_t histogram_total = 0;
         for (const SizeBin& bin : stats.histogram) {

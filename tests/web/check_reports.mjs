@@ -3,8 +3,9 @@
 // no console error and no network request. Exits non-zero on the first failed check.
 //
 //   node check_reports.mjs --flamegraph F.html --temporal F.html --threads F.html --table T.html
-//                          --screenshots DIR
-// (--temporal: a --temporal flame graph; --threads: a --split-threads one.)
+//                          [--native F.html] --screenshots DIR
+// (--temporal: a --temporal flame graph; --threads: a --split-threads one; --native: the flame
+// graph of a `memray run --native` capture.)
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ const { values: args } = parseArgs({
     temporal: { type: "string" },
     threads: { type: "string" },
     table: { type: "string" },
+    native: { type: "string" },
     screenshots: { type: "string" },
   },
 });
@@ -185,12 +187,33 @@ async function checkTable(browser) {
   await context.close();
 }
 
+// A --native capture: the interpreter's C functions that allocate are drawn as native frames,
+// in their own colour family, say "[native]" in the tooltip, and the legend explains it.
+async function checkNative(browser) {
+  const { page, context, problems } = await openReport(browser, args.native);
+  const boxes = await page.evaluate(() => window.memrayFlamegraph.rendered());
+  const native = boxes.filter((b) => b.native && b.w > 20);
+  assert.ok(native.length > 0, `native frames are drawn (${boxes.map((b) => b.function).join(", ")})`);
+  assert.ok(boxes.some((b) => b.function === "alpha_big" && !b.native), "Python frames are not native");
+  const legend = await page.textContent("#frame-legend");
+  assert.ok(legend.includes("native (C/C++)") && legend.includes("Python"), `the legend names both (${legend})`);
+  const canvasBox = await page.$("#flamegraph").then((c) => c.boundingBox());
+  await page.mouse.move(canvasBox.x + native[0].x + 5, canvasBox.y + native[0].y + 10);
+  await page.waitForSelector(".tooltip:not([hidden])");
+  const tooltip = await page.textContent(".tooltip");
+  assert.ok(tooltip.includes("[native]"), `a native frame's tooltip says so (${tooltip})`);
+  await page.screenshot({ path: join(args.screenshots, "flamegraph-native.png"), fullPage: true });
+  assert.deepEqual(problems, [], "no console error, no network request");
+  await context.close();
+}
+
 const browser = await launch();
 try {
   await checkFlamegraph(browser);
   await checkTemporal(browser);
   await checkThreadFilter(browser);
   await checkTable(browser);
+  if (args.native) await checkNative(browser);
   console.log("all report checks passed");
 } catch (error) {
   console.error(`FAILED: ${error.message}`);

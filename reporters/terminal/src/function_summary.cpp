@@ -21,6 +21,7 @@ std::vector<FunctionUsage> summariseFunctions(const reader::CallTree& tree)
         auto [it, inserted] = by_name.try_emplace({frame.function, frame.file}, static_cast<uint32_t>(functions.size()));
         if (inserted) {
             functions.push_back(FunctionUsage{frame.function, frame.file});
+            functions.back().native = frame.native;
         }
         function_of_frame[i] = it->second;
     }

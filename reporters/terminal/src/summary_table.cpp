@@ -126,28 +126,37 @@ size_t tableWidth(const std::array<size_t, kColumns>& widths)
 // The location in `width` cells, keeping what tells functions apart first: the function's
 // name whole, then the end of its file (where the file's name is), as "function at …name.py",
 // or, with less room, "function …name.py"; only a name too long on its own loses its middle.
+// The function as the table names it: native ones carry the marker in front, so shortening
+// (which keeps a name's start) keeps it.
+std::string functionName(const FunctionUsage& usage)
+{
+    return usage.native ? std::string(reader::kNativeFrameMarker) + " " + usage.function : usage.function;
+}
+
 std::string shortenLocation(const FunctionUsage& usage, size_t width)
 {
     constexpr size_t kMinFileTail = 8;
     const std::string location = functionLocation(usage);
-    const size_t name = displayWidth(usage.function);
+    const std::string function = functionName(usage);
+    const size_t name = displayWidth(function);
     if (displayWidth(location) <= width || usage.file.empty()) {
         return elideMiddle(location, width);
     }
     if (name + 5 + kMinFileTail <= width) {  // " at …"
-        return usage.function + " at …" + lastCells(usage.file, width - name - 5);
+        return function + " at …" + lastCells(usage.file, width - name - 5);
     }
     if (name + 3 <= width) {  // " …" and at least one cell of the file
-        return usage.function + " …" + lastCells(usage.file, width - name - 2);
+        return function + " …" + lastCells(usage.file, width - name - 2);
     }
-    return elideMiddle(usage.function, width);
+    return elideMiddle(function, width);
 }
 
 }  // namespace
 
 std::string functionLocation(const FunctionUsage& usage)
 {
-    return usage.file.empty() ? usage.function : usage.function + " at " + usage.file;
+    const std::string function = functionName(usage);
+    return usage.file.empty() ? function : function + " at " + usage.file;
 }
 
 std::string renderSummaryTable(const std::vector<FunctionUsage>& functions, uint64_t snapshot_bytes,

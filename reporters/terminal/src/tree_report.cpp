@@ -126,7 +126,8 @@ class TreeRenderer
     std::string frameText(uint32_t index) const
     {
         const reader::TreeFrame& frame = tree_.frames[display_.nodes[index].frame];
-        std::string text = paint_.bold(frame.function);
+        std::string text = frame.native ? paint_.colour(reader::kNativeFrameMarker, Colour::Cyan) + " " : std::string();
+        text += paint_.bold(frame.function);
         if (!frame.file.empty()) {
             text += "  " + frame.file;
             if (frame.line != 0) {

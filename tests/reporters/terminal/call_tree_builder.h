@@ -14,6 +14,7 @@ struct FrameFlags
 {
     bool import_system = false;
     bool irrelevant = false;
+    bool native = false;
 };
 
 class CallTreeBuilder
@@ -72,7 +73,7 @@ class CallTreeBuilder
                 return i;
             }
         }
-        tree_.frames.push_back(reader::TreeFrame{function, file, line, flags.import_system, flags.irrelevant});
+        tree_.frames.push_back(reader::TreeFrame{function, file, line, flags.import_system, flags.irrelevant, flags.native});
         return static_cast<uint32_t>(tree_.frames.size() - 1);
     }
 

@@ -174,6 +174,26 @@ TEST(SummaryTable, AllocationsWithoutAPythonStack)
     EXPECT_EQ(functionLocation(functions[0]), "<unknown>");
 }
 
+TEST(SummaryTable, NativeFunctionsAreMarked)
+{
+    constexpr testing::FrameFlags kNative{false, false, true};
+    CallTreeBuilder b;
+    const uint32_t module = b.add(CallTreeBuilder::kRoot, "<module>", "/app/job.py", 3);
+    const uint32_t n1 = b.add(module, "n1", "/src/probe.c", 10, 0, 0, kNative);
+    b.add(n1, "n3", "/home/builder/projects/native-probe/src/probe.c", 30, 3000, 1, kNative);
+    std::vector<FunctionUsage> functions = summariseFunctions(b.build());
+    sortFunctions(functions, SummaryColumn::OwnMemory);
+    ASSERT_EQ(functions.size(), 3u);
+    EXPECT_EQ(functionLocation(functions[0]), "[native] n3 at /home/builder/projects/native-probe/src/probe.c");
+    EXPECT_TRUE(functions[0].native);
+    const auto python = std::find_if(functions.begin(), functions.end(), [](const FunctionUsage& f) { return !f.native; });
+    ASSERT_NE(python, functions.end());
+    EXPECT_EQ(functionLocation(*python), "<module> at /app/job.py");
+    // Shortened for a narrow terminal, the marker stays.
+    const std::string narrow = renderSummaryTable(functions, 3000, SummaryTableOptions{SummaryColumn::OwnMemory, 0, 80});
+    EXPECT_NE(narrow.find("│ [native] n3 …/probe.c │"), std::string::npos) << narrow;
+}
+
 TEST(SummaryTable, ColoursShares)
 {
     std::vector<FunctionUsage> functions = threeFunctions();

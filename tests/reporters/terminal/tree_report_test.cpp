@@ -167,6 +167,29 @@ TEST(TreeReport, AllocationsWithoutAPythonStack)
               "└── 📄 1.000kB (100.00%) <unknown>\n");
 }
 
+// A --native capture: Python calls into C (n1 -> n2 -> n3); the C frames carry the marker, with
+// their DWARF file and line, or the object+offset name when the object has no debug info.
+TEST(TreeReport, NativeFramesAreMarked)
+{
+    constexpr testing::FrameFlags kNative{false, false, true};
+    CallTreeBuilder b;
+    const uint32_t module = b.add(CallTreeBuilder::kRoot, "<module>", "/app/job.py", 3);
+    const uint32_t n1 = b.add(module, "n1", "/src/probe.c", 10, 0, 0, kNative);
+    const uint32_t n2 = b.add(n1, "n2", "/src/probe.c", 20, 0, 0, kNative);
+    b.add(n2, "n3", "/src/probe.c", 30, 3000, 1, kNative);
+    b.add(n2, "libfoo.so+0x1234", "", 0, 1000, 1, kNative);
+    EXPECT_EQ(renderTree(b.build(), {}, {}),
+              "📂 4.000kB (100.00%) <root>\n"
+              "└── 📂 4.000kB (100.00%) <module>  /app/job.py:3\n"
+              "    ↳ [native] n1  /src/probe.c:10\n"
+              "    ↳ [native] n2  /src/probe.c:20\n"
+              "    ├── 📄 3.000kB (75.00%) [native] n3  /src/probe.c:30\n"
+              "    └── 📄 1.000kB (25.00%) [native] libfoo.so+0x1234\n");
+    // With colour the marker is cyan, the name still bold.
+    const std::string text = renderTree(b.build(), {}, TreeReportOptions{false, true});
+    EXPECT_NE(text.find("\x1b[36m[native]\x1b[0m \x1b[1mn3\x1b[0m  /src/probe.c:30"), std::string::npos) << text;
+}
+
 TEST(TreeReport, EmptyTree)
 {
     EXPECT_EQ(renderTree(CallTreeBuilder().build(), {}, {}), "📄 0.000B (0.00%) <root>\n");

@@ -30,6 +30,10 @@
 namespace memray::reader {
 
 constexpr std::string_view kUnknownFunction = "<unknown>";
+// What the text reports (tree, summary, stats) put before a native frame's name, so it reads
+// apart from Python frames with or without colour and greps as one word. The HTML reports show
+// the same words (frames.flags bit 2, docs/report-data.md).
+constexpr std::string_view kNativeFrameMarker = "[native]";
 
 struct TreeFrame
 {

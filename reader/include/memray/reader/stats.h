@@ -7,6 +7,10 @@
 //  * the top locations by bytes and by count, a location being the innermost Python frame as
 //    "function:file:line" (or "<unknown>" when the allocation had no Python stack), and the top
 //    modules likewise (module_name.h says how a file maps to a module).
+//    In a --native capture a location is the innermost frame of the hybrid stack (hybrid_stack.h)
+//    instead, so an allocation made in C is charged to the C function that made it, named
+//    "[native] function:file:line" (file and line from DWARF; "[native] symbol" or
+//    "[native] libfoo.so+0x12" without debug info). Modules stay Python modules: the innermost Python frame's.
 //
 // Totals are kept per stack id while reading (one array slot per distinct stack) and merged
 // into locations and modules at the end, so the per-record work is a few array and hash-table
@@ -22,6 +26,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace memray::reader {
@@ -64,7 +69,7 @@ class StatsAggregator
     void add(const Record& record)
     {
         if (record.kind == RecordKind::Allocation) {
-            addAllocation(record.allocator, record.address, record.size, record.stack_id);
+            addAllocation(record.allocator, record.address, record.size, record.stack_id, record.native_stack_id);
         } else if (record.kind == RecordKind::Deallocation) {
             addDeallocation(record.deallocator, record.address, record.size);
         }
@@ -72,7 +77,8 @@ class StatsAggregator
 
     // The same from the fields alone: these touch no reader state, so they can run on another
     // thread than the one reading (computeStats does that).
-    void addAllocation(format::Allocator allocator, uint64_t address, uint64_t size, uint64_t stack_id)
+    void addAllocation(format::Allocator allocator, uint64_t address, uint64_t size, uint64_t stack_id,
+                       uint64_t native_stack_id = 0)
     {
         ++total_allocations_;
         total_bytes_ += size;
@@ -84,6 +90,12 @@ class StatsAggregator
         }
         by_stack_[stack_id].bytes += size;
         ++by_stack_[stack_id].count;
+        if (native_stack_id != 0) {
+            // Only --native captures have these; their locations come from hybrid stacks.
+            Totals& hybrid = by_hybrid_stack_[HybridStack{stack_id, native_stack_id}];
+            hybrid.bytes += size;
+            ++hybrid.count;
+        }
         heap_.allocate(allocator, address, size);
     }
 
@@ -116,11 +128,35 @@ class StatsAggregator
         uint64_t count = 0;
     };
 
+    struct HybridStack
+    {
+        uint64_t stack_id;
+        uint64_t native_stack_id;
+        bool operator==(const HybridStack& other) const
+        {
+            return stack_id == other.stack_id && native_stack_id == other.native_stack_id;
+        }
+    };
+    struct HybridStackHash
+    {
+        size_t operator()(const HybridStack& key) const
+        {
+            return static_cast<size_t>(key.stack_id * 0x9e3779b97f4a7c15ull ^ key.native_stack_id);
+        }
+    };
+
+    // Adds the allocations with a native stack to `locations`, by their innermost hybrid frame,
+    // and takes them out of `python_by_stack` (what is left is located by Python frames).
+    void addHybridLocations(std::unordered_map<std::string, AllocationTotal>& locations,
+                            std::vector<Totals>& python_by_stack) const;
+
     const CaptureReader& reader_;
     HeapTracker<> heap_;
     SizeHistogram sizes_;
     std::array<uint64_t, 16> allocator_counts_{};
-    std::vector<Totals> by_stack_;  // index: stack id; 0 = no Python stack
+    std::vector<Totals> by_stack_;  // index: stack id; 0 = no Python stack (every allocation)
+    // (Python stack, native stack) of the allocations with a native stack (--native captures).
+    std::unordered_map<HybridStack, Totals, HybridStackHash> by_hybrid_stack_;
     uint64_t total_allocations_ = 0;
     uint64_t total_bytes_ = 0;
 };

@@ -3,6 +3,7 @@
 
 export const FLAG_IMPORT_SYSTEM = 1;
 export const FLAG_IRRELEVANT = 2;
+export const FLAG_NATIVE = 4;  // a C/C++ frame of a --native capture
 
 export function loadReportData() {
   const element = document.getElementById("memray-data");
@@ -55,6 +56,9 @@ export class FrameTable {
   }
   flags(i) {
     return i < 0 ? 0 : this.frames.flags[i];
+  }
+  isNative(i) {
+    return (this.flags(i) & FLAG_NATIVE) !== 0;
   }
   // "function at file:line", the location format of the table and the stats command.
   location(i) {

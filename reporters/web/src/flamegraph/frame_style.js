@@ -1,6 +1,11 @@
-// How a frame looks: its label and its colour. Warm colours for the program's frames, cool ones
-// for the import system; matches of a search stand out, everything else fades while searching.
+// How a frame looks: its label and its colour. Warm colours (red to orange) for the program's
+// Python frames, greens for native (C/C++) frames, cool blues for the import system; matches of
+// a search stand out, everything else fades while searching. NATIVE_SWATCH and PYTHON_SWATCH
+// are the legend's samples of the two families.
 import { FLAG_IMPORT_SYSTEM } from "../common/data.js";
+
+export const PYTHON_SWATCH = "hsl(25, 78%, 67%)";
+export const NATIVE_SWATCH = "hsl(120, 45%, 62%)";
 
 export function basename(path) {
   const slash = path.lastIndexOf("/");
@@ -29,8 +34,12 @@ export function frameColour(frames, f, { matched, searching, ancestor }) {
   if (matched) return "hsl(285, 62%, 68%)";
   const unit = hashUnit(frames.func(f));
   if (searching) return `hsl(30, 8%, ${82 + unit * 8}%)`;
+  const light = (ancestor ? 80 : 62) + unit * 10;
+  if (frames.isNative(f)) {
+    // Greens (hue 95-145): far from both the warm Python and the blue import-system families.
+    return `hsl(${(95 + unit * 50).toFixed(1)}, 45%, ${light.toFixed(1)}%)`;
+  }
   const cool = frames.flags(f) & FLAG_IMPORT_SYSTEM;
   const hue = cool ? 190 + unit * 40 : unit * 50;
-  const light = (ancestor ? 80 : 62) + unit * 10;
   return `hsl(${hue.toFixed(1)}, ${cool ? 45 : 78}%, ${light.toFixed(1)}%)`;
 }

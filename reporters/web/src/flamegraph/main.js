@@ -8,7 +8,7 @@ import { MemoryPlot } from "../common/memory_plot.js";
 import { describeReport, renderMetadataPanel } from "../common/metadata_panel.js";
 import { showFatalError } from "../common/fatal_error.js";
 import { CanvasRenderer } from "./canvas_renderer.js";
-import { frameColour, frameLabel } from "./frame_style.js";
+import { NATIVE_SWATCH, PYTHON_SWATCH, frameColour, frameLabel } from "./frame_style.js";
 import { searchMatches } from "./search.js";
 import { TemporalData } from "./temporal.js";
 import { TemporalControls } from "./temporal_controls.js";
@@ -46,6 +46,11 @@ function main() {
     : null;
   const resetButton = el("button", { id: "reset-zoom", type: "button", onclick: () => setZoom(null) }, "Reset zoom");
   const breadcrumbs = el("nav", { class: "breadcrumbs", id: "breadcrumbs" });
+  // Native captures mix C/C++ and Python frames: say which colour is which.
+  const swatch = (colour) => el("span", { class: "swatch", style: `background: ${colour}` });
+  const legend = data.metadata.native
+    ? el("span", { class: "legend", id: "frame-legend" }, swatch(PYTHON_SWATCH), "Python", swatch(NATIVE_SWATCH), "native (C/C++)")
+    : null;
   const canvas = el("canvas", { id: "flamegraph", "data-testid": "flamegraph" });
   const chart = el("div", { class: "chart" }, canvas);
   const app = document.getElementById("app");
@@ -61,7 +66,7 @@ function main() {
       toggle("hide-import-system", "Hide import system frames", state.hideImportSystem, (v) => update({ hideImportSystem: v })),
       toggle("inverted", "Inverted (callers of allocating functions)", state.inverted, (v) => update({ inverted: v })),
       threadSelect ? el("label", { class: "toggle" }, "Thread ", threadSelect) : null,
-      resetButton),
+      resetButton, legend),
     breadcrumbs,
     chart,
     el("p", { class: "hint" }, "Click a frame to zoom in, the top row or Esc to zoom out, the browser's back button to undo a zoom."));
@@ -191,7 +196,8 @@ function main() {
     const f = tree.frame[v];
     const total = tree.totalBytes[0];
     const rows = [
-      el("div", { class: "tt-function" }, v === 0 ? "All allocations" : frames.func(f)),
+      el("div", { class: "tt-function" }, v === 0 ? "All allocations" : frames.func(f),
+        frames.isNative(f) ? el("span", { class: "native-badge" }, "[native]") : null),
       f >= 0 && frames.file(f) ? el("div", { class: "tt-location" }, `${frames.file(f)}:${frames.line(f)}`) : null,
       f >= 0 && frames.source(f) ? el("pre", { class: "tt-source" }, frames.source(f)) : null,
       el("div", {}, `${formatSize(tree.totalBytes[v])} (${formatPercent(tree.totalBytes[v], total)} of the total)`),
@@ -211,6 +217,7 @@ function main() {
       label: b.text ?? "",
       function: b.node === 0 ? "" : frames.func(tree.frame[b.node]),
       file: b.node === 0 ? "" : frames.file(tree.frame[b.node]),
+      native: b.node !== 0 && frames.isNative(tree.frame[b.node]),
       x: b.x, y: b.y, w: b.w, highlighted: b.highlighted, ancestor: b.ancestor,
     })),
     focus: () => (focus === 0 ? null : frames.func(tree.frame[focus])),

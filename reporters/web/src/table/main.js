@@ -65,7 +65,7 @@ function main() {
       el("td", { class: "numeric", title: `${formatCount(c.bytes[i])} bytes, ${formatPercent(c.bytes[i], total)}` }, formatSize(c.bytes[i])),
       el("td", {}, c.allocator[i]),
       el("td", { class: "numeric" }, formatCount(c.count[i])),
-      el("td", { class: "location" }, c.location[i]))));
+      el("td", { class: "location" }, c.native[i] ? el("span", { class: "native-badge" }, "[native]") : null, c.location[i]))));
     if (!shown.length) body.append(el("tr", {}, el("td", { colspan: COLUMNS.length, class: "empty" }, "No allocation site matches.")));
     status.textContent = rows.length
       ? `Rows ${formatCount(start + 1)}–${formatCount(start + shown.length)} of ${formatCount(rows.length)}` +

@@ -18,9 +18,11 @@ export class TableModel {
       allocator: t.allocator.map((i) => data.strings[i]),
       count: t.count,
       location: t.frame.map((f) => frames.location(f)),
+      native: t.frame.map((f) => frames.isNative(f)),  // the site is a C/C++ frame
     };
+    // "[native]" is searchable, so typing "native" lists the sites in C/C++ code.
     this.searchText = Array.from({ length: n }, (_, i) =>
-      `${this.columns.thread[i]}\n${this.columns.allocator[i]}\n${this.columns.location[i]}`.toLowerCase());
+      `${this.columns.thread[i]}\n${this.columns.allocator[i]}\n${this.columns.native[i] ? "[native] " : ""}${this.columns.location[i]}`.toLowerCase());
     this.all = Array.from({ length: n }, (_, i) => i);
     this.sortKey = "bytes";
     this.descending = true;

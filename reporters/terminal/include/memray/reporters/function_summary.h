@@ -18,10 +18,11 @@ namespace memray::reporters {
 struct FunctionUsage
 {
     std::string function;
-    std::string file;  // "" for allocations without a Python stack
+    std::string file;  // "" for allocations without a stack, or a native frame without debug info
     uint64_t total_bytes = 0;
     uint64_t own_bytes = 0;
     uint64_t own_count = 0;
+    bool native = false;  // a C/C++ function of a --native capture
 };
 
 // One entry per function in `tree`, in no particular order.

@@ -33,7 +33,8 @@ struct SummaryTableOptions
 std::string renderSummaryTable(const std::vector<FunctionUsage>& functions, uint64_t snapshot_bytes,
                                const SummaryTableOptions& options);
 
-// "function at file", or just the function when it has no file (no Python stack).
+// "function at file", or just the function when it has no file (no stack, or a native frame
+// without debug info); "[native] function at file" for a C/C++ function.
 std::string functionLocation(const FunctionUsage& usage);
 
 }  // namespace memray::reporters

@@ -7,7 +7,8 @@
 //         ├── 📄 5.243MB (33.33%) b  /app/job.py:9
 //         └── … 3 more locations, 12.000B (0.00%), not shown (see -b/--biggest-allocs)
 //
-// Each line is a frame, "function  file:line", with what it and its callees allocated and
+// Each line is a frame, "function  file:line" ("[native] function  file:line" for a C/C++ frame
+// of a --native capture), with what it and its callees allocated and
 // that as a share of the whole snapshot; 📄 marks where allocations were made, 📂 a caller
 // (a caller that also allocates itself says "(own SIZE)"). A linear chain of calls -- each
 // calling only the next, allocating nothing itself -- is listed under its first frame with ↳
