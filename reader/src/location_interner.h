@@ -11,6 +11,15 @@
 
 namespace memray::reader {
 
+// splitmix64's finaliser: every input bit affects every output bit, so hash tables may index
+// by the low bits of the result.
+inline uint64_t mixBits(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
 class LocationInterner
 {
   public:
@@ -46,16 +55,9 @@ class LocationInterner
     {
         size_t operator()(const LocationKey& key) const
         {
-            uint64_t h = mix(key.stack_id);
-            h = mix(h ^ key.native_stack_id);
-            return static_cast<size_t>(mix(h ^ (key.thread_id << 8 | static_cast<uint64_t>(key.allocator))));
-        }
-        // splitmix64's finaliser: every input bit affects every output bit.
-        static uint64_t mix(uint64_t x)
-        {
-            x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-            x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-            return x ^ (x >> 31);
+            uint64_t h = mixBits(key.stack_id);
+            h = mixBits(h ^ key.native_stack_id);
+            return static_cast<size_t>(mixBits(h ^ (key.thread_id << 8 | static_cast<uint64_t>(key.allocator))));
         }
     };
 
@@ -65,12 +67,6 @@ class LocationInterner
     static constexpr uint64_t kMaxCachedStackId = uint64_t{1} << 26;
     std::vector<uint32_t> last_by_stack_;  // stack id -> 1 + index of its latest location
 };
-
-inline LocationKey locationOf(const format::Record& allocation, bool split_threads)
-{
-    return LocationKey{allocation.stack_id, allocation.native_stack_id, split_threads ? allocation.tid : 0,
-                       allocation.allocator};
-}
 
 // A LocationKey in 16 bytes, to tag each live allocation while replaying: interning every
 // allocation's location on the way costs a hash lookup (and its cache misses) per record, where

@@ -119,17 +119,10 @@ struct IntervalKeyHash
 {
     size_t operator()(const IntervalKey& key) const
     {
-        // splitmix64-style mixing: the flat table indexes by the low bits.
         const PackedLocation& l = key.location;
-        uint64_t h = mix(static_cast<uint64_t>(l.stack_id) << 32 | l.native_stack_id);
-        h = mix(h ^ (static_cast<uint64_t>(l.thread_id) << 8 | static_cast<uint64_t>(l.allocator)));
-        return static_cast<size_t>(mix(h ^ (static_cast<uint64_t>(key.from) << 32 | key.to)));
-    }
-    static uint64_t mix(uint64_t x)
-    {
-        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-        x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-        return x ^ (x >> 31);
+        uint64_t h = mixBits(static_cast<uint64_t>(l.stack_id) << 32 | l.native_stack_id);
+        h = mixBits(h ^ (static_cast<uint64_t>(l.thread_id) << 8 | static_cast<uint64_t>(l.allocator)));
+        return static_cast<size_t>(mixBits(h ^ (static_cast<uint64_t>(key.from) << 32 | key.to)));
     }
 };
 
