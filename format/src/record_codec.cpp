@@ -225,7 +225,64 @@ RecordDecoder::Status RecordDecoder::next(const uint8_t** cursor, const uint8_t*
             if (!readVarint(&p, end, &record->time) || !readVarint(&p, end, &record->rss)) {
                 return fail("truncated memory record");
             }
+            record->heap = 0;
+            if (aggregated_ && !readVarint(&p, end, &record->heap)) {
+                return fail("truncated memory record");
+            }
             record->kind = Record::Kind::Memory;
+            break;
+        }
+        case kRecordAggregateBegin: {
+            if (!aggregated_) {
+                return fail("aggregate checkpoint in a capture that is not aggregated");
+            }
+            if (in_checkpoint_) {
+                return fail("aggregate checkpoint inside another");
+            }
+            AggregateTotals& totals = record->totals;
+            if (!readVarint(&p, end, &totals.events) || !readVarint(&p, end, &totals.peak_events)
+                || !readVarint(&p, end, &totals.peak_bytes) || !readVarint(&p, end, &totals.current_bytes)
+                || !readVarint(&p, end, &totals.allocations) || !readVarint(&p, end, &totals.allocated_bytes))
+            {
+                return fail("truncated aggregate checkpoint");
+            }
+            if (totals.peak_events > totals.events) {
+                return fail("aggregate checkpoint peak after its last event");
+            }
+            in_checkpoint_ = true;
+            record->kind = Record::Kind::AggregateBegin;
+            break;
+        }
+        case kRecordAggregateLocation: {
+            if (!in_checkpoint_) {
+                return fail("aggregate location outside a checkpoint");
+            }
+            AggregateLocation& location = record->location;
+            uint64_t allocator;
+            if (!readVarint(&p, end, &location.tid) || !readVarint(&p, end, &location.stack_id)
+                || !readVarint(&p, end, &location.native_stack_id) || !readVarint(&p, end, &allocator)
+                || !readVarint(&p, end, &location.last_change_event) || !readVarint(&p, end, &location.live_bytes)
+                || !readVarint(&p, end, &location.live_count) || !readVarint(&p, end, &location.peak_bytes)
+                || !readVarint(&p, end, &location.peak_count))
+            {
+                return fail("truncated aggregate location");
+            }
+            if (allocator == 0 || allocator > kMaxAllocator) {
+                return fail("unknown allocator id");
+            }
+            if (location.stack_id >= next_stack_id_ || location.native_stack_id >= next_native_id_) {
+                return fail("aggregate location refers to an undefined stack");
+            }
+            location.allocator = static_cast<Allocator>(allocator);
+            record->kind = Record::Kind::AggregateLocation;
+            break;
+        }
+        case kRecordAggregateEnd: {
+            if (!in_checkpoint_) {
+                return fail("aggregate checkpoint end without its start");
+            }
+            in_checkpoint_ = false;
+            record->kind = Record::Kind::AggregateEnd;
             break;
         }
         case kRecordTrailer: {

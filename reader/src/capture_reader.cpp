@@ -42,7 +42,7 @@ std::string_view ThreadInfo::nameAt(uint64_t record_index) const
 CaptureReader::CaptureReader(const std::string& path)
 : path_(path)
 , chunks_(openChunks(path))
-, decoder_(chunks_->metadata().has(format::kOptionNativeTraces))
+, decoder_(chunks_->metadata().has(format::kOptionNativeTraces), chunks_->metadata().has(format::kOptionAggregated))
 {
     // Id 0 is never defined; a placeholder keeps every table indexable by id directly.
     codes_.emplace_back();

@@ -66,9 +66,12 @@ class StreamWriter
     std::unordered_map<uint64_t, Deltas> deltas_;
 };
 
-std::vector<Record> decodeAll(const std::vector<uint8_t>& bytes, bool native = false, std::string* error = nullptr)
+std::vector<Record> decodeAll(const std::vector<uint8_t>& bytes,
+                              bool native = false,
+                              std::string* error = nullptr,
+                              bool aggregated = false)
 {
-    RecordDecoder decoder(native);
+    RecordDecoder decoder(native, aggregated);
     std::vector<Record> records;
     const uint8_t* cursor = bytes.data();
     const uint8_t* end = bytes.data() + bytes.size();
@@ -315,14 +318,15 @@ std::string decodeError(const std::vector<uint8_t>& bytes, bool native = false)
 TEST(RecordDecoder, RejectsMalformedRecords)
 {
     EXPECT_EQ(decodeError({0x00}), "unknown record type");
-    EXPECT_EQ(decodeError({0x0e}), "unknown record type");
+    EXPECT_EQ(decodeError({0x0e}), "aggregate checkpoint in a capture that is not aggregated");
+    EXPECT_EQ(decodeError({0x31}), "unknown record type");
     EXPECT_EQ(decodeError({0x0a, 0x00, 0x01}), "native frame in a capture without native traces");
     EXPECT_EQ(decodeError({0x0a, 0x01, 0x01}, true), "native frame refers to an undefined parent");
     EXPECT_EQ(decodeError({0x0d, 0x00, 0x01}, true), "image segment outside an image");
     // Native stack 1 was never defined.
     EXPECT_EQ(decodeError({0x01, 0x01, 0x11, 0x00, 0x08, 0x00, 0x02}, true),
               "allocation refers to an undefined native stack");
-    EXPECT_EQ(decodeError({0x30}), "unknown record type");
+    EXPECT_EQ(decodeError({0x30}), "aggregate checkpoint end without its start");
     EXPECT_EQ(decodeError({0x01, 0x01, 0x10, 0, 0, 0}), "unknown allocator id");
     EXPECT_EQ(decodeError({0x01, 0x01, 0x10 | (kMaxAllocator + 1), 0, 0, 0}), "unknown allocator id");
     EXPECT_EQ(decodeError({0x20, 0x00}), "unknown deallocator id");
@@ -378,6 +382,105 @@ TEST(RecordDecoder, EveryTruncationOfEveryRecordIsAnError)
     }
     EXPECT_EQ(boundaries, full) << "exactly one clean cut per record boundary (before each record)";
     EXPECT_GT(prefix, 0u);
+}
+
+}  // namespace
+}  // namespace memray::format
+
+namespace memray::format {
+namespace {
+
+// An aggregated capture's own records: memory with the heap, and one checkpoint.
+std::vector<uint8_t> aggregatedStream()
+{
+    StreamWriter writer(/*native=*/true);
+    writer.record([](uint8_t* out) { return encodeCode(out, "f", "f.py", 1); });
+    writer.record([](uint8_t* out) { return encodeFrame(out, 1, 2); });
+    writer.record([](uint8_t* out) { return encodeStack(out, 0, 1, true, 0); });
+    writer.record([](uint8_t* out) { return encodeNativeFrame(out, 0, 0x401000); });
+    writer.record([](uint8_t* out) { return encodeAggregatedMemory(out, 10, 1u << 20, 4096); });
+    writer.record([](uint8_t* out) {
+        return encodeAggregateBegin(out, AggregateTotals{1000, 600, 1u << 30, 4096, 700, 5ull << 30});
+    });
+    writer.record([](uint8_t* out) {
+        return encodeAggregateLocation(out, AggregateLocation{3, 1, 1, Allocator::Mmap, 999, 4096, 1, 1u << 30, 2});
+    });
+    writer.record([](uint8_t* out) { return encodeAggregateEnd(out); });
+    return writer.bytes();
+}
+
+TEST(RecordCodec, AggregateRecordsRoundTrip)
+{
+    std::string error;
+    const auto records = decodeAll(aggregatedStream(), true, &error, /*aggregated=*/true);
+    ASSERT_EQ(records.size(), 8u) << error;
+    EXPECT_EQ(records[4].kind, Record::Kind::Memory);
+    EXPECT_EQ(records[4].rss, 1u << 20);
+    EXPECT_EQ(records[4].heap, 4096u);
+    const AggregateTotals& totals = records[5].totals;
+    EXPECT_EQ(records[5].kind, Record::Kind::AggregateBegin);
+    EXPECT_EQ(totals.events, 1000u);
+    EXPECT_EQ(totals.peak_events, 600u);
+    EXPECT_EQ(totals.peak_bytes, 1u << 30);
+    EXPECT_EQ(totals.current_bytes, 4096u);
+    EXPECT_EQ(totals.allocations, 700u);
+    EXPECT_EQ(totals.allocated_bytes, 5ull << 30);
+    const AggregateLocation& location = records[6].location;
+    EXPECT_EQ(records[6].kind, Record::Kind::AggregateLocation);
+    EXPECT_EQ(location.tid, 3u);
+    EXPECT_EQ(location.stack_id, 1u);
+    EXPECT_EQ(location.native_stack_id, 1u);
+    EXPECT_EQ(location.allocator, Allocator::Mmap);
+    EXPECT_EQ(location.live_bytes, 4096u);
+    // Changed after the peak: its figures at the peak are the saved ones.
+    EXPECT_EQ(location.bytesAtPeak(totals.peak_events), 1u << 30);
+    EXPECT_EQ(location.countAtPeak(totals.peak_events), 2u);
+    EXPECT_EQ(location.bytesAtPeak(999), 4096u);
+    EXPECT_EQ(records[7].kind, Record::Kind::AggregateEnd);
+}
+
+TEST(RecordDecoder, AggregateRecordsAreRefusedOutOfPlace)
+{
+    // In a capture that is not aggregated, a checkpoint is corruption.
+    std::string error;
+    decodeAll(aggregatedStream(), true, &error, /*aggregated=*/false);
+    EXPECT_EQ(error, "unknown record type") << "without the option the memory record is shorter";
+    auto decodeError = [](std::vector<uint8_t> bytes) {
+        std::string error;
+        decodeAll(bytes, false, &error, /*aggregated=*/true);
+        return error;
+    };
+    EXPECT_EQ(decodeError({0x0f, 1, 0, 0, 1, 0, 0, 0, 0, 0}), "aggregate location outside a checkpoint");
+    EXPECT_EQ(decodeError({0x30}), "aggregate checkpoint end without its start");
+    EXPECT_EQ(decodeError({0x0e, 1, 0, 0, 0, 0, 0, 0x0e, 1, 0, 0, 0, 0, 0}), "aggregate checkpoint inside another");
+    EXPECT_EQ(decodeError({0x0e, 1, 2, 0, 0, 0, 0}), "aggregate checkpoint peak after its last event");
+    EXPECT_EQ(decodeError({0x0e, 1, 0, 0, 0, 0, 0, 0x0f, 1, 5, 0, 1, 0, 0, 0, 0, 0}),
+              "aggregate location refers to an undefined stack");
+    EXPECT_EQ(decodeError({0x0e, 1, 0, 0, 0, 0, 0, 0x0f, 1, 0, 0, 13, 0, 0, 0, 0, 0}), "unknown allocator id");
+    StreamWriter plain;
+    plain.record([](uint8_t* out) { return encodeAggregateEnd(out); });
+    std::string plain_error;
+    decodeAll(plain.bytes(), false, &plain_error, /*aggregated=*/false);
+    EXPECT_EQ(plain_error, "aggregate checkpoint end without its start");
+}
+
+TEST(RecordDecoder, EveryTruncationOfAnAggregateRecordIsAnError)
+{
+    const std::vector<uint8_t> bytes = aggregatedStream();
+    const size_t full = decodeAll(bytes, true, nullptr, true).size();
+    size_t boundaries = 0;
+    for (size_t cut = 0; cut < bytes.size(); ++cut) {
+        std::vector<uint8_t> head(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut));
+        head.shrink_to_fit();
+        std::string error;
+        EXPECT_LT(decodeAll(head, true, &error, true).size(), full);
+        if (error.empty()) {
+            ++boundaries;
+        } else {
+            EXPECT_NE(error.find("truncated"), std::string::npos) << "cut at " << cut << ": " << error;
+        }
+    }
+    EXPECT_EQ(boundaries, full);
 }
 
 }  // namespace

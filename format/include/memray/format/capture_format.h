@@ -73,6 +73,13 @@ enum CaptureOption : uint64_t {
     kOptionNativeTraces = 1u << 1,
     kOptionFollowFork = 1u << 2,
     kOptionAttached = 1u << 3,  // started by `memray attach`, not `memray run`
+    // --aggregate: the payload folds heap events into per-location figures in the tracked
+    // process and writes them as checkpoints (kRecordAggregate*) instead of allocation and
+    // deallocation records; memory records carry the tracked heap. See docs/capture-format.md.
+    kOptionAggregated = 1u << 4,
+    // With kOptionAggregated: the allocation and deallocation records are written as well, so
+    // that one run can be analysed both ways (a verification aid, MEMRAY_AGGREGATE_VERIFY=1).
+    kOptionAggregateWithRecords = 1u << 5,
 };
 
 // The first byte of every record. Allocation and deallocation records carry their
@@ -86,7 +93,8 @@ enum RecordType : uint8_t {
     kRecordFrame = 0x05,         // implicit id (1, 2, ...); varint code id, varint line
     kRecordStack = 0x06,         // implicit id (1, 2, ...); varint parent stack id (0 = root), varint frame id;
                                  // with kOptionNativeTraces also varint flags (kStackFlag*)
-    kRecordMemory = 0x07,        // varint ms since start, varint rss bytes
+    kRecordMemory = 0x07,        // varint ms since start, varint rss bytes; with kOptionAggregated also
+                                 // varint tracked heap bytes at that moment
     kRecordTrailer = 0x08,       // varint us since start at the end; varint allocation records written. Clean end.
     kRecordThreadExit = 0x09,    // varint tid
 
@@ -97,6 +105,21 @@ enum RecordType : uint8_t {
                                  // it in the generation applies any more); varint image count that follows
     kRecordImage = 0x0c,         // string path, varint load bias, string build id (raw bytes, may be empty)
     kRecordImageSegment = 0x0d,  // varint vaddr, varint memsz: a PT_LOAD segment of the preceding image
+
+    // Aggregated captures (kOptionAggregated) only; see docs/capture-format.md "Aggregated captures".
+    // A checkpoint is Begin, any number of Location records, End. It takes effect only when its
+    // End has been read: a capture cut short inside a checkpoint keeps the previous one.
+    kRecordAggregateBegin = 0x0e,     // varint heap events so far, varint heap events when the peak was
+                                      // reached, varint peak heap bytes, varint current heap bytes,
+                                      // varint allocations so far, varint bytes allocated so far
+    kRecordAggregateLocation = 0x0f,  // one location's state from this checkpoint on (it replaces what an
+                                      // earlier checkpoint said about the same location): varint tid,
+                                      // varint stack id, varint native stack id, varint allocator,
+                                      // varint heap event of its last change, varint live bytes,
+                                      // varint live count, varint bytes at peak, varint count at peak.
+                                      // Its figures at the peak are the live ones when its last change
+                                      // is at or before the peak event, else the "at peak" ones.
+    kRecordAggregateEnd = 0x30,       // no body: the checkpoint is complete
 
     // 0x10 | Allocator: varint zigzag address delta, varint size, varint zigzag stack id delta
     //                   (against the thread's previous allocation); with kOptionNativeTraces,

@@ -118,6 +118,76 @@ inline uint8_t* encodeMemory(uint8_t* out, uint64_t ms_since_start, uint64_t rss
     return writeVarint(out, rss_bytes);
 }
 
+// Aggregated captures: the memory record also carries the tracked heap.
+inline uint8_t* encodeAggregatedMemory(uint8_t* out, uint64_t ms_since_start, uint64_t rss_bytes, uint64_t heap_bytes)
+{
+    out = encodeMemory(out, ms_since_start, rss_bytes);
+    return writeVarint(out, heap_bytes);
+}
+
+// The whole-capture figures that open an aggregate checkpoint (kRecordAggregateBegin).
+struct AggregateTotals
+{
+    uint64_t events = 0;       // heap events (allocations and deallocations) applied so far
+    uint64_t peak_events = 0;  // heap events applied when the heap reached its peak (ties: the later)
+    uint64_t peak_bytes = 0;
+    uint64_t current_bytes = 0;
+    uint64_t allocations = 0;  // allocation events so far
+    uint64_t allocated_bytes = 0;
+};
+
+// One location's state in an aggregate checkpoint (kRecordAggregateLocation).
+struct AggregateLocation
+{
+    uint64_t tid = 0;  // capture thread id of the allocating thread
+    uint64_t stack_id = 0;
+    uint64_t native_stack_id = 0;
+    Allocator allocator{};
+    uint64_t last_change_event = 0;  // the heap event (1-based) that last changed its figures
+    uint64_t live_bytes = 0;
+    uint64_t live_count = 0;
+    uint64_t peak_bytes = 0;  // its figures at the peak, when it changed after the peak event
+    uint64_t peak_count = 0;
+
+    // Its figures at the peak that `peak_events` names.
+    uint64_t bytesAtPeak(uint64_t peak_events) const { return last_change_event <= peak_events ? live_bytes : peak_bytes; }
+    uint64_t countAtPeak(uint64_t peak_events) const { return last_change_event <= peak_events ? live_count : peak_count; }
+};
+
+// Room needed: 1 + 6 * 10.
+inline uint8_t* encodeAggregateBegin(uint8_t* out, const AggregateTotals& totals)
+{
+    *out++ = kRecordAggregateBegin;
+    out = writeVarint(out, totals.events);
+    out = writeVarint(out, totals.peak_events);
+    out = writeVarint(out, totals.peak_bytes);
+    out = writeVarint(out, totals.current_bytes);
+    out = writeVarint(out, totals.allocations);
+    return writeVarint(out, totals.allocated_bytes);
+}
+
+// Room needed: kMaxAggregateLocationBytes.
+inline uint8_t* encodeAggregateLocation(uint8_t* out, const AggregateLocation& location)
+{
+    *out++ = kRecordAggregateLocation;
+    out = writeVarint(out, location.tid);
+    out = writeVarint(out, location.stack_id);
+    out = writeVarint(out, location.native_stack_id);
+    out = writeVarint(out, static_cast<uint8_t>(location.allocator));
+    out = writeVarint(out, location.last_change_event);
+    out = writeVarint(out, location.live_bytes);
+    out = writeVarint(out, location.live_count);
+    out = writeVarint(out, location.peak_bytes);
+    return writeVarint(out, location.peak_count);
+}
+inline constexpr size_t kMaxAggregateLocationBytes = 1 + 9 * 10;
+
+inline uint8_t* encodeAggregateEnd(uint8_t* out)
+{
+    *out++ = kRecordAggregateEnd;
+    return out;
+}
+
 inline uint8_t* encodeTrailer(uint8_t* out, uint64_t us_since_start, uint64_t allocation_records)
 {
     *out++ = kRecordTrailer;
@@ -189,6 +259,9 @@ struct Record
         ImageMap,
         Image,
         ImageSegment,
+        AggregateBegin,
+        AggregateLocation,
+        AggregateEnd,
         // Kinds before Allocation define tables; CaptureReader relies on this order.
         Allocation,
         Deallocation,
@@ -221,10 +294,15 @@ struct Record
 
     // ThreadStart
     uint64_t os_tid = 0;
-    // Memory: time_ms, rss. Trailer: time_us, allocation records.
+    // Memory: time_ms, rss (and heap in aggregated captures). Trailer: time_us, allocation records.
     uint64_t time = 0;
     uint64_t rss = 0;
+    uint64_t heap = 0;
     uint64_t count = 0;
+
+    // AggregateBegin / AggregateLocation
+    AggregateTotals totals;
+    AggregateLocation location;
 };
 
 // Decodes records one at a time from the concatenated, decompressed stream, replaying the
@@ -235,8 +313,9 @@ class RecordDecoder
   public:
     enum class Status { Ok, End, Error };
 
-    explicit RecordDecoder(bool native_traces = false)
+    explicit RecordDecoder(bool native_traces = false, bool aggregated = false)
     : native_(native_traces)
+    , aggregated_(aggregated)
     {
     }
 
@@ -258,6 +337,8 @@ class RecordDecoder
     };
 
     bool native_;
+    bool aggregated_;
+    bool in_checkpoint_ = false;  // between an AggregateBegin and its AggregateEnd
     uint64_t last_address_ = kInitialAddress;
     uint64_t current_tid_ = 0;
     ThreadDeltas* current_deltas_ = nullptr;
