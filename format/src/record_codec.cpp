@@ -30,7 +30,9 @@ RecordDecoder::Status RecordDecoder::next(const uint8_t** cursor, const uint8_t*
     const uint8_t opcode = *p++;
     record->tid = current_tid_;
 
-    if (opcode >= kRecordAllocationBase && opcode < kRecordAllocationBase + 0x10) {
+    // Allocation: 0x10 | allocator + address delta, or 0x80 | slot << 4 | allocator.
+    const bool recent_allocation = opcode >= kRecordRecentAllocationBase;
+    if (recent_allocation || (opcode >= kRecordAllocationBase && opcode < kRecordAllocationBase + 0x10)) {
         const uint8_t allocator = opcode & 0x0f;
         if (allocator == 0 || allocator > kMaxAllocator) {
             return fail("unknown allocator id");
@@ -38,9 +40,11 @@ RecordDecoder::Status RecordDecoder::next(const uint8_t** cursor, const uint8_t*
         if (!current_deltas_) {
             return fail("allocation before any thread switch");
         }
-        int64_t address_delta, stack_delta;
+        const unsigned slot = recent_allocation ? (opcode >> 4) & 0x07 : kRecentAddresses;
+        int64_t address_delta = 0;
+        int64_t stack_delta;
         uint64_t size;
-        if (!readSignedVarint(&p, end, &address_delta) || !readVarint(&p, end, &size)
+        if ((!recent_allocation && !readSignedVarint(&p, end, &address_delta)) || !readVarint(&p, end, &size)
             || !readSignedVarint(&p, end, &stack_delta))
         {
             return fail("truncated allocation record");
@@ -61,11 +65,13 @@ RecordDecoder::Status RecordDecoder::next(const uint8_t** cursor, const uint8_t*
             }
             current_deltas_->last_native = native_id;
         }
-        last_address_ += static_cast<uint64_t>(address_delta);
+        const uint64_t address = recent_allocation ? addresses_.at(slot)
+                                                   : addresses_.last() + static_cast<uint64_t>(address_delta);
+        addresses_.use(address, slot);
         current_deltas_->last_stack = stack_id;
         record->kind = Record::Kind::Allocation;
         record->allocator = static_cast<Allocator>(allocator);
-        record->address = last_address_;
+        record->address = address;
         record->size = size;
         record->stack_id = stack_id;
         record->native_stack_id = native_id;
@@ -73,23 +79,28 @@ RecordDecoder::Status RecordDecoder::next(const uint8_t** cursor, const uint8_t*
         return Status::Ok;
     }
 
-    if (opcode >= kRecordDeallocationBase && opcode < kRecordDeallocationBase + 0x10) {
-        const uint8_t deallocator = opcode & 0x0f;
+    // Deallocation: 0x20 | deallocator + address delta, or 0x40 | slot << 2 | deallocator.
+    const bool recent_deallocation = opcode >= kRecordRecentDeallocationBase;
+    if (recent_deallocation || (opcode >= kRecordDeallocationBase && opcode < kRecordDeallocationBase + 0x10)) {
+        const uint8_t deallocator = recent_deallocation ? opcode & 0x03 : opcode & 0x0f;
         if (deallocator == 0 || deallocator > kMaxDeallocator) {
             return fail("unknown deallocator id");
         }
-        int64_t address_delta;
-        if (!readSignedVarint(&p, end, &address_delta)) {
+        const unsigned slot = recent_deallocation ? (opcode >> 2) & 0x0f : kRecentAddresses;
+        int64_t address_delta = 0;
+        if (!recent_deallocation && !readSignedVarint(&p, end, &address_delta)) {
             return fail("truncated deallocation record");
         }
         uint64_t size = 0;
         if (static_cast<Deallocator>(deallocator) == Deallocator::Munmap && !readVarint(&p, end, &size)) {
             return fail("truncated munmap record");
         }
-        last_address_ += static_cast<uint64_t>(address_delta);
+        const uint64_t address = recent_deallocation ? addresses_.at(slot)
+                                                     : addresses_.last() + static_cast<uint64_t>(address_delta);
+        addresses_.use(address, slot);
         record->kind = Record::Kind::Deallocation;
         record->deallocator = static_cast<Deallocator>(deallocator);
-        record->address = last_address_;
+        record->address = address;
         record->size = size;
         *cursor = p;
         return Status::Ok;

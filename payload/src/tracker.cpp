@@ -61,7 +61,7 @@ struct Capture
     uint64_t generation = 0;
     uint64_t next_tid = 1;
     uint64_t current_tid = 0;
-    uint64_t last_address = format::kInitialAddress;
+    format::AddressHistory addresses;
     uint64_t allocation_records = 0;
     StackTable stacks;
 
@@ -361,7 +361,7 @@ void forkChild()
     ++c.generation;
     c.next_tid = 1;
     c.current_tid = 0;
-    c.last_address = format::kInitialAddress;
+    c.addresses = format::AddressHistory{};
     c.allocation_records = 0;
     c.stacks.reset();
     if (c.native) {
@@ -482,7 +482,7 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
         ++c.generation;
         c.next_tid = 1;
         c.current_tid = 0;
-        c.last_address = format::kInitialAddress;
+        c.addresses = format::AddressHistory{};
         c.allocation_records = 0;
         c.stacks.reset();
         c.stacks.setWalker(&c.walker);
@@ -657,7 +657,7 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
             address,
             size,
             stack_id,
-            &c.last_address,
+            &c.addresses,
             &thread->last_stack_id,
             native,
             native_id,
@@ -685,7 +685,7 @@ void Tracker::recordDeallocation(format::Deallocator deallocator, uintptr_t addr
         return;
     }
     out = switchTo(c, thread, out);
-    out = format::encodeDeallocation(out, deallocator, address, size, &c.last_address);
+    out = format::encodeDeallocation(out, deallocator, address, size, &c.addresses);
     c.writer->commit(out);
 }
 

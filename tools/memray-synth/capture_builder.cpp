@@ -149,7 +149,7 @@ void CaptureBuilder::allocate(format::Allocator allocator, uint64_t address, uin
             address,
             size,
             stack_id,
-            &last_address_,
+            &addresses_,
             &deltas.last_stack,
             native_,
             native_stack_id,
@@ -159,7 +159,7 @@ void CaptureBuilder::allocate(format::Allocator allocator, uint64_t address, uin
 
 void CaptureBuilder::deallocate(format::Deallocator deallocator, uint64_t address, uint64_t size)
 {
-    commit(format::encodeDeallocation(reserve(format::kMaxFixedRecordBytes), deallocator, address, size, &last_address_));
+    commit(format::encodeDeallocation(reserve(format::kMaxFixedRecordBytes), deallocator, address, size, &addresses_));
 }
 
 void CaptureBuilder::memory(uint64_t ms_since_start, uint64_t rss_bytes)

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "memray/format/capture_format.h"
+#include "memray/format/record_codec.h"
 #include "memray/format/container.h"
 
 #include <cstdint>
@@ -96,7 +97,7 @@ class CaptureBuilder
     std::vector<uint8_t> compressed_;
     std::function<void(uint8_t*, size_t)> filter_;
 
-    uint64_t last_address_ = format::kInitialAddress;
+    format::AddressHistory addresses_;
     uint64_t current_tid_ = 0;
     bool switched_ = false;
     std::unordered_map<uint64_t, ThreadDeltas> deltas_;

@@ -21,7 +21,7 @@ namespace memray::format {
 inline constexpr char kMagic[8] = {'\x89', 'M', 'R', 'Y', 'C', 'A', 'P', '\n'};
 
 // Bump on any incompatible change to anything in this file.
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 
 #pragma pack(push, 1)
 struct FileHeader
@@ -127,6 +127,12 @@ enum RecordType : uint8_t {
     kRecordAllocationBase = 0x10,
     // 0x20 | Deallocator: varint zigzag address delta; Munmap adds varint size.
     kRecordDeallocationBase = 0x20,
+    // The same two records when the address is one of the stream's recent addresses
+    // (AddressHistory): its slot replaces the address delta, the rest of the body is unchanged.
+    // 0x40 | slot << 2 | Deallocator, slot 0-15.
+    kRecordRecentDeallocationBase = 0x40,
+    // 0x80 | slot << 4 | Allocator, slot 0-7.
+    kRecordRecentAllocationBase = 0x80,
 };
 
 // Flags of a Python stack node in native captures.
@@ -164,6 +170,10 @@ inline constexpr uint8_t kMaxDeallocator = 3;
 
 // The stream-wide "previous address" that address deltas are taken against starts here.
 inline constexpr uint64_t kInitialAddress = 0;
+// How many recent addresses allocation and deallocation records can name by slot.
+inline constexpr unsigned kRecentAddresses = 16;
+inline constexpr unsigned kRecentAllocationSlots = 8;
+static_assert(kMaxAllocator < 16 && kMaxDeallocator < 4, "the recent-address opcodes hold them in 4 and 2 bits");
 
 // The largest encoded size of any fixed-shape record (allocation with native id): opcode +
 // four varints. Variable-length records (strings) are bounded by kMaxStringBytes.

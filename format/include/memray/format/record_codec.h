@@ -17,6 +17,45 @@
 
 namespace memray::format {
 
+// The addresses of the stream's latest allocation and deallocation records, most recent first.
+// A block is usually freed soon after it is allocated, and pymalloc and glibc hand a freed block
+// out again first, so most records name an address seen a few records before: a slot in this
+// list (in the opcode) replaces the address delta, and the move-to-front order keeps the slot
+// sequences of a loop repetitive, which LZ4 then folds. The writer and RecordDecoder keep one
+// each and update it identically for every allocation and deallocation record.
+class AddressHistory
+{
+  public:
+    // The slot of `address`, or kRecentAddresses if it is not among the recent ones. Does not
+    // change the history.
+    unsigned find(uint64_t address) const
+    {
+        for (unsigned slot = 0; slot < kRecentAddresses; ++slot) {
+            if (recent_[slot] == address) {
+                return slot;
+            }
+        }
+        return kRecentAddresses;
+    }
+    uint64_t at(unsigned slot) const { return recent_[slot]; }
+
+    // Makes `address`, found at `slot` (kRecentAddresses: not found), the most recent one.
+    void use(uint64_t address, unsigned slot)
+    {
+        const unsigned moved = slot < kRecentAddresses ? slot : kRecentAddresses - 1;
+        std::memmove(&recent_[1], &recent_[0], moved * sizeof(uint64_t));
+        recent_[0] = address;
+        last_ = address;
+    }
+
+    // The previous record's address, which address deltas are taken against.
+    uint64_t last() const { return last_; }
+
+  private:
+    uint64_t recent_[kRecentAddresses] = {};
+    uint64_t last_ = kInitialAddress;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Encoding. Each function writes one record at `out` and returns the byte after it. The caller
 // guarantees kMaxFixedRecordBytes free (plus the string lengths for records with strings).
@@ -195,24 +234,32 @@ inline uint8_t* encodeTrailer(uint8_t* out, uint64_t us_since_start, uint64_t al
     return writeVarint(out, allocation_records);
 }
 
-// `*last_address` is the stream-wide previous address; `*thread_last_stack` the writing
-// thread's previous stack id (and `*thread_last_native` its previous native stack id). All are
-// updated. `native` must match the capture's kOptionNativeTraces.
+// `addresses` is the stream-wide address history; `*thread_last_stack` the writing thread's
+// previous stack id (and `*thread_last_native` its previous native stack id). All are updated.
+// `native` must match the capture's kOptionNativeTraces.
 inline uint8_t* encodeAllocation(
         uint8_t* out,
         Allocator allocator,
         uint64_t address,
         uint64_t size,
         uint64_t stack_id,
-        uint64_t* last_address,
+        AddressHistory* addresses,
         uint64_t* thread_last_stack,
         bool native = false,
         uint64_t native_stack_id = 0,
         uint64_t* thread_last_native = nullptr)
 {
-    *out++ = static_cast<uint8_t>(kRecordAllocationBase | static_cast<uint8_t>(allocator));
-    out = writeSignedVarint(out, static_cast<int64_t>(address - *last_address));
-    *last_address = address;
+    unsigned slot = addresses->find(address);
+    if (slot < kRecentAllocationSlots) {
+        *out++ = static_cast<uint8_t>(kRecordRecentAllocationBase | slot << 4 | static_cast<uint8_t>(allocator));
+    } else {
+        // Beyond the slots an allocation can name: written as new, as the decoder will take it
+        // (the history may then hold the address twice; the first one is the one found).
+        slot = kRecentAddresses;
+        *out++ = static_cast<uint8_t>(kRecordAllocationBase | static_cast<uint8_t>(allocator));
+        out = writeSignedVarint(out, static_cast<int64_t>(address - addresses->last()));
+    }
+    addresses->use(address, slot);
     out = writeVarint(out, size);
     out = writeSignedVarint(out, static_cast<int64_t>(stack_id - *thread_last_stack));
     *thread_last_stack = stack_id;
@@ -229,11 +276,16 @@ inline uint8_t* encodeDeallocation(
         Deallocator deallocator,
         uint64_t address,
         uint64_t size,
-        uint64_t* last_address)
+        AddressHistory* addresses)
 {
-    *out++ = static_cast<uint8_t>(kRecordDeallocationBase | static_cast<uint8_t>(deallocator));
-    out = writeSignedVarint(out, static_cast<int64_t>(address - *last_address));
-    *last_address = address;
+    const unsigned slot = addresses->find(address);
+    if (slot < kRecentAddresses) {
+        *out++ = static_cast<uint8_t>(kRecordRecentDeallocationBase | slot << 2 | static_cast<uint8_t>(deallocator));
+    } else {
+        *out++ = static_cast<uint8_t>(kRecordDeallocationBase | static_cast<uint8_t>(deallocator));
+        out = writeSignedVarint(out, static_cast<int64_t>(address - addresses->last()));
+    }
+    addresses->use(address, slot);
     if (deallocator == Deallocator::Munmap) {
         out = writeVarint(out, size);
     }
@@ -339,7 +391,7 @@ class RecordDecoder
     bool native_;
     bool aggregated_;
     bool in_checkpoint_ = false;  // between an AggregateBegin and its AggregateEnd
-    uint64_t last_address_ = kInitialAddress;
+    AddressHistory addresses_;
     uint64_t current_tid_ = 0;
     ThreadDeltas* current_deltas_ = nullptr;
     std::unordered_map<uint64_t, ThreadDeltas> deltas_by_thread_;
