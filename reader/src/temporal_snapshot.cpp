@@ -217,6 +217,7 @@ AnalysedTemporalCapture analyseCaptureOverTime(const std::string& path, const Sn
     }
     AnalysedTemporalCapture result;
     result.capture = std::make_unique<CaptureReader>(path);
+    result.capture->requireAllocationRecords("a --temporal flame graph");
     SlicedTimeline timeline;
     groupSlices(readFineSlices(*result.capture, &timeline), options.kind, max_slices, &timeline);
 

@@ -163,6 +163,7 @@ class StatsAggregator
 
 // Reads the rest of `reader` and returns its statistics. Throws CaptureError if the capture
 // turns out to be corrupted; a capture that ended abruptly is fine (check reader.endState()).
+// Throws AggregatedCaptureError for an aggregated capture without allocation records.
 // Decoding runs on a second thread, feeding this one batches of heap events: the two halves
 // of the work take similar time, so this nearly halves the wall time on a multi-core machine.
 CaptureStats computeStats(CaptureReader& reader, size_t top_n);
