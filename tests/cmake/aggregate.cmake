@@ -1,0 +1,7 @@
+# Aggregated captures (--aggregate): the verification tool and the end-to-end tests.
+# (Included from tests/CMakeLists.txt.)
+
+# build/bin/memray-aggregate-check FILE: for a capture written with MEMRAY_AGGREGATE_VERIFY=1,
+# compares the peak and leaks snapshots computed from its records and from its checkpoints.
+add_executable(memray-aggregate-check ${CMAKE_SOURCE_DIR}/tools/memray-synth/aggregate_check.cpp)
+target_link_libraries(memray-aggregate-check PRIVATE memray_reader)
