@@ -5,3 +5,7 @@
 # compares the peak and leaks snapshots computed from its records and from its checkpoints.
 add_executable(memray-aggregate-check ${CMAKE_SOURCE_DIR}/tools/memray-synth/aggregate_check.cpp)
 target_link_libraries(memray-aggregate-check PRIVATE memray_reader)
+
+# End to end: `memray run --aggregate` on every interpreter, checked against the records with
+# memray-aggregate-check, the reports of a known program, refusals, a killed process.
+memray_add_python_test(aggregate ${CMAKE_SOURCE_DIR}/tests/integration/test_aggregate.py)
