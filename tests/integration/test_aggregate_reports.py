@@ -9,6 +9,7 @@
 * What needs every allocation (stats, temporary allocations, --temporal) refuses the capture
   with one line and exit status 1; flamegraph and table still write their HTML.
 * A process killed after its checkpoints is read as of the last one.
+* `memray attach --aggregate` (and with MEMRAY_AGGREGATE_VERIFY=1) on a running target.
 """
 
 import re
@@ -253,6 +254,53 @@ class AggregateTests(lib.SharedCaptureTestCase):
         self.assertIn("ended abruptly", process.stderr)
         self.assertIn("keep", process.stdout)
         self.assertIn("4.194MB", process.stdout)
+
+
+class AttachAggregateTests(lib.TempDirTestCase):
+    def setUp(self):
+        super().setUp()
+        help_text = lib.run_memray(["attach", "--help"]).stdout
+        if "--aggregate" not in help_text:
+            self.skipTest("memray attach has no --aggregate")
+
+    def test_attach_aggregate_verifies_and_reports_the_leak(self):
+        from attach_testlib import Target, attach, detach  # noqa: E402 (only where attach is tested)
+        target = Target(self.tmp, """
+            import sys
+            kept = []
+            def grow(size):
+                kept.append(bytearray(size))
+            def churn():
+                for i in range(2000):
+                    junk = bytearray(100 + i)
+            print("ready", flush=True)
+            for line in sys.stdin:
+                grow(int(line))
+                churn()
+                print("done", flush=True)
+        """)
+        try:
+            target.wait_for("ready")
+            for verify in ("1", None):
+                output = self.tmp / ("attached-%s.bin" % verify)
+                env = lib.memray_env(extra={"MEMRAY_AGGREGATE_VERIFY": verify})
+                result = attach(target.pid, output, "--aggregate", env=env)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                target.send("3000001\n")
+                target.wait_for("done")
+                result = detach(target.pid)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                if verify:
+                    check = run_check(output)
+                    self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+                process = lib.run_memray(["tree", "--leaks", output])
+                self.assertEqual(process.returncode, 0, process.stderr)
+                self.assertIn("grow", process.stdout)
+                self.assertIn("3.000MB", process.stdout)
+            target.send("1\n")
+            target.wait_for("done")
+        finally:
+            target.kill()
 
 
 if __name__ == "__main__":
