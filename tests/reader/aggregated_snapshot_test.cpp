@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -239,6 +240,51 @@ TEST(AggregatedSnapshot, TornCheckpointIsIgnored)
         EXPECT_EQ(analysed.snapshot.total_allocations, 1u);
         EXPECT_EQ(analysed.snapshot.memory.size(), 1u);  // memory records count wherever they are
     }
+}
+
+// Cut anywhere (a killed process), a capture reads as exactly one of its checkpoints, never a
+// mix of two, and a longer prefix never reads as an earlier one.
+TEST(AggregatedSnapshot, EveryTruncationReadsAsOneWholeCheckpoint)
+{
+    const std::string bytes = testing::captureBytes(
+            [](synth::CaptureBuilder& b) {
+                b.threadStart(1, testing::kTestPid);
+                b.switchTo(1);
+                const uint64_t f = defineStack(b, "f", "app.py", 3);
+                const uint64_t g = defineStack(b, "g", "app.py", 9);
+                for (uint64_t k = 1; k <= 12; ++k) {
+                    b.aggregatedMemory(k * 10, kMiB, 110 * k);
+                    b.aggregateBegin(totals(2 * k, 2 * k, 110 * k, 110 * k, k, 110 * k));
+                    b.aggregateLocation(location(1, f, 2 * k - 1, 100 * k, k));
+                    b.aggregateLocation(location(1, g, 2 * k, 10 * k, k));
+                    b.aggregateEnd();
+                }
+                b.trailer(1000);
+            },
+            testing::testMetadata(kAggregated), 128);
+    testing::TempDir dir;
+    const std::string path = dir.file("cut.bin");
+    uint64_t previous = 0;
+    size_t complete_reads = 0;
+    for (size_t cut = 16; cut <= bytes.size(); ++cut) {
+        testing::writeBytes(path, bytes.substr(0, cut));
+        SCOPED_TRACE("cut at " + std::to_string(cut));
+        std::unique_ptr<AnalysedCapture> analysed;
+        try {
+            analysed = std::make_unique<AnalysedCapture>(analyseCapture(path, SnapshotOptions{ReportKind::Leaks}));
+        } catch (const CaptureError&) {
+            continue;  // the header or metadata is cut
+        }
+        const uint64_t k = analysed->snapshot.total_allocations;
+        EXPECT_GE(k, previous);
+        previous = k;
+        EXPECT_EQ(analysed->snapshot.peak_bytes, 110 * k);
+        const Usage expected = k ? Usage{{{"f", 0}, {100 * k, k}}, {{"g", 0}, {10 * k, k}}} : Usage{};
+        EXPECT_EQ(usageOf(*analysed), expected);
+        complete_reads += analysed->capture->endState() == EndState::Complete;
+    }
+    EXPECT_EQ(previous, 12u);
+    EXPECT_EQ(complete_reads, 1u);
 }
 
 TEST(AggregatedSnapshot, CaptureWithoutCompleteCheckpointIsEmpty)
