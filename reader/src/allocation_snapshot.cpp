@@ -3,13 +3,15 @@
 #include "aggregated_snapshot.h"
 #include "heap_event_stream.h"
 #include "location_interner.h"
-#include "memray/reader/heap_tracker.h"
+#include "memray/format/heap_tracker.h"
 
 #include <algorithm>
 #include <deque>
 #include <unordered_map>
 
 namespace memray::reader {
+using format::HeapTracker;
+using format::NoTag;
 namespace {
 
 using EventKind = HeapEvent::Kind;

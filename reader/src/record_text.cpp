@@ -92,11 +92,11 @@ void appendHeaderLine(std::string& out, const format::Metadata& metadata)
     Line options;
     options.text(" options=").hex(metadata.options).appendTo(out, false);
     appendField(out, "native_traces", metadata.has(format::kOptionNativeTraces) ? 1 : 0);
+    appendField(out, "trace_python_allocators", metadata.has(format::kOptionTracePythonAllocators) ? 1 : 0);
     if (metadata.has(format::kOptionAggregated)) {
         appendField(out, "aggregated", 1);
         appendField(out, "aggregate_with_records", metadata.has(format::kOptionAggregateWithRecords) ? 1 : 0);
     }
-    appendField(out, "trace_python_allocators", metadata.has(format::kOptionTracePythonAllocators) ? 1 : 0);
     appendField(out, "main_thread_id", metadata.main_thread_id);
     appendField(out, "rss_interval_ms", metadata.rss_interval_ms);
     appendField(out, "executable", metadata.executable);
@@ -105,7 +105,7 @@ void appendHeaderLine(std::string& out, const format::Metadata& metadata)
     out += '\n';
 }
 
-void appendRecordLine(std::string& out, const Record& record, bool native_traces)
+void appendRecordLine(std::string& out, const Record& record, bool native_traces, bool aggregated)
 {
     Line line;
     switch (record.kind) {
@@ -172,36 +172,38 @@ void appendRecordLine(std::string& out, const Record& record, bool native_traces
             return;
         case RecordKind::Memory:
             line.text("MEMORY time_ms=").number(record.time).text(" rss=").number(record.rss);
-            if (record.heap != 0) {  // aggregated captures: the tracked heap
+            if (aggregated) {
                 line.text(" heap=").number(record.heap);
             }
             line.appendTo(out);
             return;
-        case RecordKind::Trailer:
-            line.text("TRAILER time_us=").number(record.time).text(" allocations=").number(record.count).appendTo(out);
+        case RecordKind::AggregateBegin: {
+            const format::AggregateTotals& totals = record.totals;
+            line.text("AGGREGATE_BEGIN events=").number(totals.events).text(" peak_events=").number(totals.peak_events);
+            line.text(" peak_bytes=").number(totals.peak_bytes).text(" current_bytes=").number(totals.current_bytes);
+            line.text(" allocations=").number(totals.allocations).text(" allocated_bytes=").number(totals.allocated_bytes);
+            line.appendTo(out);
             return;
-        case RecordKind::AggregateBegin:
-            line.text("AGGREGATE_BEGIN events=").number(record.totals.events);
-            line.text(" peak_events=").number(record.totals.peak_events);
-            line.text(" peak_bytes=").number(record.totals.peak_bytes);
-            line.text(" current_bytes=").number(record.totals.current_bytes);
-            line.text(" allocations=").number(record.totals.allocations);
-            line.text(" allocated_bytes=").number(record.totals.allocated_bytes).appendTo(out);
-            return;
-        case RecordKind::AggregateLocation:
-            line.text("AGGREGATE_LOCATION tid=").number(record.location.tid);
-            line.text(" stack=").number(record.location.stack_id);
+        }
+        case RecordKind::AggregateLocation: {
+            const format::AggregateLocation& location = record.location;
+            line.text("AGGREGATE_LOCATION tid=").number(location.tid).text(" stack=").number(location.stack_id);
             if (native_traces) {
-                line.text(" native_stack=").number(record.location.native_stack_id);
+                line.text(" native_stack=").number(location.native_stack_id);
             }
-            line.text(" allocator=").text(format::allocatorName(record.location.allocator));
-            line.text(" last_change=").number(record.location.last_change_event);
-            line.text(" bytes=").number(record.location.live_bytes).text(" count=").number(record.location.live_count);
-            line.text(" peak_bytes=").number(record.location.peak_bytes);
-            line.text(" peak_count=").number(record.location.peak_count).appendTo(out);
+            line.text(" allocator=").text(format::allocatorName(location.allocator));
+            line.text(" last_change=").number(location.last_change_event).appendTo(out, false);
+            Line figures;  // two buffers: nine 20-digit numbers do not fit in one
+            figures.text(" bytes=").number(location.live_bytes).text(" count=").number(location.live_count);
+            figures.text(" peak_bytes=").number(location.peak_bytes).text(" peak_count=").number(location.peak_count);
+            figures.appendTo(out);
             return;
+        }
         case RecordKind::AggregateEnd:
             line.text("AGGREGATE_END").appendTo(out);
+            return;
+        case RecordKind::Trailer:
+            line.text("TRAILER time_us=").number(record.time).text(" allocations=").number(record.count).appendTo(out);
             return;
         case RecordKind::ThreadName:
             line.text("THREAD_NAME tid=").number(record.tid).appendTo(out, false);
