@@ -198,15 +198,20 @@ class AggregateTests(lib.SharedCaptureTestCase):
             self.assertNotIn(absent, text)
 
     def test_html_reports_render_and_say_the_capture_is_aggregated(self):
-        for command, options in (("flamegraph", []), ("flamegraph", ["--leaks", "--split-threads"]),
-                                 ("table", [])):
+        for command, options, function in (("flamegraph", [], "temporary"),
+                                           ("flamegraph", ["--leaks", "--split-threads"], "keep"),
+                                           ("table", [], "temporary")):
             with self.subTest(command=command, options=options):
                 output = self.tmp / ("%s-%d.html" % (command, len(options)))
                 process = lib.run_memray([command, "-f", "-o", output] + options + [self.capture])
                 self.assertEqual(process.returncode, 0, process.stderr)
-                html = output.read_text()
-                self.assertIn('"aggregated":true', html)
-                self.assertIn("keep", html)
+                data = re.search(r'<script type="application/json" id="memray-data">(.*?)</script>',
+                                 output.read_text(), re.S).group(1)
+                self.assertIn('"aggregated":true', data)
+                self.assertIn('"%s"' % function, data)
+                # The memory plot: the heap of the memory records, up to the 10 MiB peak.
+                heap = [int(x) for x in re.search(r'"heap":\[([\d,]*)\]', data).group(1).split(",")]
+                self.assertGreaterEqual(max(heap), 10 * 1024 * 1024)
 
     # --- refusals ---------------------------------------------------------------------------
 
