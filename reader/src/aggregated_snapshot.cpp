@@ -100,7 +100,8 @@ bool usesCheckpoints(const CaptureReader& capture, const SnapshotOptions& option
                 throw CaptureError(capture.path() + " was not captured with --aggregate: it has no checkpoints");
             }
             if (options.kind == ReportKind::Temporary) {
-                throw AggregatedCaptureError("checkpoints cannot show temporary allocations: they need every allocation");
+                throw AggregatedCaptureError(capture.path() + ": checkpoints cannot show temporary allocations, "
+                                                              "which need every allocation");
             }
             return true;
         case SnapshotSource::Auto:
