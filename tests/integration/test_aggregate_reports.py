@@ -141,10 +141,11 @@ class AggregateTests(lib.SharedCaptureTestCase):
     def test_checkpoints_agree_with_the_records_of_a_busy_program(self):
         tmp = self.tmp / "verify"
         env = lib.memray_env(extra={"MEMRAY_AGGREGATE_VERIFY": "1"})
-        for options in (["--aggregate"], ["--aggregate", "--trace-python-allocators"]):
+        for index, options in enumerate((["--aggregate"], ["--aggregate", "--trace-python-allocators"],
+                                         ["--aggregate", "--native"])):
             with self.subTest(options=options):
                 result = lib.run_script(tmp, BUSY_PROGRAM % {"probe": str(ALLOCATORS_PROBE)}, options=options,
-                                        env=env, output="verify-%d.bin" % len(options))
+                                        env=env, output="verify-%d.bin" % index)
                 self.assertEqual(result.process.returncode, 0, result.process.stderr)
                 header = lib.run_parse(result.capture).stdout.splitlines()[0]
                 self.assertIn(" aggregated=1 aggregate_with_records=1 ", header)
