@@ -59,6 +59,10 @@ bool parseCaptureConfig(const char* text, CaptureConfig* config, std::string* er
             ok = parseFlag(value, &config->attached);
         } else if (key == "stop_at_exit") {
             ok = parseFlag(value, &config->stop_at_exit);
+        } else if (key == "aggregate") {
+            ok = parseFlag(value, &config->aggregate);
+        } else if (key == "aggregate_verify") {
+            ok = parseFlag(value, &config->aggregate_verify);
         } else if (key == "rss_interval_ms") {
             auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), config->rss_interval_ms);
             ok = ec == std::errc() && end == value.data() + value.size() && config->rss_interval_ms > 0

@@ -15,6 +15,8 @@ struct CaptureConfig
     bool skip_caller_frames = false;
     bool attached = false;
     bool stop_at_exit = true;
+    bool aggregate = false;         // --aggregate: checkpoints instead of allocation records
+    bool aggregate_verify = false;  // with aggregate: the allocation records as well
     unsigned rss_interval_ms = 10;
 };
 

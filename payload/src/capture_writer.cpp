@@ -181,7 +181,9 @@ void CaptureWriter::backgroundLoop()
 {
     t_recursion_guard = true;  // nothing this thread does is the program's own memory use
     const uint64_t interval_ns = static_cast<uint64_t>(interval_ms_) * 1000000u;
+    const uint64_t checkpoint_interval_ns = static_cast<uint64_t>(checkpoint_interval_ms_) * 1000000u;
     uint64_t next_sample_ns = monotonicNs();
+    uint64_t next_checkpoint_ns = next_sample_ns + checkpoint_interval_ns;
     std::vector<Buffer*> to_write;
     for (;;) {
         uint64_t now = monotonicNs();
@@ -190,6 +192,10 @@ void CaptureWriter::backgroundLoop()
         if (sample_due) {
             rss = sampleRss();
             next_sample_ns = std::max(next_sample_ns + interval_ns, now + interval_ns / 2);
+        }
+        const bool checkpoint_due = checkpointer_ && now >= next_checkpoint_ns;
+        if (checkpoint_due) {
+            next_checkpoint_ns = now + checkpoint_interval_ns;
         }
 
         std::unique_lock lock(mutex_);
@@ -200,10 +206,13 @@ void CaptureWriter::backgroundLoop()
                 commit(out);
             }
         }
+        if (checkpoint_due && current_ && !stop_requested_) {
+            checkpointer_(*this);
+        }
         bool stopping = stop_requested_;
         to_write.swap(filled_);
         // Flush the partly filled buffer too: this bounds what a SIGKILL can lose.
-        if (current_ && current_->used > 0 && (sample_due || stopping)) {
+        if (current_ && current_->used > 0 && (sample_due || checkpoint_due || stopping)) {
             to_write.push_back(current_);
             current_ = stopping ? nullptr : takeFreeBuffer();
         }
@@ -238,7 +247,9 @@ void CaptureWriter::backgroundLoop()
             break;
         }
         if (filled_.empty() && !stop_requested_) {
-            uint64_t wait_ns = next_sample_ns > monotonicNs() ? next_sample_ns - monotonicNs() : 0;
+            const uint64_t next_ns = checkpointer_ ? std::min(next_sample_ns, next_checkpoint_ns) : next_sample_ns;
+            const uint64_t wait_now = monotonicNs();
+            uint64_t wait_ns = next_ns > wait_now ? next_ns - wait_now : 0;
             wake_writer_.wait_for(lock, std::chrono::nanoseconds(wait_ns), [this] {
                 return stop_requested_ || !filled_.empty();
             });

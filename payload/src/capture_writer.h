@@ -25,6 +25,10 @@ class CaptureWriter
     // mutex held; the tracker owns the stream's encoding state).
     using MemorySampler = void (*)(uint8_t** out, uint64_t ms_since_start, uint64_t rss_bytes);
 
+    // Appends one aggregate checkpoint (called by the background thread with the mutex held,
+    // reserving room record by record).
+    using Checkpointer = void (*)(CaptureWriter& writer);
+
     // `mutex` guards the record stream; it is the tracker's, and outlives every writer.
     explicit CaptureWriter(std::mutex& mutex)
     : mutex_(mutex)
@@ -39,6 +43,13 @@ class CaptureWriter
               unsigned rss_interval_ms,
               MemorySampler sampler,
               std::string* error);
+
+    // Before open(): also write a checkpoint about every `interval_ms` (aggregated captures).
+    void setCheckpointer(Checkpointer checkpointer, unsigned interval_ms)
+    {
+        checkpointer_ = checkpointer;
+        checkpoint_interval_ms_ = interval_ms;
+    }
 
     // With the mutex held (via `lock`), before writing the records of one event: waits,
     // releasing the lock, while the background thread is too far behind, so memory stays
@@ -87,6 +98,8 @@ class CaptureWriter
     std::string path_;
     unsigned interval_ms_ = 10;
     MemorySampler sampler_ = nullptr;
+    Checkpointer checkpointer_ = nullptr;
+    unsigned checkpoint_interval_ms_ = 1000;
     uint64_t start_ns_ = 0;
 
     Buffer* current_ = nullptr;

@@ -1,5 +1,6 @@
 #include "tracker.h"
 
+#include "aggregator.h"
 #include "capture_writer.h"
 #include "got_patcher.h"
 #include "hooks.h"
@@ -15,9 +16,11 @@
 #include "memray/format/record_codec.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <string_view>
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -35,6 +38,8 @@ thread_local ThreadState* t_thread_state __attribute__((tls_model("initial-exec"
 
 // Deep enough for any real program; deeper stacks lose their outermost frames.
 constexpr size_t kMaxFrames = 16384;
+// How often the background thread writes an aggregate checkpoint (--aggregate).
+constexpr unsigned kCheckpointIntervalMs = 1000;
 // A thread's state is freed this long after its exit: its last frees (thread-local destructors
 // of other libraries) may still be recording with it.
 constexpr uint64_t kThreadStateGraceNs = 2'000'000'000;
@@ -64,6 +69,13 @@ struct Capture
     format::AddressHistory addresses;
     uint64_t allocation_records = 0;
     StackTable stacks;
+
+    // Aggregated captures (--aggregate): heap events go to `aggregator`, and reach the file as
+    // checkpoints; with `aggregate_records` (MEMRAY_AGGREGATE_VERIFY) as records too.
+    bool aggregate = false;
+    bool aggregate_records = false;
+    Aggregator aggregator;
+    uint64_t checkpoints = 0;
 
     // Native mode (--native). `native` is set before tracking starts and read without the lock.
     bool native = false;
@@ -169,6 +181,65 @@ class StreamEncoder final : public RecordSink, public NativeFrameSink
 void sampleMemory(uint8_t** out, uint64_t ms_since_start, uint64_t rss_bytes)
 {
     *out = format::encodeMemory(*out, ms_since_start, rss_bytes);
+}
+
+// Aggregated captures: the memory record carries the tracked heap too (record_mutex is held).
+void sampleAggregatedMemory(uint8_t** out, uint64_t ms_since_start, uint64_t rss_bytes)
+{
+    *out = format::encodeAggregatedMemory(*out, ms_since_start, rss_bytes, g_capture->aggregator.heapBytes());
+}
+
+// With record_mutex held: one checkpoint, the totals and every location changed since the last
+// one. Room is reserved record by record: a checkpoint can be larger than one buffer.
+void writeCheckpoint(CaptureWriter& writer)
+{
+    Capture& c = *g_capture;
+    uint8_t* out = writer.reserve(format::kMaxAggregateLocationBytes);
+    if (!out) {
+        return;
+    }
+    writer.commit(format::encodeAggregateBegin(out, c.aggregator.totals()));
+    bool complete = true;
+    c.aggregator.takeChanged([&](const format::AggregateLocation& location) {
+        uint8_t* room = complete ? writer.reserve(format::kMaxAggregateLocationBytes) : nullptr;
+        if (!room) {
+            complete = false;  // the capture can no longer be written
+            return;
+        }
+        writer.commit(format::encodeAggregateLocation(room, location));
+    });
+    if (complete && (out = writer.reserve(format::kMaxFixedRecordBytes))) {
+        writer.commit(format::encodeAggregateEnd(out));
+        ++c.checkpoints;
+    }
+}
+
+// A writer for `c`'s capture (its config decides the kind of memory records and checkpoints).
+CaptureWriter* openWriter(Capture& c, const CaptureConfig& config, const std::string& path, std::string* error)
+{
+    auto* writer = new CaptureWriter(c.record_mutex);
+    if (config.aggregate) {
+        writer->setCheckpointer(&writeCheckpoint, kCheckpointIntervalMs);
+    }
+    if (!writer->open(path, config.force, format::encodeFileStart(c.metadata), config.rss_interval_ms,
+                      config.aggregate ? &sampleAggregatedMemory : &sampleMemory, error)) {
+        delete writer;
+        return nullptr;
+    }
+    return writer;
+}
+
+// With record_mutex held: the stream state of a new capture (or of a forked child's own).
+void resetStreamState(Capture& c)
+{
+    ++c.generation;
+    c.next_tid = 1;
+    c.current_tid = 0;
+    c.addresses = format::AddressHistory{};
+    c.allocation_records = 0;
+    c.stacks.reset();
+    c.aggregator.reset();
+    c.checkpoints = 0;
 }
 
 // With record_mutex held: the thread's first record in this capture announces it (and its
@@ -349,21 +420,16 @@ void forkChild()
     c.metadata.start_time_us = wallClockUs();
     c.metadata.main_thread_id = c.metadata.pid;
     std::string path = c.config.output + "." + std::to_string(getpid());
-    auto* writer = new CaptureWriter(c.record_mutex);
     std::string error;
-    if (!writer->open(path, c.config.force, format::encodeFileStart(c.metadata), c.config.rss_interval_ms, &sampleMemory, &error)) {
+    CaptureWriter* writer = openWriter(c, c.config, path, &error);
+    if (!writer) {
         std::fprintf(stderr, "memray: not tracking forked process %d: %s\n", getpid(), error.c_str());
         c.active = false;
         g_tracking = false;
         return;
     }
     c.writer = writer;
-    ++c.generation;
-    c.next_tid = 1;
-    c.current_tid = 0;
-    c.addresses = format::AddressHistory{};
-    c.allocation_records = 0;
-    c.stacks.reset();
+    resetStreamState(c);
     if (c.native) {
         // The child has the parent's objects: write the parent's last map again (listing them
         // anew could wait forever on a loader lock some other parent thread held at fork).
@@ -387,6 +453,9 @@ bool stopLocked(Capture& c, std::string* summary, bool restore_hooks = true)
         std::lock_guard lock(c.record_mutex);
         writer = c.writer;
         records = c.allocation_records;
+        if (c.aggregate) {
+            writeCheckpoint(*writer);
+        }
         if (uint8_t* out = writer->reserve(format::kMaxFixedRecordBytes)) {
             uint64_t elapsed_us = (monotonicNs() - writer->startNs()) / 1000u;
             writer->commit(format::encodeTrailer(out, elapsed_us, records));
@@ -397,9 +466,11 @@ bool stopLocked(Capture& c, std::string* summary, bool restore_hooks = true)
     }
     writer->join();
     bool ok = !writer->failed();
-    c.last_summary = (ok ? "wrote " : "failed after writing ") + std::to_string(records)
-                     + " allocation records (" + std::to_string(writer->bytesWritten()) + " bytes) to "
-                     + writer->path();
+    const std::string what = c.aggregate && !c.aggregate_records
+                                     ? std::to_string(c.checkpoints) + " aggregate checkpoints"
+                                     : std::to_string(records) + " allocation records";
+    c.last_summary = (ok ? "wrote " : "failed after writing ") + what + " ("
+                     + std::to_string(writer->bytesWritten()) + " bytes) to " + writer->path();
     if (summary) {
         *summary = c.last_summary;
     }
@@ -457,6 +528,21 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
     if (config.native) {
         metadata.options |= format::kOptionNativeTraces;
     }
+    CaptureConfig effective = config;
+    if (config.aggregate) {
+        metadata.options |= format::kOptionAggregated;
+        // `memray run` passes the verification switch through the environment; `memray attach`
+        // through its configuration (the target's environment is not the user's).
+        const char* verify = std::getenv("MEMRAY_AGGREGATE_VERIFY");
+        if (!config.attached && verify && std::string_view(verify) == "1") {
+            effective.aggregate_verify = true;
+        }
+        if (effective.aggregate_verify) {
+            metadata.options |= format::kOptionAggregateWithRecords;
+        }
+    } else {
+        effective.aggregate_verify = false;
+    }
     metadata.main_thread_id = metadata.pid;
     metadata.rss_interval_ms = config.rss_interval_ms;
     char executable[4096];
@@ -470,21 +556,17 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
         native_unwinder::prepare();
         images = collectLoadedImages(metadata.executable);
     }
-    auto* writer = new CaptureWriter(c.record_mutex);
-    if (!writer->open(config.output, config.force, format::encodeFileStart(metadata), config.rss_interval_ms, &sampleMemory, error)) {
-        delete writer;
+    CaptureWriter* writer = openWriter(c, effective, config.output, error);
+    if (!writer) {
         return false;
     }
     {
         std::lock_guard lock(c.record_mutex);
-        c.config = config;
+        c.config = effective;
         c.writer = writer;
-        ++c.generation;
-        c.next_tid = 1;
-        c.current_tid = 0;
-        c.addresses = format::AddressHistory{};
-        c.allocation_records = 0;
-        c.stacks.reset();
+        c.aggregate = effective.aggregate;
+        c.aggregate_records = effective.aggregate_verify;
+        resetStreamState(c);
         c.stacks.setWalker(&c.walker);
         c.stacks.setNative(config.native);
         c.native = config.native;
@@ -646,6 +728,13 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
     uint32_t stack_id = c.stacks.intern(thread, thread->frames.data(), depth, encoder);
     uint32_t native_id =
             native ? c.native_trie.intern(thread, thread->native_scratch.data(), native_depth, encoder) : 0;
+    if (c.aggregate) {
+        // In the same hold of the lock as the record (if any): both see the events in one order.
+        c.aggregator.allocate(LocationKey{thread->tid, stack_id, native_id, allocator}, address, size);
+        if (!c.aggregate_records) {
+            return;
+        }
+    }
     uint8_t* out = c.writer->reserve(2 * format::kMaxFixedRecordBytes);
     if (!out) {
         return;
@@ -674,9 +763,16 @@ void Tracker::recordDeallocation(format::Deallocator deallocator, uintptr_t addr
     if (!c.active) {
         return;
     }
+    if (c.aggregate && !c.aggregate_records) {
+        c.aggregator.deallocate(deallocator, address, size);  // no record: nothing to wait for
+        return;
+    }
     c.writer->waitForRoom(lock);
     if (!c.active) {
         return;
+    }
+    if (c.aggregate) {
+        c.aggregator.deallocate(deallocator, address, size);
     }
     StreamEncoder encoder(c.writer);
     announceThread(c, thread, encoder);

@@ -1,14 +1,17 @@
 #include "memray/reader/allocation_snapshot.h"
 
+#include "aggregated_snapshot.h"
 #include "heap_event_stream.h"
 #include "location_interner.h"
-#include "memray/reader/heap_tracker.h"
+#include "memray/format/heap_tracker.h"
 
 #include <algorithm>
 #include <deque>
 #include <unordered_map>
 
 namespace memray::reader {
+using format::HeapTracker;
+using format::NoTag;
 namespace {
 
 using EventKind = HeapEvent::Kind;
@@ -157,17 +160,12 @@ void finish(std::vector<LocationUsage> usage, AllocationSnapshot* snapshot)
     snapshot->locations = std::move(usage);
 }
 
-}  // namespace
-
-AnalysedCapture analyseCapture(const std::string& path, const SnapshotOptions& options, size_t max_memory_points)
+// The snapshot from the allocation records; fills `snapshot`'s whole-capture figures.
+std::vector<LocationUsage> usageFromRecords(CaptureReader& capture, const SnapshotOptions& options,
+                                            AllocationSnapshot* snapshot)
 {
-    AnalysedCapture result;
-    result.capture = std::make_unique<CaptureReader>(path);
-    result.snapshot.kind = options.kind;
-    CaptureReader& capture = *result.capture;
     CaptureTotals totals;
     std::vector<LocationUsage> usage;
-
     if (options.kind == ReportKind::Leaks) {
         HeapTracker<PackedLocation> heap;
         streamHeapEvents(capture, [&](const HeapEvent* events, size_t count) {
@@ -177,7 +175,7 @@ AnalysedCapture analyseCapture(const std::string& path, const SnapshotOptions& o
             }
             return true;
         });
-        result.snapshot.peak_bytes = heap.peakBytes();
+        snapshot->peak_bytes = heap.peakBytes();
         usage = liveByLocation(heap);
     } else {
         HeapTracker<> heap;
@@ -193,13 +191,28 @@ AnalysedCapture analyseCapture(const std::string& path, const SnapshotOptions& o
             }
             return true;
         });
-        result.snapshot.peak_bytes = heap.peakBytes();
-        usage = find_temporary ? temporary.result() : usageAtPeak(path, heap.peakEvents(), options.split_threads);
+        snapshot->peak_bytes = heap.peakBytes();
+        usage = find_temporary ? temporary.result()
+                               : usageAtPeak(capture.path(), heap.peakEvents(), options.split_threads);
     }
+    snapshot->total_allocations = totals.total_allocations;
+    snapshot->total_bytes = totals.total_bytes;
+    snapshot->memory = std::move(totals.memory);
+    return usage;
+}
 
-    result.snapshot.total_allocations = totals.total_allocations;
-    result.snapshot.total_bytes = totals.total_bytes;
-    result.snapshot.memory = strideMemoryPoints(totals.memory, max_memory_points);
+}  // namespace
+
+AnalysedCapture analyseCapture(const std::string& path, const SnapshotOptions& options, size_t max_memory_points)
+{
+    AnalysedCapture result;
+    result.capture = std::make_unique<CaptureReader>(path);
+    result.snapshot.kind = options.kind;
+    CaptureReader& capture = *result.capture;
+    std::vector<LocationUsage> usage = usesCheckpoints(capture, options)
+                                               ? usageFromCheckpoints(capture, options, &result.snapshot)
+                                               : usageFromRecords(capture, options, &result.snapshot);
+    result.snapshot.memory = strideMemoryPoints(result.snapshot.memory, max_memory_points);
     finish(std::move(usage), &result.snapshot);
     return result;
 }

@@ -95,6 +95,14 @@ void CaptureReader::throwIfCorrupt() const
     }
 }
 
+void CaptureReader::requireAllocationRecords(std::string_view what) const
+{
+    if (!hasAllocationRecords()) {
+        throw AggregatedCaptureError(path_ + " was captured with --aggregate, which keeps only what peak and leaks "
+                                             "reports need; " + std::string(what) + " needs every allocation");
+    }
+}
+
 void CaptureReader::skipToEnd()
 {
     Record record;
@@ -152,16 +160,17 @@ void CaptureReader::define(const Record& record)
             threadEntry(record.tid);
             break;
         case RecordKind::Memory:
-            memory_samples_.push_back(MemorySample{record.time, record.rss});
+            memory_samples_.push_back(MemorySample{record.time, record.rss, record.heap});
             break;
         case RecordKind::Trailer:
             trailer_time_us_ = record.time;
             trailer_allocations_ = record.count;
             break;
+        // Checkpoints of aggregated captures define no table: the analyses that read them
+        // (aggregated_snapshot.cpp) keep their state.
         case RecordKind::AggregateBegin:
         case RecordKind::AggregateLocation:
         case RecordKind::AggregateEnd:
-            // Aggregated captures' checkpoints: the aggregated analysis reads them.
         case RecordKind::Allocation:
         case RecordKind::Deallocation:
             break;

@@ -206,6 +206,7 @@ void aggregate(StatsAggregator& aggregator, const HeapEvent* events, size_t coun
 
 CaptureStats computeStats(CaptureReader& reader, size_t top_n)
 {
+    reader.requireAllocationRecords("stats");
     StatsAggregator aggregator(reader);
     streamHeapEvents(reader, [&](const HeapEvent* events, size_t count) {
         aggregate(aggregator, events, count);

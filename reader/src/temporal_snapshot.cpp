@@ -3,7 +3,7 @@
 #include "flat_counter_map.h"
 #include "heap_event_stream.h"
 #include "location_interner.h"
-#include "memray/reader/heap_tracker.h"
+#include "memray/format/heap_tracker.h"
 
 #include <algorithm>
 #include <span>
@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 namespace memray::reader {
+using format::HeapTracker;
 namespace {
 
 // The stretch of the capture between two memory samples, as the first pass sees it.
@@ -217,6 +218,7 @@ AnalysedTemporalCapture analyseCaptureOverTime(const std::string& path, const Sn
     }
     AnalysedTemporalCapture result;
     result.capture = std::make_unique<CaptureReader>(path);
+    result.capture->requireAllocationRecords("a --temporal flame graph");
     SlicedTimeline timeline;
     groupSlices(readFineSlices(*result.capture, &timeline), options.kind, max_slices, &timeline);
 

@@ -154,6 +154,7 @@ class ReportWriter
         json_.key("report_allocations").number(report_count);
         json_.key("trace_python_allocators").boolean(m.has(format::kOptionTracePythonAllocators));
         json_.key("native").boolean(capture.nativeTraces());
+        json_.key("aggregated").boolean(capture.isAggregated());
         json_.key("ended_abruptly").boolean(capture.endedAbruptly());
         if (parts_.kind == reader::ReportKind::Temporary) json_.key("temporary_threshold").number(o.temporary_threshold);
         json_.raw("}");

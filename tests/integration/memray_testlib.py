@@ -155,6 +155,30 @@ class TempDirTestCase(unittest.TestCase):
         self.tmp = Path(tmp).resolve()
 
 
+class SharedCaptureTestCase(unittest.TestCase):
+    """A test case whose tests only read one capture, made once for the class: the subclass sets
+    PROGRAM (and OPTIONS for `memray run`); the tests find cls.capture, cls.script and cls.tmp."""
+
+    PROGRAM = ""
+    OPTIONS = ()
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = Path(tempfile.mkdtemp(prefix="memray-test-")).resolve()
+        result = run_script(cls.tmp, cls.PROGRAM, options=cls.OPTIONS)
+        if result.process.returncode != 0:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise AssertionError("memray run %s failed: %s" % (" ".join(cls.OPTIONS), result.process.stderr))
+        cls.capture = result.capture
+        cls.script = str(result.script)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
+
+
 # --- memray parse --------------------------------------------------------------------------
 #
 # `memray parse FILE` prints one record per line (reader/include/memray/reader/record_text.h):

@@ -12,10 +12,8 @@ import os
 import pty
 import re
 import select
-import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 from pathlib import Path
 
@@ -120,23 +118,11 @@ def run_with_terminal(args, env=None):
             os.close(follower)
 
 
-class TerminalReportersTestCase(unittest.TestCase):
+class TerminalReportersTestCase(lib.SharedCaptureTestCase):
     """One capture of PROGRAM for the whole class: the reports only read it."""
 
+    PROGRAM = PROGRAM
     maxDiff = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = Path(tempfile.mkdtemp(prefix="memray-test-")).resolve()
-        result = lib.run_script(cls.tmp, PROGRAM)
-        if result.process.returncode != 0:
-            raise AssertionError("memray run failed: %s" % result.process.stderr)
-        cls.capture = result.capture
-        cls.script = str(result.script)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def memray(self, *args):
         return lib.run_memray(list(args))

@@ -41,12 +41,7 @@ using Usage = std::map<std::string, std::pair<uint64_t, uint64_t>>;
 CaptureFile tenThenFive()
 {
     return CaptureFile([](synth::CaptureBuilder& b) {
-        b.threadStart(1, testing::kTestPid);
-        b.switchTo(1);
-        const uint64_t main = defineStack(b, "<module>", "app.py", 20);
-        const uint64_t a = defineStack(b, "a", "app.py", 3, main);
-        const uint64_t bb = defineStack(b, "b", "app.py", 7, main);
-        const uint64_t c = defineStack(b, "c", "app.py", 11, main);
+        const auto [a, bb, c] = testing::startTenThenFive(b);
         b.memory(0, 1 * kMiB);
         b.allocate(Allocator::Malloc, 0x1000000, 10 * kMiB, a);
         b.memory(10, 12 * kMiB);

@@ -69,4 +69,26 @@ inline uint64_t defineStack(synth::CaptureBuilder& builder, const std::string& f
     return builder.stack(parent, frame);
 }
 
+// The "ten then five" program that several reader tests capture: a() allocates 10 MiB and
+// frees it, b() keeps 5 MiB, c() makes small temporary blocks, all on thread 1 under <module>.
+// Starts thread 1, switches to it and defines the stacks.
+struct TenThenFiveStacks
+{
+    uint64_t a = 0;
+    uint64_t b = 0;
+    uint64_t c = 0;
+};
+
+inline TenThenFiveStacks startTenThenFive(synth::CaptureBuilder& builder)
+{
+    builder.threadStart(1, kTestPid);
+    builder.switchTo(1);
+    const uint64_t main = defineStack(builder, "<module>", "app.py", 20);
+    TenThenFiveStacks stacks;
+    stacks.a = defineStack(builder, "a", "app.py", 3, main);
+    stacks.b = defineStack(builder, "b", "app.py", 7, main);
+    stacks.c = defineStack(builder, "c", "app.py", 11, main);
+    return stacks;
+}
+
 }  // namespace memray::testing

@@ -1,6 +1,6 @@
 // AddressMap and RangeMap against simple reference models, under random churn.
-#include "memray/reader/address_map.h"
-#include "memray/reader/range_map.h"
+#include "memray/format/address_map.h"
+#include "memray/format/range_map.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <set>
 #include <unordered_map>
 
-namespace memray::reader {
+namespace memray::format {
 namespace {
 
 TEST(AddressMap, MatchesAnUnorderedMapUnderChurn)
@@ -140,4 +140,4 @@ TEST(RangeMap, EmptyAndInvertedRangesAreNoOps)
 }
 
 }  // namespace
-}  // namespace memray::reader
+}  // namespace memray::format

@@ -1,13 +1,13 @@
 // The live heap and its high-water mark: malloc-family blocks, mmap ranges with partial and
 // split unmaps, realloc, frees of unknown addresses, and which point wins a tie.
-#include "memray/reader/heap_tracker.h"
+#include "memray/format/heap_tracker.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <vector>
 
-namespace memray::reader {
+namespace memray::format {
 namespace {
 
 using format::Allocator;
@@ -158,4 +158,4 @@ TEST(HeapTracker, BlocksAndMappingsAreSeparateTables)
 }
 
 }  // namespace
-}  // namespace memray::reader
+}  // namespace memray::format

@@ -87,5 +87,35 @@ TEST(RecordText, NativeIdsAndLargestValues)
     EXPECT_EQ(lines[4], "END state=ended_abruptly records=3");
 }
 
+TEST(RecordText, AggregatedCheckpoints)
+{
+    testing::CaptureFile capture(
+            [](CaptureBuilder& b) {
+                b.aggregatedMemory(10, 4096, 1024);
+                b.aggregateBegin(format::AggregateTotals{9, 4, 4096, 1024, 5, 8192});
+                format::AggregateLocation location;
+                location.tid = 1;
+                location.allocator = Allocator::Mmap;
+                location.last_change_event = 7;
+                location.live_bytes = 1024;
+                location.live_count = 1;
+                location.peak_bytes = 4096;
+                location.peak_count = 2;
+                b.aggregateLocation(location);
+                b.aggregateEnd();
+            },
+            testing::testMetadata(format::kOptionAggregated));
+    const auto lines = parseLines(capture.path());
+    ASSERT_EQ(lines.size(), 6u) << ::testing::PrintToString(lines);
+    EXPECT_NE(lines[0].find(" aggregated=1 aggregate_with_records=0 "), std::string::npos) << lines[0];
+    EXPECT_EQ(lines[1], "MEMORY time_ms=10 rss=4096 heap=1024");
+    EXPECT_EQ(lines[2], "AGGREGATE_BEGIN events=9 peak_events=4 peak_bytes=4096 current_bytes=1024 allocations=5 "
+                        "allocated_bytes=8192");
+    EXPECT_EQ(lines[3], "AGGREGATE_LOCATION tid=1 stack=0 allocator=mmap last_change=7 bytes=1024 count=1 "
+                        "peak_bytes=4096 peak_count=2");
+    EXPECT_EQ(lines[4], "AGGREGATE_END");
+    EXPECT_EQ(lines[5], "END state=ended_abruptly records=4");
+}
+
 }  // namespace
 }  // namespace memray::reader

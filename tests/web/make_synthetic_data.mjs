@@ -201,6 +201,7 @@ process.stdout.write(JSON.stringify({
     report_allocations: reportCount,
     trace_python_allocators: false,
     native: false,
+    aggregated: false,
     ended_abruptly: false,
   },
   strings,

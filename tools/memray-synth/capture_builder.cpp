@@ -167,6 +167,26 @@ void CaptureBuilder::memory(uint64_t ms_since_start, uint64_t rss_bytes)
     commit(format::encodeMemory(reserve(format::kMaxFixedRecordBytes), ms_since_start, rss_bytes));
 }
 
+void CaptureBuilder::aggregatedMemory(uint64_t ms_since_start, uint64_t rss_bytes, uint64_t heap_bytes)
+{
+    commit(format::encodeAggregatedMemory(reserve(format::kMaxFixedRecordBytes), ms_since_start, rss_bytes, heap_bytes));
+}
+
+void CaptureBuilder::aggregateBegin(const format::AggregateTotals& totals)
+{
+    commit(format::encodeAggregateBegin(reserve(format::kMaxAggregateLocationBytes), totals));
+}
+
+void CaptureBuilder::aggregateLocation(const format::AggregateLocation& location)
+{
+    commit(format::encodeAggregateLocation(reserve(format::kMaxAggregateLocationBytes), location));
+}
+
+void CaptureBuilder::aggregateEnd()
+{
+    commit(format::encodeAggregateEnd(reserve(1)));
+}
+
 void CaptureBuilder::trailer(uint64_t us_since_start)
 {
     commit(format::encodeTrailer(reserve(format::kMaxFixedRecordBytes), us_since_start, allocation_records_));

@@ -8,6 +8,7 @@
 #include "memray/format/capture_format.h"
 #include "memray/format/record_codec.h"
 #include "memray/format/container.h"
+#include "memray/format/record_codec.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -60,6 +61,13 @@ class CaptureBuilder
     void deallocate(format::Deallocator deallocator, uint64_t address, uint64_t size = 0);
 
     void memory(uint64_t ms_since_start, uint64_t rss_bytes);
+
+    // Aggregated captures (kOptionAggregated): memory records with the tracked heap, and
+    // checkpoints (Begin, Locations, End).
+    void aggregatedMemory(uint64_t ms_since_start, uint64_t rss_bytes, uint64_t heap_bytes);
+    void aggregateBegin(const format::AggregateTotals& totals);
+    void aggregateLocation(const format::AggregateLocation& location);
+    void aggregateEnd();
     // The clean end: a trailer saying how many allocation records were written.
     void trailer(uint64_t us_since_start);
 

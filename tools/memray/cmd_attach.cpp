@@ -27,8 +27,10 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -59,6 +61,8 @@ struct AttachOptions
     bool trace_python_allocators = false;
     bool follow_fork = false;
     bool native = false;
+    bool aggregate = false;
+    bool aggregate_verify = false;
     unsigned duration_s = 0;
     std::chrono::milliseconds safe_point_timeout{5000};
 };
@@ -87,6 +91,8 @@ std::string captureConfig(const AttachOptions& options, const std::string& socke
     config += std::string("trace_python_allocators=") + flag(options.trace_python_allocators) + "\n";
     config += std::string("follow_fork=") + flag(options.follow_fork) + "\n";
     config += std::string("native=") + flag(options.native) + "\n";
+    config += std::string("aggregate=") + flag(options.aggregate) + "\n";
+    config += std::string("aggregate_verify=") + flag(options.aggregate_verify) + "\n";
     config += "attached=1\n";
     // A target that exits normally still gets a finished file.
     config += "stop_at_exit=1\n";
@@ -292,6 +298,8 @@ int attachCommand(int argc, char** argv)
         ("trace-python-allocators", "also record the allocations of Python's own allocators (pymalloc)")
         ("follow-fork", "keep tracking in processes the target forks (each writes OUTPUT.<pid>)")
         ("native", "also record native (C/C++) stacks")
+        ("aggregate", "keep per-location totals in the process and write periodic checkpoints instead of every\n"
+                      "allocation (a much smaller file, for the peak and leaks reports only)")
         ("duration", po::value<unsigned>(), "stop tracking by itself after this many seconds")
         ("verbose,v", "say what happens, with timings");
     po::options_description hidden;
@@ -304,7 +312,7 @@ int attachCommand(int argc, char** argv)
     if (auto status = parseCommandLine(
                 kCommand, argc, argv, options, hidden, positional,
                 "usage: memray attach [-h] [-o OUTPUT] [-f] [--trace-python-allocators] [--follow-fork] [--native]\n"
-                "                     [--duration SECONDS] [-v] PID\n\n"
+                "                     [--aggregate] [--duration SECONDS] [-v] PID\n\n"
                 "Start tracking the memory allocations of a running Python process (CPython 3.8 to 3.13),\n"
                 "without restarting it and without gdb. The process writes the capture file itself;\n"
                 "'memray detach PID' stops tracking and finishes the file.",
@@ -341,6 +349,11 @@ int attachCommand(int argc, char** argv)
     attach_options.trace_python_allocators = values.count("trace-python-allocators") > 0;
     attach_options.follow_fork = values.count("follow-fork") > 0;
     attach_options.native = values.count("native") > 0;
+    attach_options.aggregate = values.count("aggregate") > 0;
+    // The verification aid of aggregated captures (see `memray run --help`), read here: the
+    // target's environment is not the user's.
+    const char* verify = std::getenv("MEMRAY_AGGREGATE_VERIFY");
+    attach_options.aggregate_verify = attach_options.aggregate && verify && std::string_view(verify) == "1";
     try {
         return attach(attach_options);
     } catch (const inj::Failure& failure) {

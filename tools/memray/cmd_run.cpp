@@ -48,6 +48,7 @@ std::string captureConfig(const RunOptions& options, const fs::path& output)
     config += std::string("trace_python_allocators=") + flag(options.tracePythonAllocators) + "\n";
     config += std::string("follow_fork=") + flag(options.followFork) + "\n";
     config += std::string("native=") + flag(options.native) + "\n";
+    config += std::string("aggregate=") + flag(options.aggregate) + "\n";
     config += "rss_interval_ms=" + std::to_string(options.rssIntervalMs) + "\n";
     // The bootstrap calls memray_start from the function that then runs the program: its
     // frame and those above it are memray's, not the user's.
@@ -91,7 +92,7 @@ void writeToStderr(const std::string& text)
     }
 }
 
-void reportResult(const CaptureOutput& output, const ChildExit& exit)
+void reportResult(const CaptureOutput& output, const ChildExit& exit, bool aggregated)
 {
     const std::string path = output.displayPath(exit.pid);
     std::error_code error;
@@ -108,9 +109,10 @@ void reportResult(const CaptureOutput& output, const ChildExit& exit)
     } else {
         writeToStderr("[memray] Successfully generated profile results.\n");
     }
+    // An aggregated capture has what the peak and leaks reports need, not every allocation.
     writeToStderr("[memray] To look at them, run for example:\n"
                   "    memray flamegraph " + quoted + "\n"
-                  "    memray stats " + quoted + "\n");
+                  + (aggregated ? "    memray flamegraph --leaks " : "    memray stats ") + quoted + "\n");
 }
 
 int run(const RunOptions& options)
@@ -146,7 +148,7 @@ int run(const RunOptions& options)
     spdlog::debug("pid {} ended: exit code {}, signal {}", exit.pid, exit.exitCode, exit.signal);
 
     if (!options.quiet) {
-        reportResult(output, exit);
+        reportResult(output, exit, options.aggregate);
     }
     if (exit.signal != 0) {
         dieOfSignal(exit.signal);

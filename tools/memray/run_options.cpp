@@ -138,7 +138,10 @@ void printHelp(const po::options_description& options)
                  "the same signal.\n\n"
                  "Environment:\n"
                  "  MEMRAY_PAYLOAD=PATH   development only: load this payload library instead of\n"
-                 "                        the one installed with memray\n";
+                 "                        the one installed with memray\n"
+                 "  MEMRAY_AGGREGATE_VERIFY=1\n"
+                 "                        with --aggregate: write every allocation as well, so that\n"
+                 "                        both analyses of one run can be compared\n";
 }
 
 }  // namespace
@@ -171,6 +174,10 @@ std::optional<RunOptions> parseRunOptions(int argc, char** argv)
         ("follow-fork", po::bool_switch(&options.followFork),
          "keep tracking in forked children; each writes FILE.CHILDPID")
         ("native", po::bool_switch(&options.native), "record native (C/C++) stacks too")
+        ("aggregate", po::bool_switch(&options.aggregate),
+         "keep per-location totals in the tracked process and write them as periodic\n"
+         "checkpoints instead of every allocation: a much smaller file, for the peak and\n"
+         "leaks reports only")
         ("rss-interval-ms", po::value(&rssInterval)->value_name("N"),
          "sample the resident set size every N milliseconds (default: 10)");
 

@@ -23,6 +23,7 @@ struct RunOptions
     bool tracePythonAllocators = false;
     bool followFork = false;
     bool native = false;
+    bool aggregate = false;
     unsigned rssIntervalMs = 10;
 
     TargetKind kind = TargetKind::Script;

@@ -32,11 +32,21 @@ enum class ReportKind {
     Temporary,
 };
 
+// What a Peak or Leaks snapshot is computed from. Aggregated captures (--aggregate) carry
+// checkpoints of per-location figures; one written with MEMRAY_AGGREGATE_VERIFY=1 has the
+// allocation records as well, so either can be asked for (memray-aggregate-check compares them).
+enum class SnapshotSource {
+    Auto,         // the checkpoints of an aggregated capture (Peak, Leaks), else the records
+    Records,      // the allocation records (AggregatedCaptureError if there are none)
+    Checkpoints,  // the last complete checkpoint (CaptureError if the capture is not aggregated)
+};
+
 struct SnapshotOptions
 {
     ReportKind kind = ReportKind::Peak;
     uint64_t temporary_threshold = 1;  // Temporary only; at least 1
     bool split_threads = false;
+    SnapshotSource source = SnapshotSource::Auto;
 };
 
 struct LocationKey
@@ -89,7 +99,9 @@ struct AnalysedCapture
 
 // Reads the capture at `path` once or twice. Throws CaptureError when it cannot be opened or
 // turns out to be corrupted; a capture that ended abruptly is analysed up to where it ends
-// (capture->endState() says so).
+// (capture->endState() says so). From an aggregated capture's checkpoints (see SnapshotSource)
+// the snapshot is that of its last complete checkpoint; Temporary needs the records
+// (AggregatedCaptureError without them).
 AnalysedCapture analyseCapture(const std::string& path, const SnapshotOptions& options, size_t max_memory_points = 10000);
 
 // Keeps at most `limit` points, evenly spread, always keeping the first, the last and the

@@ -43,6 +43,13 @@ class CaptureError : public std::runtime_error
     using std::runtime_error::runtime_error;
 };
 
+// An analysis that needs every allocation record, asked of an aggregated capture that has none.
+class AggregatedCaptureError : public CaptureError
+{
+  public:
+    using CaptureError::CaptureError;
+};
+
 struct CodeObject
 {
     std::string function;
@@ -132,6 +139,7 @@ struct MemorySample
 {
     uint64_t time_ms = 0;  // since the capture started
     uint64_t rss = 0;      // bytes
+    uint64_t heap = 0;     // aggregated captures: the tracked heap the payload counted (else 0)
 };
 
 enum class EndState {
@@ -155,8 +163,20 @@ class CaptureReader
     const std::string& path() const { return path_; }
     const format::Metadata& metadata() const { return chunks_->metadata(); }
     bool nativeTraces() const { return metadata().has(format::kOptionNativeTraces); }
-    // Written with --aggregate: checkpoints of per-location figures instead of heap events.
+    // --aggregate: checkpoints of per-location figures instead of allocation records (unless
+    // also hasAggregateRecords()). See docs/capture-format.md "Aggregated captures".
     bool isAggregated() const { return metadata().has(format::kOptionAggregated); }
+    // An aggregated capture that also has every allocation record (MEMRAY_AGGREGATE_VERIFY=1).
+    bool hasAggregateRecords() const
+    {
+        return isAggregated() && metadata().has(format::kOptionAggregateWithRecords);
+    }
+    // False for an aggregated capture written without them.
+    bool hasAllocationRecords() const { return !isAggregated() || hasAggregateRecords(); }
+    // Throws AggregatedCaptureError unless hasAllocationRecords(): "<path> was captured with
+    // --aggregate, which keeps only what peak and leaks reports need; <what> needs every
+    // allocation". `what` names the analysis ("stats", "a temporary allocations report").
+    void requireAllocationRecords(std::string_view what) const;
 
     // The next record, after applying it to the tables. False once the stream has ended:
     // then endState() says how. Views in `record` (names) are valid until the next call.

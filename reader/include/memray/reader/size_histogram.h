@@ -9,8 +9,8 @@
 // The minimum and maximum stay exact.
 #pragma once
 
-#include "memray/reader/address_map.h"
-#include "memray/reader/huge_page_allocator.h"
+#include "memray/format/address_map.h"
+#include "memray/format/huge_page_allocator.h"
 
 #include <cstdint>
 #include <vector>
@@ -93,9 +93,9 @@ class SizeHistogram
     uint64_t min_ = 0;
     uint64_t max_ = 0;
     bool approximate_ = false;
-    std::vector<uint32_t, HugePageAllocator<uint32_t>> direct_;   // size -> count (mod 2^32), for sizes below kDirectSizes
-    AddressMap<uint64_t> carries_;   // size -> what direct_ wrapped past 2^32
-    AddressMap<uint64_t> exact_;     // size -> count, for larger sizes
+    std::vector<uint32_t, format::HugePageAllocator<uint32_t>> direct_;   // size -> count (mod 2^32), for sizes below kDirectSizes
+    format::AddressMap<uint64_t> carries_;   // size -> what direct_ wrapped past 2^32
+    format::AddressMap<uint64_t> exact_;     // size -> count, for larger sizes
     std::vector<uint64_t> buckets_;  // replaces exact_ once approximate_
 };
 

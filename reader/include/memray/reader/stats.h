@@ -19,7 +19,7 @@
 
 #include "memray/format/capture_format.h"
 #include "memray/reader/capture_reader.h"
-#include "memray/reader/heap_tracker.h"
+#include "memray/format/heap_tracker.h"
 #include "memray/reader/size_histogram.h"
 
 #include <algorithm>
@@ -119,7 +119,7 @@ class StatsAggregator
     // The statistics so far, with at most `top_n` entries in each top list.
     CaptureStats result(size_t top_n) const;
 
-    const HeapTracker<>& heap() const { return heap_; }
+    const format::HeapTracker<>& heap() const { return heap_; }
 
   private:
     struct Totals
@@ -151,7 +151,7 @@ class StatsAggregator
                             std::vector<Totals>& python_by_stack) const;
 
     const CaptureReader& reader_;
-    HeapTracker<> heap_;
+    format::HeapTracker<> heap_;
     SizeHistogram sizes_;
     std::array<uint64_t, 16> allocator_counts_{};
     std::vector<Totals> by_stack_;  // index: stack id; 0 = no Python stack (every allocation)
@@ -163,6 +163,7 @@ class StatsAggregator
 
 // Reads the rest of `reader` and returns its statistics. Throws CaptureError if the capture
 // turns out to be corrupted; a capture that ended abruptly is fine (check reader.endState()).
+// Throws AggregatedCaptureError for an aggregated capture without allocation records.
 // Decoding runs on a second thread, feeding this one batches of heap events: the two halves
 // of the work take similar time, so this nearly halves the wall time on a multi-core machine.
 CaptureStats computeStats(CaptureReader& reader, size_t top_n);

@@ -63,7 +63,8 @@ struct AnalysedTemporalCapture
 };
 
 // options.kind must be Peak or Leaks (std::invalid_argument otherwise). Throws CaptureError
-// like analyseCapture.
+// like analyseCapture, and AggregatedCaptureError for an aggregated capture without allocation
+// records (options.source is not consulted: only records say when each allocation happened).
 AnalysedTemporalCapture analyseCaptureOverTime(const std::string& path, const SnapshotOptions& options, size_t max_slices = 10000);
 
 // The usage per location of a range of slices [first, last], as the report would show it.

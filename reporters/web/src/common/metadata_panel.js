@@ -32,6 +32,7 @@ export function renderMetadataPanel(container, data) {
     ["Capture", m.capture_file || ""],
     ["Python allocators traced", m.trace_python_allocators ? "yes" : "no"],
     ["Native stacks", m.native ? "yes" : "no"],
+    ["Aggregated (--aggregate)", m.aggregated ? "yes" : "no"],
   ];
   const list = el("dl", { class: "facts" });
   for (const [key, value] of facts) {
@@ -42,6 +43,9 @@ export function renderMetadataPanel(container, data) {
   const warnings = [];
   if (m.ended_abruptly) {
     warnings.push("The tracked process ended abruptly (it was killed, or crashed): this report covers the capture up to where it stops.");
+  }
+  if (m.aggregated && m.ended_abruptly) {
+    warnings.push("This capture was made with --aggregate: the report shows its last complete checkpoint, up to about a second before the process stopped.");
   }
   if (data.report === "leaks" && !m.trace_python_allocators) {
     warnings.push("Python allocators were not traced (no --trace-python-allocators): memory kept by pymalloc's pools may show up as leaks.");

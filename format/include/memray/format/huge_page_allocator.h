@@ -13,7 +13,7 @@
 #include <memory>
 #include <new>
 
-namespace memray::reader {
+namespace memray::format {
 
 template <typename T>
 struct HugePageAllocator
@@ -58,4 +58,4 @@ struct HugePageAllocator
     }
 };
 
-}  // namespace memray::reader
+}  // namespace memray::format

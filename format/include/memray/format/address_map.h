@@ -10,7 +10,7 @@
 // corrupted or hand-made capture can name it, and the table must not misbehave when it does.
 #pragma once
 
-#include "memray/reader/huge_page_allocator.h"
+#include "memray/format/huge_page_allocator.h"
 
 #include <bit>
 #include <cstddef>
@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-namespace memray::reader {
+namespace memray::format {
 
 template <typename Value>
 class AddressMap
@@ -185,4 +185,4 @@ class AddressMap
     Value zero_value_{};
 };
 
-}  // namespace memray::reader
+}  // namespace memray::format

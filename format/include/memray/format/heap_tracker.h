@@ -11,24 +11,53 @@
 //
 // `Tag` is what a reporter wants to remember about each live allocation (its stack, its
 // thread...). Stats needs nothing, hence the empty default that takes no space.
+//
+// `Observer` is told every change the heap undergoes, per tag, while the event that makes it is
+// being applied (events() still counts the events before it): that is what lets the payload keep
+// per-location figures of an aggregated capture incrementally, with exactly this model. The
+// default observes nothing and costs nothing.
+//
+// The payload (aggregated captures) and the reader share this model: one copy of its rules.
 #pragma once
 
 #include "memray/format/capture_format.h"
 #include "memray/format/record_codec.h"
-#include "memray/reader/address_map.h"
-#include "memray/reader/range_map.h"
+#include "memray/format/address_map.h"
+#include "memray/format/range_map.h"
 
 #include <cstdint>
+#include <type_traits>
+#include <utility>
 
-namespace memray::reader {
+namespace memray::format {
 
 struct NoTag
 {
 };
 
-template <typename Tag = NoTag>
+// What an observer of a HeapTracker implements. A live piece is one malloc-family block or one
+// mapped range (as munmap has left it); the reader counts each as one live allocation.
+struct NoHeapObserver
+{
+    // A new live piece of `bytes` with `tag`.
+    template <typename Tag>
+    void added(const Tag& /*tag*/, uint64_t /*bytes*/)
+    {
+    }
+    // `bytes` of a piece with `tag` stopped being live; `pieces` is the change in the number of
+    // live pieces: -1 (the piece is gone: freed, unmapped whole or replaced), 0 (munmap or a new
+    // mapping trimmed it at one end), +1 (a hole cut in its middle left two pieces).
+    template <typename Tag>
+    void removed(const Tag& /*tag*/, uint64_t /*bytes*/, int /*pieces*/)
+    {
+    }
+};
+
+template <typename Tag = NoTag, typename Observer = NoHeapObserver>
 class HeapTracker
 {
+    static constexpr bool kObserved = !std::is_same_v<Observer, NoHeapObserver>;
+
   public:
     struct LiveAllocation
     {
@@ -36,10 +65,22 @@ class HeapTracker
         [[no_unique_address]] Tag tag{};
     };
 
+    HeapTracker() = default;
+    explicit HeapTracker(Observer observer)
+    : observer_(std::move(observer))
+    {
+    }
+
     void allocate(format::Allocator allocator, uint64_t address, uint64_t size, const Tag& tag = {})
     {
         if (allocator == format::Allocator::Mmap) {
             const uint64_t end = RangeMap<Tag>::rangeEnd(address, size);
+            if constexpr (kObserved) {
+                current_ -= unmap(address, end, [](uint64_t, const Tag&, bool) {});
+                if (address < end) {
+                    observer_.added(tag, end - address);
+                }
+            }
             current_ -= mappings_.insert(address, end, tag);
             current_ += end - address;
         } else {
@@ -47,7 +88,13 @@ class HeapTracker
             if (!inserted) {
                 // The capture missed this block's free: the new allocation replaces it.
                 current_ -= entry->size;
+                if constexpr (kObserved) {
+                    observer_.removed(entry->tag, entry->size, -1);
+                }
                 *entry = LiveAllocation{size, tag};
+            }
+            if constexpr (kObserved) {
+                observer_.added(tag, size);
             }
             current_ += size;
         }
@@ -66,14 +113,14 @@ class HeapTracker
     void deallocate(format::Deallocator deallocator, uint64_t address, uint64_t size, F&& removed)
     {
         if (deallocator == format::Deallocator::Munmap) {
-            current_ -= mappings_.erase(address, RangeMap<Tag>::rangeEnd(address, size),
-                                        [&](uint64_t start, uint64_t end, const Tag& tag, bool whole) {
-                                            removed(end - start, tag, whole);
-                                        });
+            current_ -= unmap(address, RangeMap<Tag>::rangeEnd(address, size), removed);
         } else {
             LiveAllocation freed;
             if (blocks_.erase(address, &freed)) {
                 current_ -= freed.size;
+                if constexpr (kObserved) {
+                    observer_.removed(freed.tag, freed.size, -1);
+                }
                 removed(freed.size, freed.tag, true);
             }
         }
@@ -112,7 +159,28 @@ class HeapTracker
         mappings_.forEach([&](uint64_t start, uint64_t end, const Tag& tag) { f(start, end - start, tag); });
     }
 
+    Observer& observer() { return observer_; }
+
   private:
+    // Removes [start, end) from the mapped ranges, telling `removed` and the observer; returns
+    // the bytes removed.
+    template <typename F>
+    uint64_t unmap(uint64_t start, uint64_t end, F&& removed)
+    {
+        // Only a range that contains [start, end) with room on both sides is split, and then it
+        // is the only range touched.
+        bool split = false;
+        if constexpr (kObserved) {
+            split = mappings_.splits(start, end);
+        }
+        return mappings_.erase(start, end, [&](uint64_t piece_start, uint64_t piece_end, const Tag& tag, bool whole) {
+            if constexpr (kObserved) {
+                observer_.removed(tag, piece_end - piece_start, whole ? -1 : split ? 1 : 0);
+            }
+            removed(piece_end - piece_start, tag, whole);
+        });
+    }
+
     void endEvent()
     {
         ++events_;
@@ -128,6 +196,7 @@ class HeapTracker
     uint64_t peak_ = 0;
     uint64_t events_ = 0;
     uint64_t peak_events_ = 0;
+    [[no_unique_address]] Observer observer_{};
 };
 
-}  // namespace memray::reader
+}  // namespace memray::format

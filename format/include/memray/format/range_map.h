@@ -13,7 +13,7 @@
 #include <limits>
 #include <map>
 
-namespace memray::reader {
+namespace memray::format {
 
 template <typename Value>
 class RangeMap
@@ -63,6 +63,21 @@ class RangeMap
         return bytes;
     }
 
+    // Whether erase(start, end) would cut a hole in one range, leaving a piece of it on each
+    // side (one range becoming two).
+    bool splits(uint64_t start, uint64_t end) const
+    {
+        if (start >= end) {
+            return false;
+        }
+        auto it = ranges_.upper_bound(start);
+        if (it == ranges_.begin()) {
+            return false;
+        }
+        --it;
+        return it->first < start && it->second.end > end;
+    }
+
     uint64_t erase(uint64_t start, uint64_t end)
     {
         return erase(start, end, [](uint64_t, uint64_t, const Value&, bool) {});
@@ -99,4 +114,4 @@ class RangeMap
     std::map<uint64_t, Range> ranges_;
 };
 
-}  // namespace memray::reader
+}  // namespace memray::format
