@@ -72,7 +72,7 @@ int parseCommand(int argc, char** argv)
     try {
         reader::CaptureReader reader(values["results"].as<std::string>());
         const bool native = reader.nativeTraces();
-        const bool aggregated = reader.metadata().has(format::kOptionAggregated);
+        const bool aggregated = reader.isAggregated();
         std::string out;
         out.reserve(kFlushBytes + (64 << 10));
         reader::appendHeaderLine(out, reader.metadata());
