@@ -93,10 +93,6 @@ void appendHeaderLine(std::string& out, const format::Metadata& metadata)
     options.text(" options=").hex(metadata.options).appendTo(out, false);
     appendField(out, "native_traces", metadata.has(format::kOptionNativeTraces) ? 1 : 0);
     appendField(out, "trace_python_allocators", metadata.has(format::kOptionTracePythonAllocators) ? 1 : 0);
-    if (metadata.has(format::kOptionAggregated)) {
-        appendField(out, "aggregated", 1);
-        appendField(out, "aggregate_with_records", metadata.has(format::kOptionAggregateWithRecords) ? 1 : 0);
-    }
     appendField(out, "main_thread_id", metadata.main_thread_id);
     appendField(out, "rss_interval_ms", metadata.rss_interval_ms);
     appendField(out, "executable", metadata.executable);
@@ -192,11 +188,10 @@ void appendRecordLine(std::string& out, const Record& record, bool native_traces
                 line.text(" native_stack=").number(location.native_stack_id);
             }
             line.text(" allocator=").text(format::allocatorName(location.allocator));
-            line.text(" last_change=").number(location.last_change_event).appendTo(out, false);
-            Line figures;  // two buffers: nine 20-digit numbers do not fit in one
-            figures.text(" bytes=").number(location.live_bytes).text(" count=").number(location.live_count);
-            figures.text(" peak_bytes=").number(location.peak_bytes).text(" peak_count=").number(location.peak_count);
-            figures.appendTo(out);
+            line.text(" last_change=").number(location.last_change_event);
+            line.text(" live_bytes=").number(location.live_bytes).text(" live_count=").number(location.live_count);
+            line.text(" peak_bytes=").number(location.peak_bytes).text(" peak_count=").number(location.peak_count);
+            line.appendTo(out);
             return;
         }
         case RecordKind::AggregateEnd:

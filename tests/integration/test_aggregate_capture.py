@@ -13,6 +13,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import memray_testlib as lib  # noqa: E402
 
 MIB = 1 << 20
+# Capture options (format/include/memray/format/capture_format.h).
+AGGREGATED = 1 << 4
+WITH_RECORDS = 1 << 5
 
 # Keeps a 5 MiB bytearray from a function of its own, then churns malloc-sized bytearrays
 # (over pymalloc's 512-byte limit) for SECONDS, so that periodic checkpoints are written.
@@ -76,7 +79,7 @@ def kept_location(capture, locations, function="make_kept"):
     """The location whose Python stack runs through `function`, holding the most bytes."""
     found = [l for l in locations.values()
              if any(name == function for name, _, _ in capture.stack(l["stack"]))]
-    return max(found, key=lambda l: l["bytes"], default=None)
+    return max(found, key=lambda l: l["live_bytes"], default=None)
 
 
 class AggregateCaptureTest(lib.TempDirTestCase):
@@ -88,8 +91,7 @@ class AggregateCaptureTest(lib.TempDirTestCase):
         result = self.run_churn(1.6)
         self.assertEqual(result.process.returncode, 0, result.process.stderr)
         capture = lib.parse_capture(result.capture)
-        self.assertEqual(capture.header["aggregated"], 1)
-        self.assertEqual(capture.header["aggregate_with_records"], 0)
+        self.assertEqual(capture.header["options"] & (AGGREGATED | WITH_RECORDS), AGGREGATED)
         self.assertEqual(capture.end["state"], "complete")
         self.assertEqual(capture.allocations, [])
         self.assertEqual(capture.deallocations, [])
@@ -102,11 +104,11 @@ class AggregateCaptureTest(lib.TempDirTestCase):
         begin, locations = done[-1]
         kept = kept_location(capture, locations)
         self.assertIsNotNone(kept, "no location allocates in make_kept")
-        self.assertGreaterEqual(kept["bytes"], 5 * MIB)
-        self.assertEqual(kept["count"], 1)
+        self.assertGreaterEqual(kept["live_bytes"], 5 * MIB)
+        self.assertEqual(kept["live_count"], 1)
         self.assertEqual(kept["allocator"], "malloc")
         # The totals agree with the locations.
-        self.assertEqual(begin["current_bytes"], sum(l["bytes"] for l in locations.values()))
+        self.assertEqual(begin["current_bytes"], sum(l["live_bytes"] for l in locations.values()))
         self.assertGreaterEqual(begin["peak_bytes"], 5 * MIB)
         self.assertGreater(begin["allocations"], 10000)
         self.assertLessEqual(begin["peak_events"], begin["events"])
@@ -133,7 +135,7 @@ class AggregateCaptureTest(lib.TempDirTestCase):
         begin, locations = done[-1]
         kept = kept_location(capture, locations)
         self.assertIsNotNone(kept)
-        self.assertGreaterEqual(kept["bytes"], 5 * MIB)
+        self.assertGreaterEqual(kept["live_bytes"], 5 * MIB)
         self.assertGreater(begin["events"], 0)
 
     def test_verify_mode_writes_records_and_checkpoints_in_one_order(self):
@@ -141,8 +143,7 @@ class AggregateCaptureTest(lib.TempDirTestCase):
         result = self.run_churn(1.2, env=env)
         self.assertEqual(result.process.returncode, 0, result.process.stderr)
         capture = lib.parse_capture(result.capture)
-        self.assertEqual(capture.header["aggregated"], 1)
-        self.assertEqual(capture.header["aggregate_with_records"], 1)
+        self.assertEqual(capture.header["options"] & (AGGREGATED | WITH_RECORDS), AGGREGATED | WITH_RECORDS)
         self.assertTrue(capture.allocations)
         # Each checkpoint's totals count exactly the records before it.
         allocations = events = 0
@@ -159,7 +160,7 @@ class AggregateCaptureTest(lib.TempDirTestCase):
                 self.assertEqual(record["events"], events)
         self.assertGreaterEqual(seen, 2)
         kept = kept_location(capture, checkpoints(capture)[-1][1])
-        self.assertGreaterEqual(kept["bytes"], 5 * MIB)
+        self.assertGreaterEqual(kept["live_bytes"], 5 * MIB)
 
     def test_follow_fork_child_writes_its_own_checkpoints(self):
         source = """
@@ -184,7 +185,7 @@ class AggregateCaptureTest(lib.TempDirTestCase):
         begin, locations = done[-1]
         mine = kept_location(child, locations, "child_kept")
         self.assertIsNotNone(mine)
-        self.assertGreaterEqual(mine["bytes"], 3 * MIB)
+        self.assertGreaterEqual(mine["live_bytes"], 3 * MIB)
         # The parent's 5 MiB was allocated before the child's capture: not in its heap.
         self.assertLess(begin["current_bytes"], 5 * MIB)
 
@@ -231,21 +232,21 @@ class AggregateAttachTest(lib.TempDirTestCase):
         target.send("bye\n")
         self.assertEqual(target.finish(), 0, target.stderr())
         capture = lib.parse_capture(output)
-        self.assertEqual(capture.header["aggregated"], 1)
+        self.assertTrue(capture.header["options"] & AGGREGATED)
         self.assertEqual(capture.end["state"], "complete")
         kept = kept_location(capture, checkpoints(capture)[-1][1], "attached_kept")
         self.assertIsNotNone(kept)
-        self.assertGreaterEqual(kept["bytes"], 3 * MIB)
+        self.assertGreaterEqual(kept["live_bytes"], 3 * MIB)
         return capture
 
     def test_attach_aggregate_writes_checkpoints(self):
         capture = self.attach_and_keep()
-        self.assertEqual(capture.header["aggregate_with_records"], 0)
+        self.assertFalse(capture.header["options"] & WITH_RECORDS)
         self.assertEqual(capture.allocations, [])
 
     def test_attach_aggregate_verify_comes_from_the_cli_environment(self):
         capture = self.attach_and_keep(env=lib.memray_env(extra={"MEMRAY_AGGREGATE_VERIFY": "1"}))
-        self.assertEqual(capture.header["aggregate_with_records"], 1)
+        self.assertTrue(capture.header["options"] & WITH_RECORDS)
         self.assertTrue(capture.allocations)
 
 

@@ -493,6 +493,12 @@ class OutputTests(PlumbingTestCase):
             "stop_at_exit": "1",
         })
 
+    def test_aggregate_reaches_the_payload(self):
+        lib.write_file(self.tmp / "app.py", "")
+        process = stand_in_run(["-q", "--aggregate", "-o", "out.bin", "app.py"], cwd=self.tmp)
+        self.assertEqual(process.returncode, 0, process.stderr)
+        self.assertEqual(stand_in_config(self.tmp / "out.bin").get("aggregate"), "1")
+
     def test_bundled_short_options(self):
         cases = [
             ["-qfo", "out.bin", "-c", "print(1)"],

@@ -111,7 +111,7 @@ TEST(RecordText, AggregatedCheckpoints)
     EXPECT_EQ(lines[1], "MEMORY time_ms=10 rss=4096 heap=1024");
     EXPECT_EQ(lines[2], "AGGREGATE_BEGIN events=9 peak_events=4 peak_bytes=4096 current_bytes=1024 allocations=5 "
                         "allocated_bytes=8192");
-    EXPECT_EQ(lines[3], "AGGREGATE_LOCATION tid=1 stack=0 allocator=mmap last_change=7 bytes=1024 count=1 "
+    EXPECT_EQ(lines[3], "AGGREGATE_LOCATION tid=1 stack=0 allocator=mmap last_change=7 live_bytes=1024 live_count=1 "
                         "peak_bytes=4096 peak_count=2");
     EXPECT_EQ(lines[4], "AGGREGATE_END");
     EXPECT_EQ(lines[5], "END state=ended_abruptly records=4");

@@ -91,8 +91,9 @@ std::string captureConfig(const AttachOptions& options, const std::string& socke
     config += std::string("trace_python_allocators=") + flag(options.trace_python_allocators) + "\n";
     config += std::string("follow_fork=") + flag(options.follow_fork) + "\n";
     config += std::string("native=") + flag(options.native) + "\n";
-    config += std::string("aggregate=") + flag(options.aggregate) + "\n";
-    config += std::string("aggregate_verify=") + flag(options.aggregate_verify) + "\n";
+    if (options.aggregate) {
+        config += std::string("aggregate=1\naggregate_verify=") + flag(options.aggregate_verify) + "\n";
+    }
     config += "attached=1\n";
     // A target that exits normally still gets a finished file.
     config += "stop_at_exit=1\n";

@@ -48,7 +48,9 @@ std::string captureConfig(const RunOptions& options, const fs::path& output)
     config += std::string("trace_python_allocators=") + flag(options.tracePythonAllocators) + "\n";
     config += std::string("follow_fork=") + flag(options.followFork) + "\n";
     config += std::string("native=") + flag(options.native) + "\n";
-    config += std::string("aggregate=") + flag(options.aggregate) + "\n";
+    if (options.aggregate) {
+        config += "aggregate=1\n";
+    }
     config += "rss_interval_ms=" + std::to_string(options.rssIntervalMs) + "\n";
     // The bootstrap calls memray_start from the function that then runs the program: its
     // frame and those above it are memray's, not the user's.
