@@ -77,7 +77,7 @@ bool CaptureWriter::open(
     return true;
 }
 
-void CaptureWriter::waitForRoom(std::unique_lock<std::mutex>& lock)
+void CaptureWriter::waitForRoom(std::unique_lock<RecordLock>& lock)
 {
     while (spare_.empty() && buffers_allocated_ >= kMaxBuffers && !failed_ && !stop_requested_) {
         wake_writer_.notify_one();

@@ -7,6 +7,8 @@
 // older is already in the kernel's page cache as complete chunks.
 #pragma once
 
+#include "record_lock.h"
+
 #include "memray/format/container.h"
 
 #include <condition_variable>
@@ -30,7 +32,7 @@ class CaptureWriter
     using Checkpointer = void (*)(CaptureWriter& writer);
 
     // `mutex` guards the record stream; it is the tracker's, and outlives every writer.
-    explicit CaptureWriter(std::mutex& mutex)
+    explicit CaptureWriter(RecordLock& mutex)
     : mutex_(mutex)
     {
     }
@@ -54,7 +56,7 @@ class CaptureWriter
     // With the mutex held (via `lock`), before writing the records of one event: waits,
     // releasing the lock, while the background thread is too far behind, so memory stays
     // bounded. Waiting only here, never inside reserve(), keeps each event's records together.
-    void waitForRoom(std::unique_lock<std::mutex>& lock);
+    void waitForRoom(std::unique_lock<RecordLock>& lock);
 
     // With the mutex held: room for `bytes` more bytes of records. Never waits. nullptr if the
     // capture can no longer be written (a write error, or stopping); the caller drops the record.
@@ -89,9 +91,9 @@ class CaptureWriter
     bool writeChunk(const Buffer& buffer);
     Buffer* takeFreeBuffer();
 
-    std::mutex& mutex_;
-    std::condition_variable wake_writer_;
-    std::condition_variable buffer_returned_;
+    RecordLock& mutex_;
+    std::condition_variable_any wake_writer_;
+    std::condition_variable_any buffer_returned_;
     std::thread thread_;
     int fd_ = -1;
     int statm_fd_ = -1;

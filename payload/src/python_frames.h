@@ -86,6 +86,9 @@ class PythonFrameWalker
     const PythonApi* api_ = nullptr;
     int minor_ = 0;
     const struct PythonLayout* layout_ = nullptr;
+    // The walk specialised for layout_ (python_frames.cpp).
+    size_t (*walk_)(const void* code_type, const void* tstate, RawFrame* out, size_t capacity, const void* stop_code) =
+            nullptr;
 };
 
 }  // namespace memray::payload

@@ -2,6 +2,8 @@
 
 #include "memray/format/capture_format.h"
 
+#include <algorithm>
+
 namespace memray::payload {
 
 void StackTable::reset()
@@ -10,6 +12,7 @@ void StackTable::reset()
     frame_ids_.clear();
     stack_ids_.clear();
     next_code_id_ = next_frame_id_ = next_stack_id_ = 1;
+    std::fill(child_slots_.begin(), child_slots_.end(), ChildSlot{});
 }
 
 uint32_t StackTable::internCode(const void* code, RecordSink& sink)
@@ -48,6 +51,23 @@ uint32_t StackTable::internStack(uint32_t parent, uint32_t frame_id, bool entry,
     return it->second;
 }
 
+uint32_t StackTable::internChild(uint32_t parent, const RawFrame& frame, bool entry, RecordSink& sink)
+{
+    uint64_t hash = reinterpret_cast<uintptr_t>(frame.code) ^ (static_cast<uint64_t>(parent) << 32)
+                    ^ static_cast<uint32_t>(frame.byte_offset) ^ (entry ? uint64_t{1} << 31 : 0);
+    hash *= 0x9E3779B97F4A7C15ull;
+    ChildSlot& slot = child_slots_[hash >> (64 - 12)];
+    static_assert(kChildSlots == size_t{1} << 12);
+    if (slot.stack_id != 0 && slot.code == frame.code && slot.parent == parent && slot.byte_offset == frame.byte_offset
+        && slot.entry == static_cast<uint32_t>(entry))
+    {
+        return slot.stack_id;
+    }
+    uint32_t stack_id = internStack(parent, internFrame(frame, sink), entry, sink);
+    slot = ChildSlot{frame.code, parent, frame.byte_offset, stack_id, static_cast<uint32_t>(entry)};
+    return stack_id;
+}
+
 uint32_t StackTable::intern(ThreadState* thread, const RawFrame* frames, size_t count, RecordSink& sink)
 {
     // frames[] is innermost first; the cache is outermost first. Keep the common prefix.
@@ -68,7 +88,7 @@ uint32_t StackTable::intern(ThreadState* thread, const RawFrame* frames, size_t 
     for (size_t depth = common; depth < count; ++depth) {
         const RawFrame& frame = frames[count - 1 - depth];
         const bool entry = native_ && frame.entry;
-        stack_id = internStack(stack_id, internFrame(frame, sink), entry, sink);
+        stack_id = internChild(stack_id, frame, entry, sink);
         cache.push_back(CachedFrame{frame.code, frame.byte_offset, stack_id, entry});
     }
     return stack_id;

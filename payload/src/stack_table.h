@@ -35,6 +35,24 @@ class StackTable
     uint32_t internCode(const void* code, RecordSink& sink);
     uint32_t internFrame(const RawFrame& frame, RecordSink& sink);
     uint32_t internStack(uint32_t parent, uint32_t frame_id, bool entry, RecordSink& sink);
+    // The stack id of (parent stack, frame), through the direct-mapped cache in front of the
+    // three maps below.
+    uint32_t internChild(uint32_t parent, const RawFrame& frame, bool entry, RecordSink& sink);
+
+    // A cache of (parent stack, code, byte offset, entry) -> stack id, the result of the three
+    // map lookups internChild would otherwise make. Direct-mapped and lossy: a slot holds the
+    // last key hashed to it, compared in full, so a hit is always the id the maps would give.
+    // The maps never drop an entry before reset(), which clears this too.
+    struct ChildSlot
+    {
+        const void* code = nullptr;
+        uint32_t parent = 0;
+        int32_t byte_offset = 0;
+        uint32_t stack_id = 0;  // 0: empty
+        uint32_t entry = 0;
+    };
+    static constexpr size_t kChildSlots = 4096;
+    std::vector<ChildSlot> child_slots_ = std::vector<ChildSlot>(kChildSlots);
 
     const PythonFrameWalker* walker_ = nullptr;
     bool native_ = false;

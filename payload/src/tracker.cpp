@@ -9,6 +9,7 @@
 #include "native_unwinder.h"
 #include "python_frames.h"
 #include "python_integration.h"
+#include "record_lock.h"
 #include "stack_table.h"
 #include "thread_state.h"
 
@@ -55,7 +56,7 @@ struct Capture
     // attach starting in another. Taken after control_mutex, never held while waiting for the
     // GIL or control_mutex.
     std::mutex patch_mutex;
-    std::mutex record_mutex;   // the record stream and everything below
+    RecordLock record_mutex;   // the record stream and everything below (see record_lock.h)
 
     bool active = false;
     CaptureConfig config;
