@@ -93,6 +93,10 @@ void appendHeaderLine(std::string& out, const format::Metadata& metadata)
     options.text(" options=").hex(metadata.options).appendTo(out, false);
     appendField(out, "native_traces", metadata.has(format::kOptionNativeTraces) ? 1 : 0);
     appendField(out, "trace_python_allocators", metadata.has(format::kOptionTracePythonAllocators) ? 1 : 0);
+    if (metadata.has(format::kOptionAggregated)) {
+        appendField(out, "aggregated", 1);
+        appendField(out, "aggregate_with_records", metadata.has(format::kOptionAggregateWithRecords) ? 1 : 0);
+    }
     appendField(out, "main_thread_id", metadata.main_thread_id);
     appendField(out, "rss_interval_ms", metadata.rss_interval_ms);
     appendField(out, "executable", metadata.executable);

@@ -1,6 +1,6 @@
 // The one-line text form of each record, as `memray parse` prints it (a debugging aid):
 //
-//   HEADER format_version=1 pid=4242 python_version="3.11.7" command_line="app.py" ...
+//   HEADER format_version=2 pid=4242 python_version="3.11.7" command_line="app.py" ...
 //   THREAD_START tid=1 os_tid=4242
 //   THREAD_NAME tid=1 name="MainThread"
 //   THREAD_SWITCH tid=1
@@ -13,10 +13,14 @@
 //   MEMORY time_ms=10 rss=20971520
 //   THREAD_EXIT tid=2
 //   TRAILER time_us=1000500 allocations=3
+//   AGGREGATE_BEGIN events=9 peak_events=7 peak_bytes=4096 current_bytes=1024 allocations=5 allocated_bytes=6000
+//   AGGREGATE_LOCATION tid=1 stack=3 allocator=malloc last_change=7 live_bytes=1024 live_count=1 peak_bytes=0 peak_count=0
+//   AGGREGATE_END
 //   END state=complete records=12
 //
-// Allocations add native_stack=N in captures with native traces. Strings are always quoted,
-// with \" \\ and \xNN escapes, so every line splits unambiguously on spaces outside quotes.
+// Allocations and aggregate locations add native_stack=N in captures with native traces. In
+// aggregated captures memory records add heap=N, and the header aggregated=1
+// aggregate_with_records=0|1. Strings are always quoted, with \" \\ and \xNN escapes, so every line splits unambiguously on spaces outside quotes.
 // Lines are built with std::to_chars into a local buffer: parse must print millions a second.
 #pragma once
 
