@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+import native_symbolization
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = os.path.join(HERE, "workloads")
 
@@ -269,6 +271,37 @@ def reporter_section(ctx):
     return lines + [""]
 
 
+def symbolization_section(ctx):
+    shapes = [(2, 10)] if ctx.quick else [(100, 1000), (5, 20000)]
+    lines = ["## Native symbolization", "",
+             "`memray run --native` of a generated C library whose calls reach malloc through",
+             "outer_<a> -> inner_<b>: outer x inner distinct native stacks. Median wall time and peak RSS",
+             "of reports on that capture (reading, symbolizing every distinct address with libdw, and",
+             "writing the report).", "",
+             "| distinct native stacks | functions | capture bytes | command | wall | peak RSS |",
+             "|---|---|---|---|---|---|"]
+    for outer, inner in shapes:
+        directory = os.path.join(ctx.scratch, "native-%d-%d" % (outer, inner))
+        os.makedirs(directory)
+        library = native_symbolization.build_library(directory, outer, inner)
+        script = native_symbolization.driver_script(directory, library, outer, inner)
+        run_measured(ctx.memray_run("--native") + [script])
+        capture = os.path.join(directory, "native.bin")
+        os.replace(ctx.capture, capture)
+        report = os.path.join(directory, "report.out")
+        cases = [("flamegraph", [ctx.memray, "flamegraph", "-f", "-o", report, capture]),
+                 ("summary", [ctx.memray, "summary", capture])]
+        for name, argv in cases:
+            runs = []
+            for _ in range(ctx.rounds):
+                with open(os.devnull, "wb") as sink:
+                    runs.append(run_measured(argv, stdout=sink))
+            lines.append("| %d | %d | %d | %s | %.2f s | %.0f MiB |" % (
+                outer * inner, outer + inner, os.path.getsize(capture), name,
+                statistics.median(m.wall for m in runs), statistics.median(m.max_rss_kib for m in runs) / 1024))
+    return lines + [""]
+
+
 def machine_lines(ctx):
     cpu = "unknown"
     with open("/proc/cpuinfo") as info:
@@ -295,14 +328,14 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default=os.path.join(HERE, "results", "RESULTS.md"))
     parser.add_argument("--quick", action="store_true", help="tiny workloads and one size: checks the suite runs")
-    parser.add_argument("--sections", default="overhead,fixed,size,reporters",
-                        help="comma-separated subset of: overhead, fixed, size, reporters")
+    parser.add_argument("--sections", default="overhead,fixed,size,reporters,native",
+                        help="comma-separated subset of: overhead, fixed, size, reporters, native")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     chosen = args.sections.split(",")
     sections = {"overhead": overhead_section, "fixed": fixed_cost_section, "size": capture_size_section,
-                "reporters": reporter_section}
+                "reporters": reporter_section, "native": symbolization_section}
     unknown = [name for name in chosen if name not in sections]
     if unknown:
         parser.error("unknown section(s): %s" % ", ".join(unknown))

@@ -158,6 +158,10 @@ void CaptureReader::define(const Record& record)
             trailer_time_us_ = record.time;
             trailer_allocations_ = record.count;
             break;
+        case RecordKind::AggregateBegin:
+        case RecordKind::AggregateLocation:
+        case RecordKind::AggregateEnd:
+            // Aggregated captures' checkpoints: the aggregated analysis reads them.
         case RecordKind::Allocation:
         case RecordKind::Deallocation:
             break;

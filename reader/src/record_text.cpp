@@ -38,7 +38,7 @@ class Line
     }
 
   private:
-    char buffer_[256];  // the longest line built here is under 200 bytes
+    char buffer_[384];  // the longest line built here (AGGREGATE_LOCATION) is under 300 bytes
     char* end_ = buffer_;
 };
 
@@ -101,7 +101,7 @@ void appendHeaderLine(std::string& out, const format::Metadata& metadata)
     out += '\n';
 }
 
-void appendRecordLine(std::string& out, const Record& record, bool native_traces)
+void appendRecordLine(std::string& out, const Record& record, bool native_traces, bool aggregated)
 {
     Line line;
     switch (record.kind) {
@@ -167,7 +167,35 @@ void appendRecordLine(std::string& out, const Record& record, bool native_traces
             line.text("THREAD_EXIT tid=").number(record.tid).appendTo(out);
             return;
         case RecordKind::Memory:
-            line.text("MEMORY time_ms=").number(record.time).text(" rss=").number(record.rss).appendTo(out);
+            line.text("MEMORY time_ms=").number(record.time).text(" rss=").number(record.rss);
+            if (aggregated) {
+                line.text(" heap=").number(record.heap);
+            }
+            line.appendTo(out);
+            return;
+        case RecordKind::AggregateBegin: {
+            const format::AggregateTotals& totals = record.totals;
+            line.text("AGGREGATE_BEGIN events=").number(totals.events).text(" peak_events=").number(totals.peak_events);
+            line.text(" peak_bytes=").number(totals.peak_bytes).text(" current_bytes=").number(totals.current_bytes);
+            line.text(" allocations=").number(totals.allocations).text(" allocated_bytes=").number(totals.allocated_bytes);
+            line.appendTo(out);
+            return;
+        }
+        case RecordKind::AggregateLocation: {
+            const format::AggregateLocation& location = record.location;
+            line.text("AGGREGATE_LOCATION tid=").number(location.tid).text(" stack=").number(location.stack_id);
+            if (native_traces) {
+                line.text(" native_stack=").number(location.native_stack_id);
+            }
+            line.text(" allocator=").text(format::allocatorName(location.allocator));
+            line.text(" last_change=").number(location.last_change_event);
+            line.text(" live_bytes=").number(location.live_bytes).text(" live_count=").number(location.live_count);
+            line.text(" peak_bytes=").number(location.peak_bytes).text(" peak_count=").number(location.peak_count);
+            line.appendTo(out);
+            return;
+        }
+        case RecordKind::AggregateEnd:
+            line.text("AGGREGATE_END").appendTo(out);
             return;
         case RecordKind::Trailer:
             line.text("TRAILER time_us=").number(record.time).text(" allocations=").number(record.count).appendTo(out);

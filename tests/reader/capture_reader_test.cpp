@@ -196,7 +196,7 @@ TEST(CaptureReader, CorruptRecordsAreReportedWithTheirOffset)
         b.allocate(Allocator::Malloc, 0x1000, 10, 0);
         b.flush();
         b.allocate(Allocator::Malloc, 0x2000, 10, 0);
-        const uint8_t garbage[] = {0x0e, 0x00};  // not a record type
+        const uint8_t garbage[] = {0x31, 0x00};  // not a record type
         b.raw(garbage, sizeof(garbage));
         b.flush();
     }

@@ -21,7 +21,7 @@ std::vector<std::string> parseLines(const std::string& path)
     appendHeaderLine(out, reader.metadata());
     Record record;
     while (reader.next(record)) {
-        appendRecordLine(out, record, reader.nativeTraces());
+        appendRecordLine(out, record, reader.nativeTraces(), reader.isAggregated());
     }
     appendEndLine(out, reader.endState(), reader.recordsRead());
     std::vector<std::string> lines;

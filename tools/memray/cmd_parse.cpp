@@ -72,12 +72,13 @@ int parseCommand(int argc, char** argv)
     try {
         reader::CaptureReader reader(values["results"].as<std::string>());
         const bool native = reader.nativeTraces();
+        const bool aggregated = reader.isAggregated();
         std::string out;
         out.reserve(kFlushBytes + (64 << 10));
         reader::appendHeaderLine(out, reader.metadata());
         reader::Record record;
         while (reader.next(record)) {
-            reader::appendRecordLine(out, record, native);
+            reader::appendRecordLine(out, record, native, aggregated);
             if (out.size() >= kFlushBytes) [[unlikely]] {
                 writeAll(STDOUT_FILENO, out);
                 out.clear();

@@ -51,7 +51,7 @@ Outcome readEverything(const std::string& path, bool also_threaded = true)
         Record record;
         while (reader.next(record)) {
             stats.add(record);
-            appendRecordLine(text, record, reader.nativeTraces());
+            appendRecordLine(text, record, reader.nativeTraces(), reader.isAggregated());
             if (record.kind == RecordKind::Allocation) {
                 reader.forEachFrame(record.stack_id, [&](const PythonFrame& frame) { text.append(frame.function); });
             }

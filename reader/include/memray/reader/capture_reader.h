@@ -155,6 +155,8 @@ class CaptureReader
     const std::string& path() const { return path_; }
     const format::Metadata& metadata() const { return chunks_->metadata(); }
     bool nativeTraces() const { return metadata().has(format::kOptionNativeTraces); }
+    // Written with --aggregate: checkpoints of per-location figures instead of heap events.
+    bool isAggregated() const { return metadata().has(format::kOptionAggregated); }
 
     // The next record, after applying it to the tables. False once the stream has ended:
     // then endState() says how. Views in `record` (names) are valid until the next call.

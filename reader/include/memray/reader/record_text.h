@@ -28,7 +28,8 @@
 namespace memray::reader {
 
 void appendHeaderLine(std::string& out, const format::Metadata& metadata);
-void appendRecordLine(std::string& out, const Record& record, bool native_traces);
+// `native_traces` and `aggregated`: the capture's options, which change some records' shape.
+void appendRecordLine(std::string& out, const Record& record, bool native_traces, bool aggregated = false);
 // The closing line: how the stream ended and how many records it had.
 void appendEndLine(std::string& out, EndState state, uint64_t records);
 
