@@ -23,8 +23,8 @@ struct CaptureTotals
     uint64_t total_bytes = 0;
     std::vector<MemoryPoint> memory;
 
-    template <typename Tag>
-    void add(const HeapEvent& event, const HeapTracker<Tag>& heap)
+    template <typename Heap>
+    void add(const HeapEvent& event, const Heap& heap)
     {
         if (event.kind == EventKind::Allocation) {
             ++total_allocations;
@@ -86,7 +86,8 @@ std::vector<LocationUsage> usageAtPeak(const std::string& path, uint64_t peak_ev
 // The heap is tracked with each block's location, and every change to the blocks since the
 // latest peak is logged; a new peak empties the log. At the end, undoing the log (newest first)
 // turns the blocks back into those live at the peak. Mappings, which munmap can trim and split,
-// are few: their events are logged from the start and replayed up to the peak. A capture that
+// are few: their events are logged from the start (on the decoding thread) and replayed up to
+// the peak. A capture that
 // allocates a block already live (it missed a free), or whose logs outgrow their caps (the peak
 // came early in a long capture), falls back on usageAtPeak.
 class PeakFinder
@@ -97,23 +98,46 @@ class PeakFinder
     {
     }
 
+    // On the decoding thread, before add() sees them: applies the batch's mapping events to a
+    // map of their own (its tree walks would otherwise slow the consuming thread, the busier
+    // one) and logs them, leaving in each the change to the mapped bytes (in native_stack_id).
+    void inspect(HeapEvent* events, size_t count)
+    {
+        for (size_t i = 0; i < count; ++i) {
+            HeapEvent& event = events[i];
+            if (event.kind == EventKind::Allocation) {
+                if (event.allocatorKind() == format::Allocator::Mmap) {
+                    logMapping(event, PackedLocation::of(event, split_threads_));
+                    const uint64_t end = RangeMap<NoTag>::rangeEnd(event.address, event.size);
+                    const uint64_t replaced = mapped_.insert(event.address, end, NoTag{});
+                    event.native_stack_id = (end - event.address) - replaced;
+                }
+                ++inspected_events_;
+            } else if (event.kind == EventKind::Deallocation) {
+                if (event.deallocatorKind() == format::Deallocator::Munmap) {
+                    logMapping(event, {});
+                    event.native_stack_id = 0 - mapped_.erase(event.address, RangeMap<NoTag>::rangeEnd(event.address, event.size));
+                }
+                ++inspected_events_;
+            }
+        }
+    }
+
+    // Applies `event`, after inspect() has seen it.
     void add(const HeapEvent& event)
     {
         if (event.kind == EventKind::Allocation) {
-            const PackedLocation location = PackedLocation::of(event, split_threads_);
             if (event.allocatorKind() == format::Allocator::Mmap) {
-                logMapping(event, location);
-                heap_.allocate(event.allocatorKind(), event.address, event.size, location);
+                mapped_bytes_ += event.native_stack_id;
             } else {
                 const size_t blocks = heap_.liveBlocks();
-                heap_.allocate(event.allocatorKind(), event.address, event.size, location);
+                heap_.allocate(event.allocatorKind(), event.address, event.size, PackedLocation::of(event, split_threads_));
                 exact_ = exact_ && heap_.liveBlocks() != blocks;
                 logUndo(Undo::allocated(event.address));
             }
         } else if (event.kind == EventKind::Deallocation) {
             if (event.deallocatorKind() == format::Deallocator::Munmap) {
-                logMapping(event, {});
-                heap_.deallocate(event.deallocatorKind(), event.address, event.size);
+                mapped_bytes_ += event.native_stack_id;
             } else {
                 heap_.deallocate(event.deallocatorKind(), event.address, event.size,
                                  [&](uint64_t bytes, const PackedLocation& location, bool) {
@@ -123,8 +147,13 @@ class PeakFinder
         } else {
             return;
         }
-        if (heap_.peakEvents() == heap_.events()) {
-            undo_size_ = 0;  // this event reached the (new) peak
+        // As HeapTracker does: the latest event at the maximum is the peak.
+        ++events_;
+        const uint64_t current = currentBytes();
+        if (current >= peak_bytes_) {
+            peak_bytes_ = current;
+            peak_events_ = events_;
+            undo_size_ = 0;
         }
     }
 
@@ -136,15 +165,18 @@ class PeakFinder
         }
     }
 
-    const HeapTracker<PackedLocation>& heap() const { return heap_; }
-    // False: usage() cannot tell; replay the capture instead (usageAtPeak).
-    bool exact() const { return exact_; }
+    // The heap as HeapTracker counts it: live blocks and mapped bytes.
+    uint64_t currentBytes() const { return heap_.currentBytes() + mapped_bytes_; }
+    uint64_t peakBytes() const { return peak_bytes_; }
+    uint64_t peakEvents() const { return peak_events_; }
+    // False: usage() cannot tell; replay the capture instead (usageAtPeak). Once the stream ends.
+    bool exact() const { return exact_ && !mappings_overflowed_; }
 
     // The live allocations at the peak, grouped as liveByLocation does. Call once, at the end:
     // it takes the heap back to the peak.
     std::vector<LocationUsage> usage()
     {
-        const uint64_t peak_events = heap_.peakEvents();  // undoing moves the heap's mark
+        const uint64_t peak_events = peak_events_;
         for (size_t i = undo_size_; i-- > 0;) {
             const Undo& undo = undo_[i / kUndoBlock][i % kUndoBlock];
             if (undo.freed) {
@@ -235,11 +267,11 @@ class PeakFinder
     void logMapping(const HeapEvent& event, const PackedLocation& location)
     {
         if (mappings_.size() >= kMaxMappingEvents) [[unlikely]] {
-            exact_ = false;
+            mappings_overflowed_ = true;
             mappings_ = std::vector<Mapping>();
         }
-        if (exact_) [[likely]] {
-            mappings_.push_back(Mapping{heap_.events(), event.address, event.size, location,
+        if (!mappings_overflowed_) [[likely]] {
+            mappings_.push_back(Mapping{inspected_events_, event.address, event.size, location,
                                         event.kind == EventKind::Allocation});
         }
     }
@@ -250,12 +282,21 @@ class PeakFinder
     static constexpr size_t kMaxMappingEvents = size_t{1} << 22;
 
     bool split_threads_;
+    // The consuming thread's: blocks (heap_, whose own peak goes unused), mapped bytes, the peak.
     bool exact_ = true;
     HeapTracker<PackedLocation> heap_;
+    uint64_t mapped_bytes_ = 0;
+    uint64_t events_ = 0;
+    uint64_t peak_bytes_ = 0;
+    uint64_t peak_events_ = 0;
     // Changes to the blocks since the latest peak, oldest first: undo_size_ entries in blocks of
     // kUndoBlock, which (unlike a vector's growth) never copy the log; a new peak keeps them.
     std::vector<std::unique_ptr<Undo[]>> undo_;
     size_t undo_size_ = 0;
+    // The decoding thread's (until the stream ends): live mappings and the log of their events.
+    RangeMap<NoTag> mapped_;
+    uint64_t inspected_events_ = 0;
+    bool mappings_overflowed_ = false;
     std::vector<Mapping> mappings_;  // every mapping event, oldest first
 };
 
@@ -373,12 +414,12 @@ AnalysedCapture analyseCapture(const std::string& path, const SnapshotOptions& o
                     peak.prefetch(events[i + kPrefetchDistance]);
                 }
                 peak.add(events[i]);
-                totals.add(events[i], peak.heap());
+                totals.add(events[i], peak);
             }
             return true;
-        });
-        result.snapshot.peak_bytes = peak.heap().peakBytes();
-        usage = peak.exact() ? peak.usage() : usageAtPeak(path, peak.heap().peakEvents(), options.split_threads);
+        }, [&](HeapEvent* events, size_t count) { peak.inspect(events, count); });
+        result.snapshot.peak_bytes = peak.peakBytes();
+        usage = peak.exact() ? peak.usage() : usageAtPeak(path, peak.peakEvents(), options.split_threads);
     } else {
         HeapTracker<> heap;
         TemporaryFinder temporary(options.temporary_threshold, options.split_threads);

@@ -81,7 +81,7 @@ void decodeHeapEvents(CaptureReader& reader, HandoffQueue<HeapEvent>& queue, Ins
         }
         batch.push_back(event);
         if (batch.size() == kHeapEventsPerBatch) {
-            inspect(static_cast<const HeapEvent*>(batch.data()), batch.size());
+            inspect(batch.data(), batch.size());
             if (!queue.push(std::move(batch))) {
                 return;  // the consumer has stopped
             }
@@ -90,7 +90,7 @@ void decodeHeapEvents(CaptureReader& reader, HandoffQueue<HeapEvent>& queue, Ins
         }
     }
     if (!batch.empty()) {
-        inspect(static_cast<const HeapEvent*>(batch.data()), batch.size());
+        inspect(batch.data(), batch.size());
         queue.push(std::move(batch));
     }
 }
@@ -100,8 +100,8 @@ void decodeHeapEvents(CaptureReader& reader, HandoffQueue<HeapEvent>& queue, Ins
 // Calls consume(events, count) with consecutive batches of `reader`'s remaining heap events,
 // until the capture ends or consume returns false. Rethrows what either thread threw; throws
 // CaptureError if the capture is corrupted (when read to its end). inspect(events, count), if
-// given, sees each batch first, on the decoding thread: work that needs none of the consumer's
-// state can run there, balancing the two threads.
+// given, sees each batch first, on the decoding thread, and may rewrite it: work that needs none
+// of the consumer's state can run there, balancing the two threads.
 template <typename Consume, typename Inspect>
 void streamHeapEvents(CaptureReader& reader, Consume&& consume, Inspect&& inspect)
 {
@@ -144,7 +144,7 @@ void streamHeapEvents(CaptureReader& reader, Consume&& consume, Inspect&& inspec
 template <typename Consume>
 void streamHeapEvents(CaptureReader& reader, Consume&& consume)
 {
-    streamHeapEvents(reader, std::forward<Consume>(consume), [](const HeapEvent*, size_t) {});
+    streamHeapEvents(reader, std::forward<Consume>(consume), [](HeapEvent*, size_t) {});
 }
 
 }  // namespace memray::reader
