@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <memory>
 #include <unordered_map>
 
 namespace memray::reader {
@@ -16,6 +17,8 @@ namespace {
 
 using EventKind = HeapEvent::Kind;
 
+constexpr size_t kPrefetchDistance = 16;  // heap events ahead whose table slots to load
+
 // Whole-capture figures that every kind of report shows, gathered during its first pass.
 struct CaptureTotals
 {
@@ -23,8 +26,8 @@ struct CaptureTotals
     uint64_t total_bytes = 0;
     std::vector<MemoryPoint> memory;
 
-    template <typename Tag>
-    void add(const HeapEvent& event, const HeapTracker<Tag>& heap)
+    template <typename Heap>
+    void add(const HeapEvent& event, const Heap& heap)
     {
         if (event.kind == EventKind::Allocation) {
             ++total_allocations;
@@ -76,8 +79,229 @@ std::vector<LocationUsage> usageAtPeak(const std::string& path, uint64_t peak_ev
             return heap.events() < peak_events;
         });
     }
+    uint64_t bb=0,bc=0,mb=0,mc=0; heap.forEachLive([&](uint64_t, uint64_t size, const PackedLocation& location) { if (location.allocator != format::Allocator::Mmap) {bb+=size;bc++;} else {mb+=size;mc++;} });
     return liveByLocation(heap);
 }
+
+// Live allocations at the heap's high-water mark, found in the same pass as the mark itself
+// (usageAtPeak decodes the whole file a second time).
+//
+// The heap is tracked with each block's location, and every change to the blocks since the
+// latest peak is logged; a new peak empties the log. At the end, undoing the log (newest first)
+// turns the blocks back into those live at the peak. Mappings, which munmap can trim and split,
+// are few: their events are logged from the start (on the decoding thread) and replayed up to
+// the peak. A capture that
+// allocates a block already live (it missed a free), or whose logs outgrow their caps (the peak
+// came early in a long capture), falls back on usageAtPeak.
+class PeakFinder
+{
+  public:
+    explicit PeakFinder(bool split_threads)
+    : split_threads_(split_threads)
+    {
+    }
+
+    // On the decoding thread, before add() sees them: applies the batch's mapping events to a
+    // map of their own (its tree walks would otherwise slow the consuming thread, the busier
+    // one) and logs them, leaving in each the change to the mapped bytes (in native_stack_id).
+    void inspect(HeapEvent* events, size_t count)
+    {
+        for (size_t i = 0; i < count; ++i) {
+            HeapEvent& event = events[i];
+            if (event.kind == EventKind::Allocation) {
+                if (event.allocatorKind() == format::Allocator::Mmap) {
+                    logMapping(event, PackedLocation::of(event, split_threads_));
+                    const uint64_t end = RangeMap<NoTag>::rangeEnd(event.address, event.size);
+                    const uint64_t replaced = mapped_.insert(event.address, end, NoTag{});
+                    event.native_stack_id = (end - event.address) - replaced;
+                }
+                ++inspected_events_;
+            } else if (event.kind == EventKind::Deallocation) {
+                if (event.deallocatorKind() == format::Deallocator::Munmap) {
+                    logMapping(event, {});
+                    event.native_stack_id = 0 - mapped_.erase(event.address, RangeMap<NoTag>::rangeEnd(event.address, event.size));
+                }
+                ++inspected_events_;
+            }
+        }
+    }
+
+    // Applies `event`, after inspect() has seen it.
+    void add(const HeapEvent& event)
+    {
+        if (event.kind == EventKind::Allocation) {
+            if (event.allocatorKind() == format::Allocator::Mmap) {
+                mapped_bytes_ += event.native_stack_id;
+            } else {
+                const size_t blocks = heap_.liveBlocks();
+                heap_.allocate(event.allocatorKind(), event.address, event.size, PackedLocation::of(event, split_threads_));
+                exact_ = exact_ && heap_.liveBlocks() != blocks;
+                logUndo(Undo::allocated(event.address));
+            }
+        } else if (event.kind == EventKind::Deallocation) {
+            if (event.deallocatorKind() == format::Deallocator::Munmap) {
+                mapped_bytes_ += event.native_stack_id;
+            } else {
+                heap_.deallocate(event.deallocatorKind(), event.address, event.size,
+                                 [&](uint64_t bytes, const PackedLocation& location, bool) {
+                                     logUndo(Undo::free(event.address, bytes, location));
+                                 });
+            }
+        } else {
+            return;
+        }
+        // As HeapTracker does: the latest event at the maximum is the peak.
+        ++events_;
+        const uint64_t current = currentBytes();
+        if (current >= peak_bytes_) {
+            peak_bytes_ = current;
+            peak_events_ = events_;
+            undo_size_ = 0;
+        }
+    }
+
+    // Hints that `event` comes soon: its heap slot starts loading.
+    void prefetch(const HeapEvent& event) const
+    {
+        if (event.kind == EventKind::Allocation || event.kind == EventKind::Deallocation) {
+            heap_.prefetch(event.address);
+        }
+    }
+
+    // The heap as HeapTracker counts it: live blocks and mapped bytes.
+    uint64_t currentBytes() const { return heap_.currentBytes() + mapped_bytes_; }
+    uint64_t peakBytes() const { return peak_bytes_; }
+    uint64_t peakEvents() const { return peak_events_; }
+    // False: usage() cannot tell; replay the capture instead (usageAtPeak). Once the stream ends.
+    bool exact() const { return exact_ && !mappings_overflowed_; }
+
+    // The live allocations at the peak, grouped as liveByLocation does. Call once, at the end:
+    // it takes the heap back to the peak.
+    std::vector<LocationUsage> usage()
+    {
+        const uint64_t peak_events = peak_events_;
+        for (size_t i = undo_size_; i-- > 0;) {
+            const Undo& undo = undo_[i / kUndoBlock][i % kUndoBlock];
+            if (undo.freed) {
+                heap_.allocate(format::Allocator::Malloc, undo.address, undo.size, undo.location());
+            } else {
+                heap_.deallocate(format::Deallocator::Free, undo.address, 0);
+            }
+        }
+        HeapTracker<PackedLocation> mappings;
+        for (const Mapping& mapping : mappings_) {
+            if (mapping.event >= peak_events) {
+                break;
+            }
+            if (mapping.allocate) {
+                mappings.allocate(format::Allocator::Mmap, mapping.address, mapping.size, mapping.location);
+            } else {
+                mappings.deallocate(format::Deallocator::Munmap, mapping.address, mapping.size);
+            }
+        }
+        LocationInterner locations;
+        std::vector<LocationUsage> usage;
+        auto add = [&](uint64_t size, const PackedLocation& location) {
+            const uint32_t index = locations.intern(location.key());
+            if (index == usage.size()) {
+                usage.push_back(LocationUsage{location.key(), 0, 0});
+            }
+            usage[index].bytes += size;
+            ++usage[index].count;
+        };
+        // The heap's own mappings are those of the end: the replayed ones replace them.
+        heap_.forEachLive([&](uint64_t, uint64_t size, const PackedLocation& location) {
+            if (location.allocator != format::Allocator::Mmap) {
+                add(size, location);
+            }
+        });
+        mappings.forEachLive([&](uint64_t, uint64_t size, const PackedLocation& location) { add(size, location); });
+        uint64_t bb=0,bc=0,mb=0,mc=0; heap_.forEachLive([&](uint64_t, uint64_t size, const PackedLocation& location) { if (location.allocator != format::Allocator::Mmap) {bb+=size;bc++;} });
+        mappings.forEachLive([&](uint64_t, uint64_t size, const PackedLocation&) { mb+=size;mc++; });
+        return usage;
+    }
+
+  private:
+    // Undoes a change to the blocks: an allocation at `address`, or (freed) the free of a block.
+    // No member initialisers: a new block of the log is left uninitialised, not zeroed.
+    struct Undo
+    {
+        uint64_t address;
+        uint64_t size;
+        uint32_t stack_id;
+        uint32_t native_stack_id;
+        uint32_t thread_id;
+        format::Allocator allocator;
+        bool freed;
+
+        static Undo allocated(uint64_t address) { return Undo{address, 0, 0, 0, 0, {}, false}; }
+        static Undo free(uint64_t address, uint64_t size, const PackedLocation& location)
+        {
+            return Undo{address, size, location.stack_id, location.native_stack_id, location.thread_id,
+                        location.allocator, true};
+        }
+        PackedLocation location() const { return PackedLocation{stack_id, native_stack_id, thread_id, allocator}; }
+    };
+
+    struct Mapping
+    {
+        uint64_t event;  // heap events applied before this one
+        uint64_t address;
+        uint64_t size;
+        PackedLocation location;
+        bool allocate;
+    };
+
+    void logUndo(const Undo& undo)
+    {
+        if (undo_size_ == undo_.size() * kUndoBlock) [[unlikely]] {
+            if (undo_size_ >= kMaxUndo || !exact_) {
+                exact_ = false;
+                undo_.clear();
+                undo_size_ = 0;
+                return;
+            }
+            undo_.push_back(std::make_unique_for_overwrite<Undo[]>(kUndoBlock));
+        }
+        undo_[undo_size_ / kUndoBlock][undo_size_ % kUndoBlock] = undo;
+        ++undo_size_;
+    }
+
+    void logMapping(const HeapEvent& event, const PackedLocation& location)
+    {
+        if (mappings_.size() >= kMaxMappingEvents) [[unlikely]] {
+            mappings_overflowed_ = true;
+            mappings_ = std::vector<Mapping>();
+        }
+        if (!mappings_overflowed_) [[likely]] {
+            mappings_.push_back(Mapping{inspected_events_, event.address, event.size, location,
+                                        event.kind == EventKind::Allocation});
+        }
+    }
+
+    // At most 256 MiB of undo log and 192 MiB of mapping log.
+    static constexpr size_t kMaxUndo = size_t{1} << 23;
+    static constexpr size_t kUndoBlock = size_t{1} << 14;
+    static constexpr size_t kMaxMappingEvents = size_t{1} << 22;
+
+    bool split_threads_;
+    // The consuming thread's: blocks (heap_, whose own peak goes unused), mapped bytes, the peak.
+    bool exact_ = true;
+    HeapTracker<PackedLocation> heap_;
+    uint64_t mapped_bytes_ = 0;
+    uint64_t events_ = 0;
+    uint64_t peak_bytes_ = 0;
+    uint64_t peak_events_ = 0;
+    // Changes to the blocks since the latest peak, oldest first: undo_size_ entries in blocks of
+    // kUndoBlock, which (unlike a vector's growth) never copy the log; a new peak keeps them.
+    std::vector<std::unique_ptr<Undo[]>> undo_;
+    size_t undo_size_ = 0;
+    // The decoding thread's (until the stream ends): live mappings and the log of their events.
+    RangeMap<NoTag> mapped_;
+    uint64_t inspected_events_ = 0;
+    bool mappings_overflowed_ = false;
+    std::vector<Mapping> mappings_;  // every mapping event, oldest first
+};
 
 // Finds temporary allocations: each thread remembers its last threshold + 1 allocations; a
 // deallocation by that thread of one of them makes it temporary.
@@ -177,6 +401,23 @@ std::vector<LocationUsage> usageFromRecords(CaptureReader& capture, const Snapsh
         });
         snapshot->peak_bytes = heap.peakBytes();
         usage = liveByLocation(heap);
+    } else if (options.kind == ReportKind::Peak) {
+        PeakFinder peak(options.split_threads);
+        streamHeapEvents(capture, [&](const HeapEvent* events, size_t count) {
+            for (size_t i = 0; i < std::min(count, kPrefetchDistance); ++i) {
+                peak.prefetch(events[i]);
+            }
+            for (size_t i = 0; i < count; ++i) {
+                if (i + kPrefetchDistance < count) {
+                    peak.prefetch(events[i + kPrefetchDistance]);
+                }
+                peak.add(events[i]);
+                totals.add(events[i], peak);
+            }
+            return true;
+        }, [&](HeapEvent* events, size_t count) { peak.inspect(events, count); });
+        result.snapshot.peak_bytes = peak.peakBytes();
+        usage = peak.exact() ? peak.usage() : usageAtPeak(path, peak.peakEvents(), options.split_threads);
     } else {
         HeapTracker<> heap;
         TemporaryFinder temporary(options.temporary_threshold, options.split_threads);

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <exception>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace memray::reader {
@@ -67,7 +68,8 @@ inline bool toHeapEvent(const Record& record, HeapEvent* event)
     }
 }
 
-inline void decodeHeapEvents(CaptureReader& reader, HandoffQueue<HeapEvent>& queue)
+template <typename Inspect>
+void decodeHeapEvents(CaptureReader& reader, HandoffQueue<HeapEvent>& queue, Inspect& inspect)
 {
     auto batch = queue.takeEmpty();
     batch.reserve(kHeapEventsPerBatch);
@@ -79,6 +81,7 @@ inline void decodeHeapEvents(CaptureReader& reader, HandoffQueue<HeapEvent>& que
         }
         batch.push_back(event);
         if (batch.size() == kHeapEventsPerBatch) {
+            inspect(batch.data(), batch.size());
             if (!queue.push(std::move(batch))) {
                 return;  // the consumer has stopped
             }
@@ -87,6 +90,7 @@ inline void decodeHeapEvents(CaptureReader& reader, HandoffQueue<HeapEvent>& que
         }
     }
     if (!batch.empty()) {
+        inspect(batch.data(), batch.size());
         queue.push(std::move(batch));
     }
 }
@@ -95,15 +99,17 @@ inline void decodeHeapEvents(CaptureReader& reader, HandoffQueue<HeapEvent>& que
 
 // Calls consume(events, count) with consecutive batches of `reader`'s remaining heap events,
 // until the capture ends or consume returns false. Rethrows what either thread threw; throws
-// CaptureError if the capture is corrupted (when read to its end).
-template <typename Consume>
-void streamHeapEvents(CaptureReader& reader, Consume&& consume)
+// CaptureError if the capture is corrupted (when read to its end). inspect(events, count), if
+// given, sees each batch first, on the decoding thread, and may rewrite it: work that needs none
+// of the consumer's state can run there, balancing the two threads.
+template <typename Consume, typename Inspect>
+void streamHeapEvents(CaptureReader& reader, Consume&& consume, Inspect&& inspect)
 {
     HandoffQueue<HeapEvent> queue(detail::kHeapBatchesInFlight);
     std::exception_ptr decode_failure;
     std::thread decoder([&] {
         try {
-            detail::decodeHeapEvents(reader, queue);
+            detail::decodeHeapEvents(reader, queue, inspect);
         } catch (...) {
             decode_failure = std::current_exception();
         }
@@ -133,6 +139,12 @@ void streamHeapEvents(CaptureReader& reader, Consume&& consume)
     if (finished) {
         reader.throwIfCorrupt();
     }
+}
+
+template <typename Consume>
+void streamHeapEvents(CaptureReader& reader, Consume&& consume)
+{
+    streamHeapEvents(reader, std::forward<Consume>(consume), [](HeapEvent*, size_t) {});
 }
 
 }  // namespace memray::reader

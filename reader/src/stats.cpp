@@ -174,30 +174,35 @@ namespace {
 
 constexpr size_t kPrefetchDistance = 16;
 
-void prefetch(const StatsAggregator& aggregator, const HeapEvent& event)
-{
-    if (event.kind == HeapEvent::Kind::Allocation) {
-        aggregator.prefetchAllocation(event.address, event.size, event.stack_id);
-    } else if (event.kind == HeapEvent::Kind::Deallocation) {
-        aggregator.prefetchDeallocation(event.address);
-    }
-}
-
-void aggregate(StatsAggregator& aggregator, const HeapEvent* events, size_t count)
+// The heap half of each event (on the consuming thread)...
+void track(StatsAggregator& aggregator, const HeapEvent* events, size_t count)
 {
     for (size_t i = 0; i < std::min(count, kPrefetchDistance); ++i) {
-        prefetch(aggregator, events[i]);
+        aggregator.prefetchDeallocation(events[i].address);  // the heap slot of either kind
     }
     for (size_t i = 0; i < count; ++i) {
         if (i + kPrefetchDistance < count) {
-            prefetch(aggregator, events[i + kPrefetchDistance]);
+            aggregator.prefetchDeallocation(events[i + kPrefetchDistance].address);
         }
         const HeapEvent& event = events[i];
         if (event.kind == HeapEvent::Kind::Allocation) {
-            aggregator.addAllocation(event.allocatorKind(), event.address, event.size, event.stack_id,
-                                     event.native_stack_id);
+            aggregator.trackAllocation(event.allocatorKind(), event.address, event.size);
         } else if (event.kind == HeapEvent::Kind::Deallocation) {
             aggregator.addDeallocation(event.deallocatorKind(), event.address, event.size);
+        }
+    }
+}
+
+// ...and the totals of each allocation (on the decoding thread, which has time to spare).
+void count(StatsAggregator& aggregator, const HeapEvent* events, size_t count)
+{
+    for (size_t i = 0; i < count; ++i) {
+        if (i + kPrefetchDistance < count && events[i + kPrefetchDistance].kind == HeapEvent::Kind::Allocation) {
+            aggregator.prefetchCount(events[i + kPrefetchDistance].size, events[i + kPrefetchDistance].stack_id);
+        }
+        const HeapEvent& event = events[i];
+        if (event.kind == HeapEvent::Kind::Allocation) {
+            aggregator.countAllocation(event.allocatorKind(), event.size, event.stack_id, event.native_stack_id);
         }
     }
 }
@@ -208,10 +213,13 @@ CaptureStats computeStats(CaptureReader& reader, size_t top_n)
 {
     reader.requireAllocationRecords("stats");
     StatsAggregator aggregator(reader);
-    streamHeapEvents(reader, [&](const HeapEvent* events, size_t count) {
-        aggregate(aggregator, events, count);
-        return true;
-    });
+    streamHeapEvents(
+            reader,
+            [&](const HeapEvent* events, size_t n) {
+                track(aggregator, events, n);
+                return true;
+            },
+            [&](const HeapEvent* events, size_t n) { count(aggregator, events, n); });
     return aggregator.result(top_n);
 }
 

@@ -127,6 +127,51 @@ TEST(AllocationSnapshot, RepeatedPeaksTakeTheLatest)
               (Usage{{"second", {4 * kMiB, 1}}}));
 }
 
+// The peak is found in one pass that undoes what followed it: frees, a block reusing a freed
+// address, and a munmap splitting a mapping.
+TEST(AllocationSnapshot, PeakUndoesTheChangesAfterIt)
+{
+    CaptureFile file([](synth::CaptureBuilder& b) {
+        b.threadStart(1, testing::kTestPid);
+        b.switchTo(1);
+        const uint64_t a = defineStack(b, "a", "app.py", 3);
+        const uint64_t bb = defineStack(b, "b", "app.py", 9);
+        const uint64_t m = defineStack(b, "m", "app.py", 15);
+        b.allocate(Allocator::Malloc, 0x10, 100, a);
+        b.allocate(Allocator::Malloc, 0x20, 200, bb);
+        b.allocate(Allocator::Mmap, 0x7f0000000000, 4 * kPage, m);  // the peak
+        b.deallocate(Deallocator::Munmap, 0x7f0000000000 + kPage, kPage);
+        b.deallocate(Deallocator::Free, 0x10);
+        b.allocate(Allocator::Malloc, 0x10, 50, bb);
+        b.deallocate(Deallocator::Free, 0x20);
+        b.allocate(Allocator::Mmap, 0x7f1000000000, kPage, m);
+        b.trailer(1000);
+    });
+    AnalysedCapture peak = analyseCapture(file.path(), SnapshotOptions{ReportKind::Peak});
+    EXPECT_EQ(peak.snapshot.peak_bytes, 300 + 4 * kPage);
+    EXPECT_EQ(byFunction(peak), (Usage{{"a", {100, 1}}, {"b", {200, 1}}, {"m", {4 * kPage, 1}}}));
+}
+
+// A block allocated where one is still live (the capture missed its free) replaces it.
+TEST(AllocationSnapshot, PeakOfACaptureThatMissedAFree)
+{
+    CaptureFile file([](synth::CaptureBuilder& b) {
+        b.threadStart(1, testing::kTestPid);
+        b.switchTo(1);
+        const uint64_t a = defineStack(b, "a", "app.py", 3);
+        const uint64_t bb = defineStack(b, "b", "app.py", 9);
+        b.allocate(Allocator::Malloc, 0x10, 100, a);
+        b.allocate(Allocator::Malloc, 0x10, 300, bb);
+        b.allocate(Allocator::Malloc, 0x20, 50, a);  // the peak
+        b.deallocate(Deallocator::Free, 0x20);
+        b.deallocate(Deallocator::Free, 0x10);
+        b.trailer(1000);
+    });
+    AnalysedCapture peak = analyseCapture(file.path(), SnapshotOptions{ReportKind::Peak});
+    EXPECT_EQ(peak.snapshot.peak_bytes, 350u);
+    EXPECT_EQ(byFunction(peak), (Usage{{"a", {50, 1}}, {"b", {300, 1}}}));
+}
+
 TEST(AllocationSnapshot, MmapTwoPagesUnmapOneMmapTen)
 {
     CaptureFile file([](synth::CaptureBuilder& b) {

@@ -80,6 +80,14 @@ class StatsAggregator
     void addAllocation(format::Allocator allocator, uint64_t address, uint64_t size, uint64_t stack_id,
                        uint64_t native_stack_id = 0)
     {
+        countAllocation(allocator, size, stack_id, native_stack_id);
+        trackAllocation(allocator, address, size);
+    }
+
+    // The two halves of addAllocation: the totals, and the live heap. They touch disjoint state,
+    // so two threads may run one each (computeStats counts on its decoding thread).
+    void countAllocation(format::Allocator allocator, uint64_t size, uint64_t stack_id, uint64_t native_stack_id)
+    {
         ++total_allocations_;
         total_bytes_ += size;
         sizes_.add(size);
@@ -96,6 +104,9 @@ class StatsAggregator
             hybrid.bytes += size;
             ++hybrid.count;
         }
+    }
+    void trackAllocation(format::Allocator allocator, uint64_t address, uint64_t size)
+    {
         heap_.allocate(allocator, address, size);
     }
 
@@ -109,6 +120,11 @@ class StatsAggregator
     void prefetchAllocation(uint64_t address, uint64_t size, uint64_t stack_id) const
     {
         heap_.prefetch(address);
+        prefetchCount(size, stack_id);
+    }
+    // The same for countAllocation alone.
+    void prefetchCount(uint64_t size, uint64_t stack_id) const
+    {
         sizes_.prefetch(size);
         if (stack_id < by_stack_.size()) {
             __builtin_prefetch(&by_stack_[stack_id]);
