@@ -13,6 +13,7 @@
 namespace memray::reader {
 using format::HeapTracker;
 using format::NoTag;
+using format::RangeMap;
 namespace {
 
 using EventKind = HeapEvent::Kind;
@@ -79,7 +80,6 @@ std::vector<LocationUsage> usageAtPeak(const std::string& path, uint64_t peak_ev
             return heap.events() < peak_events;
         });
     }
-    uint64_t bb=0,bc=0,mb=0,mc=0; heap.forEachLive([&](uint64_t, uint64_t size, const PackedLocation& location) { if (location.allocator != format::Allocator::Mmap) {bb+=size;bc++;} else {mb+=size;mc++;} });
     return liveByLocation(heap);
 }
 
@@ -216,8 +216,6 @@ class PeakFinder
             }
         });
         mappings.forEachLive([&](uint64_t, uint64_t size, const PackedLocation& location) { add(size, location); });
-        uint64_t bb=0,bc=0,mb=0,mc=0; heap_.forEachLive([&](uint64_t, uint64_t size, const PackedLocation& location) { if (location.allocator != format::Allocator::Mmap) {bb+=size;bc++;} });
-        mappings.forEachLive([&](uint64_t, uint64_t size, const PackedLocation&) { mb+=size;mc++; });
         return usage;
     }
 
@@ -416,8 +414,8 @@ std::vector<LocationUsage> usageFromRecords(CaptureReader& capture, const Snapsh
             }
             return true;
         }, [&](HeapEvent* events, size_t count) { peak.inspect(events, count); });
-        result.snapshot.peak_bytes = peak.peakBytes();
-        usage = peak.exact() ? peak.usage() : usageAtPeak(path, peak.peakEvents(), options.split_threads);
+        snapshot->peak_bytes = peak.peakBytes();
+        usage = peak.exact() ? peak.usage() : usageAtPeak(capture.path(), peak.peakEvents(), options.split_threads);
     } else {
         HeapTracker<> heap;
         TemporaryFinder temporary(options.temporary_threshold, options.split_threads);
