@@ -32,6 +32,9 @@ CHURN = """
             for i in range(1000):
                 junk.append(bytearray(600 + i % 100))
             del junk[:]
+            # Paced: enough records for checkpoints to change, few enough that the test can
+            # parse the verify-mode capture (every record) in seconds.
+            time.sleep(0.005)
 
     kept = make_kept()
     churn(float(sys.argv[1]))
