@@ -20,7 +20,9 @@ smaller, so "ours is no larger" is not an artefact of the model:
   names, memory records and the trailer.
 """
 
+import os
 import subprocess
+import sys
 
 # memray's allocator ids (AllocatorType); 1-7 fit in the opcode byte.
 MEMRAY_ALLOCATOR_IDS = {
@@ -152,7 +154,17 @@ class MemrayEncoder:
 
 
 def modelled_sizes(memray, capture, scratch_file):
-    """(raw bytes, LZ4-frame-compressed bytes) memray 1.19 would write for this capture's run."""
+    """(raw bytes, LZ4-frame-compressed bytes) memray 1.19 would write for this capture's run.
+
+    Runs in a child process: the model holds the whole re-encoded stream in memory, and a
+    process that forks the measured commands must stay small, or its peak RSS is inherited by
+    their ru_maxrss (Linux carries the high-water mark across exec)."""
+    output = subprocess.run([sys.executable, os.path.abspath(__file__), memray, capture, scratch_file],
+                            capture_output=True, text=True, check=True).stdout.split()
+    return int(output[0]), int(output[1])
+
+
+def _modelled_sizes_here(memray, capture, scratch_file):
     encoder = MemrayEncoder()
     process = subprocess.Popen([memray, "parse", capture], stdout=subprocess.PIPE, text=True)
     for line in process.stdout:
@@ -163,3 +175,7 @@ def modelled_sizes(memray, capture, scratch_file):
         out.write(encoder.out)
     compressed = subprocess.run(["lz4", "-1", "-c", scratch_file], capture_output=True, check=True).stdout
     return len(encoder.out), len(compressed)
+
+
+if __name__ == "__main__":
+    print("%d %d" % _modelled_sizes_here(*sys.argv[1:4]))

@@ -30,21 +30,30 @@ class AddressHistory
     // change the history.
     unsigned find(uint64_t address) const
     {
-        for (unsigned slot = 0; slot < kRecentAddresses; ++slot) {
-            if (recent_[slot] == address) {
-                return slot;
-            }
+        // The entries are a ring starting at head_: one branch-free pass in storage order, each
+        // position turned into its slot; the lowest slot wins if the address is there twice.
+        unsigned found = kRecentAddresses;
+        for (unsigned i = 0; i < kRecentAddresses; ++i) {
+            const unsigned slot = (i + kRecentAddresses - head_) % kRecentAddresses;
+            found = ring_[i] == address && slot < found ? slot : found;
         }
-        return kRecentAddresses;
+        return found;
     }
-    uint64_t at(unsigned slot) const { return recent_[slot]; }
+    uint64_t at(unsigned slot) const { return ring_[(head_ + slot) % kRecentAddresses]; }
 
     // Makes `address`, found at `slot` (kRecentAddresses: not found), the most recent one.
+    // A new address costs a step of the ring's head (the oldest entry is overwritten); one
+    // found at slot k moves the k more recent ones down, and k is small for most hits.
     void use(uint64_t address, unsigned slot)
     {
-        const unsigned moved = slot < kRecentAddresses ? slot : kRecentAddresses - 1;
-        std::memmove(&recent_[1], &recent_[0], moved * sizeof(uint64_t));
-        recent_[0] = address;
+        if (slot >= kRecentAddresses) {
+            head_ = (head_ + kRecentAddresses - 1) % kRecentAddresses;
+        } else {
+            for (unsigned i = slot; i > 0; --i) {
+                ring_[(head_ + i) % kRecentAddresses] = ring_[(head_ + i - 1) % kRecentAddresses];
+            }
+        }
+        ring_[head_] = address;
         last_ = address;
     }
 
@@ -52,7 +61,9 @@ class AddressHistory
     uint64_t last() const { return last_; }
 
   private:
-    uint64_t recent_[kRecentAddresses] = {};
+    static_assert((kRecentAddresses & (kRecentAddresses - 1)) == 0, "the ring wraps with a mask");
+    uint64_t ring_[kRecentAddresses] = {};
+    unsigned head_ = 0;  // the slot-0 (most recent) entry
     uint64_t last_ = kInitialAddress;
 };
 
