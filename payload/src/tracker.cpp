@@ -71,10 +71,8 @@ struct Capture
     uint64_t allocation_records = 0;
     StackTable stacks;
 
-    // Aggregated captures (--aggregate): heap events go to `aggregator`, and reach the file as
-    // checkpoints; with `aggregate_records` (MEMRAY_AGGREGATE_VERIFY) as records too.
-    bool aggregate = false;
-    bool aggregate_records = false;
+    // Aggregated captures (config.aggregate): heap events go to `aggregator`, and reach the file
+    // as checkpoints; with config.aggregate_verify (MEMRAY_AGGREGATE_VERIFY) as records too.
     Aggregator aggregator;
     uint64_t checkpoints = 0;
 
@@ -454,7 +452,7 @@ bool stopLocked(Capture& c, std::string* summary, bool restore_hooks = true)
         std::lock_guard lock(c.record_mutex);
         writer = c.writer;
         records = c.allocation_records;
-        if (c.aggregate) {
+        if (c.config.aggregate) {
             writeCheckpoint(*writer);
         }
         if (uint8_t* out = writer->reserve(format::kMaxFixedRecordBytes)) {
@@ -467,7 +465,7 @@ bool stopLocked(Capture& c, std::string* summary, bool restore_hooks = true)
     }
     writer->join();
     bool ok = !writer->failed();
-    const std::string what = c.aggregate && !c.aggregate_records
+    const std::string what = c.config.aggregate && !c.config.aggregate_verify
                                      ? std::to_string(c.checkpoints) + " aggregate checkpoints"
                                      : std::to_string(records) + " allocation records";
     c.last_summary = (ok ? "wrote " : "failed after writing ") + what + " ("
@@ -565,8 +563,6 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
         std::lock_guard lock(c.record_mutex);
         c.config = effective;
         c.writer = writer;
-        c.aggregate = effective.aggregate;
-        c.aggregate_records = effective.aggregate_verify;
         resetStreamState(c);
         c.stacks.setWalker(&c.walker);
         c.stacks.setNative(config.native);
@@ -729,10 +725,10 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
     uint32_t stack_id = c.stacks.intern(thread, thread->frames.data(), depth, encoder);
     uint32_t native_id =
             native ? c.native_trie.intern(thread, thread->native_scratch.data(), native_depth, encoder) : 0;
-    if (c.aggregate) {
+    if (c.config.aggregate) {
         // In the same hold of the lock as the record (if any): both see the events in one order.
         c.aggregator.allocate(LocationKey{thread->tid, stack_id, native_id, allocator}, address, size);
-        if (!c.aggregate_records) {
+        if (!c.config.aggregate_verify) {
             return;
         }
     }
@@ -764,7 +760,7 @@ void Tracker::recordDeallocation(format::Deallocator deallocator, uintptr_t addr
     if (!c.active) {
         return;
     }
-    if (c.aggregate && !c.aggregate_records) {
+    if (c.config.aggregate && !c.config.aggregate_verify) {
         c.aggregator.deallocate(deallocator, address, size);  // no record: nothing to wait for
         return;
     }
@@ -772,7 +768,7 @@ void Tracker::recordDeallocation(format::Deallocator deallocator, uintptr_t addr
     if (!c.active) {
         return;
     }
-    if (c.aggregate) {
+    if (c.config.aggregate) {
         c.aggregator.deallocate(deallocator, address, size);
     }
     StreamEncoder encoder(c.writer);

@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <unordered_map>
+#include <utility>
 
 namespace memray::reader {
 using format::HeapTracker;
@@ -50,20 +51,32 @@ void apply(HeapTracker<Tag>& heap, const HeapEvent& event, const Tag& tag)
     }
 }
 
-// Live allocations of a heap grouped by location (a piece of a split mapping counts as one).
+// Sums live allocations by location (a piece of a split mapping counts as one).
+class UsageByLocation
+{
+  public:
+    void add(uint64_t size, const PackedLocation& location)
+    {
+        const uint32_t index = locations_.intern(location.key());
+        if (index == usage_.size()) {
+            usage_.push_back(LocationUsage{location.key(), 0, 0});
+        }
+        usage_[index].bytes += size;
+        ++usage_[index].count;
+    }
+    std::vector<LocationUsage> take() { return std::move(usage_); }
+
+  private:
+    LocationInterner locations_;
+    std::vector<LocationUsage> usage_;
+};
+
+// Live allocations of a heap grouped by location.
 std::vector<LocationUsage> liveByLocation(const HeapTracker<PackedLocation>& heap)
 {
-    LocationInterner locations;
-    std::vector<LocationUsage> usage;
-    heap.forEachLive([&](uint64_t, uint64_t size, const PackedLocation& location) {
-        const uint32_t index = locations.intern(location.key());
-        if (index == usage.size()) {
-            usage.push_back(LocationUsage{location.key(), 0, 0});
-        }
-        usage[index].bytes += size;
-        ++usage[index].count;
-    });
-    return usage;
+    UsageByLocation usage;
+    heap.forEachLive([&](uint64_t, uint64_t size, const PackedLocation& location) { usage.add(size, location); });
+    return usage.take();
 }
 
 // Live allocations at the heap's high-water mark: replays a second reader over the same file
@@ -199,24 +212,16 @@ class PeakFinder
                 mappings.deallocate(format::Deallocator::Munmap, mapping.address, mapping.size);
             }
         }
-        LocationInterner locations;
-        std::vector<LocationUsage> usage;
-        auto add = [&](uint64_t size, const PackedLocation& location) {
-            const uint32_t index = locations.intern(location.key());
-            if (index == usage.size()) {
-                usage.push_back(LocationUsage{location.key(), 0, 0});
-            }
-            usage[index].bytes += size;
-            ++usage[index].count;
-        };
+        UsageByLocation usage;
         // The heap's own mappings are those of the end: the replayed ones replace them.
         heap_.forEachLive([&](uint64_t, uint64_t size, const PackedLocation& location) {
             if (location.allocator != format::Allocator::Mmap) {
-                add(size, location);
+                usage.add(size, location);
             }
         });
-        mappings.forEachLive([&](uint64_t, uint64_t size, const PackedLocation& location) { add(size, location); });
-        return usage;
+        mappings.forEachLive(
+                [&](uint64_t, uint64_t size, const PackedLocation& location) { usage.add(size, location); });
+        return usage.take();
     }
 
   private:

@@ -210,47 +210,8 @@ class AggregateCaptureTest(lib.TempDirTestCase):
         self.assertGreaterEqual(begin["allocations"], 300000)
 
 
-class AggregateAttachTest(lib.TempDirTestCase):
-
-    def attach_and_keep(self, env=None):
-        from attach_testlib import Target, attach, detach
-        target = Target(self.tmp, """
-            import sys
-            def attached_kept():
-                return bytearray(3 * 1024 * 1024)
-            print("ready", flush=True)
-            sys.stdin.readline()
-            keep = attached_kept()
-            print("allocated", flush=True)
-            sys.stdin.readline()
-        """)
-        target.wait_for("ready")
-        output = self.tmp / "capture.bin"
-        result = attach(target.pid, output, "--aggregate", env=env)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        target.send("go\n")
-        target.wait_for("allocated")
-        result = detach(target.pid)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        target.send("bye\n")
-        self.assertEqual(target.finish(), 0, target.stderr())
-        capture = lib.parse_capture(output)
-        self.assertTrue(capture.header["options"] & AGGREGATED)
-        self.assertEqual(capture.end["state"], "complete")
-        kept = kept_location(capture, checkpoints(capture)[-1][1], "attached_kept")
-        self.assertIsNotNone(kept)
-        self.assertGreaterEqual(kept["live_bytes"], 3 * MIB)
-        return capture
-
-    def test_attach_aggregate_writes_checkpoints(self):
-        capture = self.attach_and_keep()
-        self.assertFalse(capture.header["options"] & WITH_RECORDS)
-        self.assertEqual(capture.allocations, [])
-
-    def test_attach_aggregate_verify_comes_from_the_cli_environment(self):
-        capture = self.attach_and_keep(env=lib.memray_env(extra={"MEMRAY_AGGREGATE_VERIFY": "1"}))
-        self.assertTrue(capture.header["options"] & WITH_RECORDS)
-        self.assertTrue(capture.allocations)
+# memray attach --aggregate (with and without verification) is tested end to end in
+# test_aggregate_reports.py: AttachAggregateTests.
 
 
 class AggregateCommandLineTest(unittest.TestCase):

@@ -296,6 +296,11 @@ class AttachAggregateTests(lib.TempDirTestCase):
                 target.wait_for("done")
                 result = detach(target.pid)
                 self.assertEqual(result.returncode, 0, result.stderr)
+                capture = lib.parse_capture(output)
+                self.assertEqual(capture.header["aggregated"], 1)
+                self.assertEqual(capture.header["aggregate_with_records"], 1 if verify else 0)
+                self.assertEqual(capture.end["state"], "complete")
+                self.assertEqual(bool(capture.allocations), bool(verify))
                 if verify:
                     check = run_check(output)
                     self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
