@@ -154,8 +154,9 @@ void decodeStr(const PythonLayout& layout, const void* str, std::string* out)
 }
 
 // 3.8-3.10: every frame in the f_back chain is a running (or just entered) Python frame.
-[[gnu::always_inline]] inline size_t walkFrameObjects(const PythonLayout& l, const void* tstate, RawFrame* out, size_t capacity,
-                        const void* stop_code)
+[[gnu::always_inline]] inline size_t walkFrameObjects(const PythonLayout& l, const void* tstate, RawFrame* out,
+                                                      size_t capacity, const void* stop_code, const void* stop_frame,
+                                                      bool* reached_stop_frame)
 {
     size_t count = 0;
     for (const void* frame = loadPointer(tstate, l.tstate_frame); frame != nullptr && count < capacity;
@@ -169,7 +170,11 @@ void decodeStr(const PythonLayout& layout, const void* str, std::string* out)
         // event, say). Scaling that would give a bogus offset; any negative offset makes
         // PyCode_Addr2Line answer co_firstlineno, which is what a traceback shows too.
         const LastiInt lasti = load<LastiInt>(frame, l.frame_lasti);
-        out[count++] = RawFrame{code, lasti < 0 ? -1 : lasti * l.position_scale, true};
+        out[count++] = RawFrame{code, lasti < 0 ? -1 : lasti * l.position_scale, frame, true};
+        if (frame == stop_frame) {
+            *reached_stop_frame = true;
+            break;
+        }
     }
     return count;
 }
@@ -216,17 +221,23 @@ void decodeStr(const PythonLayout& layout, const void* str, std::string* out)
     return true;
 }
 
-[[gnu::always_inline]] inline size_t walkInterpreterFrames(const PythonLayout& l, const void* code_type, const void* tstate, RawFrame* out,
-                             size_t capacity, const void* stop_code)
+// The innermost linked frame of `tstate` (3.11+), complete or not.
+[[gnu::always_inline]] inline const void* innermostInterpreterFrame(const PythonLayout& l, const void* tstate)
 {
-    const void* frame = nullptr;
     if (l.model == FrameModel::CFrame) {
         // tstate->cframe always points at a live _PyCFrame (root_cframe at the bottom).
         const void* cframe = loadPointer(tstate, l.tstate_cframe);
-        frame = cframe != nullptr ? loadPointer(cframe, l.cframe_current_frame) : nullptr;
-    } else {
-        frame = loadPointer(tstate, l.tstate_current_frame);
+        return cframe != nullptr ? loadPointer(cframe, l.cframe_current_frame) : nullptr;
     }
+    return loadPointer(tstate, l.tstate_current_frame);
+}
+
+[[gnu::always_inline]] inline size_t walkInterpreterFrames(const PythonLayout& l, const void* code_type,
+                                                           const void* tstate, RawFrame* out, size_t capacity,
+                                                           const void* stop_code, const void* stop_frame,
+                                                           bool* reached_stop_frame)
+{
+    const void* frame = innermostInterpreterFrame(l, tstate);
     size_t count = 0;
     for (; frame != nullptr && count < capacity; frame = loadPointer(frame, l.frame_back)) {
         // 3.12+: the C-stack shim an evaluation call pushes sits just outside the first frame
@@ -244,7 +255,11 @@ void decodeStr(const PythonLayout& layout, const void* str, std::string* out)
             break;
         }
         const bool entry = l.frame_is_entry != kAbsent && load<EntryBool>(frame, l.frame_is_entry) != 0;
-        out[count++] = RawFrame{code, offset, entry};
+        out[count++] = RawFrame{code, offset, frame, entry};
+        if (frame == stop_frame) {
+            *reached_stop_frame = true;
+            break;
+        }
     }
     return count;
 }
@@ -254,17 +269,18 @@ void decodeStr(const PythonLayout& layout, const void* str, std::string* out)
 // dependent loads plus a few dozen instructions; on deep stacks those instructions, not the
 // loads, were most of its time.
 template<size_t I>
-size_t walkWithLayout(const void* code_type, const void* tstate, RawFrame* out, size_t capacity, const void* stop_code)
+size_t walkWithLayout(const void* code_type, const void* tstate, RawFrame* out, size_t capacity, const void* stop_code,
+                      const void* stop_frame, bool* reached_stop_frame)
 {
     constexpr const PythonLayout& l = kPythonLayouts[I];
     if constexpr (l.model == FrameModel::FrameObject) {
-        return walkFrameObjects(l, tstate, out, capacity, stop_code);
+        return walkFrameObjects(l, tstate, out, capacity, stop_code, stop_frame, reached_stop_frame);
     } else {
-        return walkInterpreterFrames(l, code_type, tstate, out, capacity, stop_code);
+        return walkInterpreterFrames(l, code_type, tstate, out, capacity, stop_code, stop_frame, reached_stop_frame);
     }
 }
 
-using WalkFunction = size_t (*)(const void*, const void*, RawFrame*, size_t, const void*);
+using WalkFunction = size_t (*)(const void*, const void*, RawFrame*, size_t, const void*, const void*, bool*);
 
 template<size_t... I>
 constexpr WalkFunction walkFunctionFor(size_t index, std::index_sequence<I...>)
@@ -331,16 +347,41 @@ bool PythonFrameWalker::init(const PythonApi& api, std::string* error)
 
 size_t PythonFrameWalker::walkCurrentThread(RawFrame* out, size_t capacity, const void* stop_code) const
 {
+    return walkCurrentThreadDownTo(out, capacity, stop_code, nullptr).count;
+}
+
+PythonFrameWalker::PartialWalk PythonFrameWalker::walkCurrentThreadDownTo(RawFrame* out, size_t capacity,
+                                                                          const void* stop_code,
+                                                                          const void* stop_frame) const
+{
+    PartialWalk walk;
     if (layout_ == nullptr || capacity == 0) {
-        return 0;
+        return walk;
     }
     // The calling thread's own state, found through thread-specific storage whether or not
     // this thread holds the GIL right now. NULL for threads that never ran Python.
     const void* tstate = api_->PyGILState_GetThisThreadState();
     if (tstate == nullptr) {
-        return 0;
+        return walk;
     }
-    return walk_(api_->PyCode_Type, tstate, out, capacity, stop_code);
+    walk.inside_trace_function = load<TracingInt>(tstate, layout_->tstate_tracing) != 0;
+    walk.count = walk_(api_->PyCode_Type, tstate, out, capacity, stop_code, stop_frame, &walk.reached_stop_frame);
+    return walk;
+}
+
+const void* PythonFrameWalker::innermostFrameAddress() const
+{
+    if (layout_ == nullptr) {
+        return nullptr;
+    }
+    const void* tstate = api_->PyGILState_GetThisThreadState();
+    if (tstate == nullptr) {
+        return nullptr;
+    }
+    if (layout_->model == FrameModel::FrameObject) {
+        return loadPointer(tstate, layout_->tstate_frame);
+    }
+    return innermostInterpreterFrame(*layout_, tstate);
 }
 
 const void* PythonFrameWalker::currentCode() const

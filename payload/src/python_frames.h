@@ -41,6 +41,10 @@ struct RawFrame
 {
     const void* code;
     int32_t byte_offset;
+    // The frame's own address (its PyFrameObject or _PyInterpreterFrame). Two frames alive at
+    // the same time never share it, which is what the stack tracker's frame-exit bookkeeping
+    // relies on (stack_table.h).
+    const void* frame = nullptr;
     // The outermost frame of one call of the evaluation loop (entered from C). Every frame
     // on 3.8-3.10; on 3.11+ Python-to-Python calls stay inside one call. Native mode pairs
     // these with the _PyEval_EvalFrameDefault frames of the native stack.
@@ -70,6 +74,23 @@ class PythonFrameWalker
     // Never takes the GIL, never allocates, async-signal-safe.
     size_t walkCurrentThread(RawFrame* out, size_t capacity, const void* stop_code) const;
 
+    // The same walk, which also stops after the frame at address `stop_frame`: used to re-read
+    // only the frames above one known to be unchanged. Also tells whether the thread is inside
+    // a trace, profile or monitoring callback (PyThreadState.tracing), where the interpreter
+    // delivers no events.
+    struct PartialWalk
+    {
+        size_t count = 0;
+        bool reached_stop_frame = false;
+        bool inside_trace_function = false;
+    };
+    PartialWalk walkCurrentThreadDownTo(RawFrame* out, size_t capacity, const void* stop_code,
+                                        const void* stop_frame) const;
+
+    // The address of the calling thread's innermost frame as CPython links it (whatever it
+    // runs), or nullptr. Inside a frame-exit event this is the exiting frame.
+    const void* innermostFrameAddress() const;
+
     // The code object of the calling thread's innermost Python frame, or nullptr.
     const void* currentCode() const;
 
@@ -87,8 +108,8 @@ class PythonFrameWalker
     int minor_ = 0;
     const struct PythonLayout* layout_ = nullptr;
     // The walk specialised for layout_ (python_frames.cpp).
-    size_t (*walk_)(const void* code_type, const void* tstate, RawFrame* out, size_t capacity, const void* stop_code) =
-            nullptr;
+    size_t (*walk_)(const void* code_type, const void* tstate, RawFrame* out, size_t capacity, const void* stop_code,
+                    const void* stop_frame, bool* reached_stop_frame) = nullptr;
 };
 
 }  // namespace memray::payload

@@ -39,6 +39,7 @@ PyObject* g_helpers = nullptr;  // globals of the helper module below, compiled 
 constexpr int kPyFileInput = 257;
 constexpr int kMethVarargs = 0x0001;
 constexpr int kMethNoargs = 0x0004;
+constexpr int kMethFastcall = 0x0080;
 
 // PyMethodDef, whose layout is part of the stable ABI.
 struct MethodDef
@@ -111,6 +112,35 @@ def install(report_thread_name, stop_capture, stop_at_exit, on_main_thread):
             atexit.unregister(stop_capture)
 
     return uninstall
+
+
+def watch_frame_exits(on_exit):
+    # 3.12+: a running frame leaves its thread's stack by returning, yielding or unwinding, and
+    # these three events report each of them. The id is one no standard tool claims (0-2 are
+    # the debugger, coverage and profiler ids, 5 the optimizer's); if both are taken, the
+    # capture does without.
+    monitoring = getattr(sys, "monitoring", None)
+    if monitoring is None:
+        return None
+    events = monitoring.events
+    exits = (events.PY_RETURN, events.PY_YIELD, events.PY_UNWIND)
+    for tool in (4, 3):
+        try:
+            monitoring.use_tool_id(tool, "memray")
+        except ValueError:
+            continue
+        for event in exits:
+            monitoring.register_callback(tool, event, on_exit)
+        monitoring.set_events(tool, events.PY_RETURN | events.PY_YIELD | events.PY_UNWIND)
+
+        def unwatch():
+            monitoring.set_events(tool, 0)
+            for event in exits:
+                monitoring.register_callback(tool, event, None)
+            monitoring.free_tool_id(tool)
+
+        return unwatch
+    return None
 )PY";
 
 PyObject* reportThreadName(PyObject*, PyObject* args)
@@ -133,8 +163,17 @@ PyObject* stopCapture(PyObject*, PyObject*)
     return g_api.none;
 }
 
+// A METH_FASTCALL function: sys.monitoring passes (code, offset, value); none is needed.
+PyObject* onFrameExit(PyObject*, PyObject* const*, long)
+{
+    Tracker::onPythonFrameExit();
+    g_api.Py_IncRef(g_api.none);
+    return g_api.none;
+}
+
 MethodDef g_report_thread_name_def{"_memray_report_thread_name", reinterpret_cast<void*>(&reportThreadName), kMethVarargs, nullptr};
 MethodDef g_stop_capture_def{"_memray_stop_capture", reinterpret_cast<void*>(&stopCapture), kMethNoargs, nullptr};
+MethodDef g_frame_exit_def{"_memray_frame_exit", reinterpret_cast<void*>(&onFrameExit), kMethFastcall, nullptr};
 
 std::string fetchError()
 {
@@ -240,7 +279,8 @@ bool PythonIntegration::describeProcess(std::string* command_line, std::string* 
     return true;
 }
 
-bool PythonIntegration::install(bool stop_at_exit, bool trace_python_allocators, std::string* error)
+bool PythonIntegration::install(bool stop_at_exit, bool trace_python_allocators, bool watch_frame_exits,
+                                std::string* error)
 {
     if (!compileHelpers(error)) {
         return false;
@@ -264,6 +304,9 @@ bool PythonIntegration::install(bool stop_at_exit, bool trace_python_allocators,
         return false;
     }
     uninstall_callable_ = result;
+    if (watch_frame_exits) {
+        watchFrameExits();
+    }
     if (trace_python_allocators) {
         installPymallocHooks();
         pymalloc_installed_ = true;
@@ -271,22 +314,51 @@ bool PythonIntegration::install(bool stop_at_exit, bool trace_python_allocators,
     return true;
 }
 
+void PythonIntegration::watchFrameExits()
+{
+    PyObject* on_exit = g_api.PyCFunction_NewEx(&g_frame_exit_def, nullptr, nullptr);
+    PyObject* result = nullptr;
+    if (on_exit) {
+        PyObject* watch = g_api.PyDict_GetItemString(g_helpers, "watch_frame_exits");
+        result = g_api.PyObject_CallFunctionObjArgs(watch, on_exit, nullptr);
+        g_api.Py_DecRef(on_exit);
+    }
+    if (!result) {
+        g_api.PyErr_Clear();  // an optimisation only: the capture goes on without it
+        return;
+    }
+    if (result == g_api.none) {
+        g_api.Py_DecRef(result);
+        return;
+    }
+    unwatch_callable_ = result;
+}
+
+// Calls an undo callable that install() kept (errors are dropped: undoing is best effort), and
+// lets go of it.
+static void callOnceAndRelease(void** callable)
+{
+    if (*callable == nullptr) {
+        return;
+    }
+    PyObject* result = g_api.PyObject_CallFunctionObjArgs(*callable, nullptr);
+    if (result) {
+        g_api.Py_DecRef(result);
+    } else {
+        g_api.PyErr_Clear();
+    }
+    g_api.Py_DecRef(*callable);
+    *callable = nullptr;
+}
+
 void PythonIntegration::uninstall()
 {
+    callOnceAndRelease(&unwatch_callable_);
     if (pymalloc_installed_) {
         removePymallocHooks();
         pymalloc_installed_ = false;
     }
-    if (uninstall_callable_) {
-        PyObject* result = g_api.PyObject_CallFunctionObjArgs(uninstall_callable_, nullptr);
-        if (result) {
-            g_api.Py_DecRef(result);
-        } else {
-            g_api.PyErr_Clear();
-        }
-        g_api.Py_DecRef(uninstall_callable_);
-        uninstall_callable_ = nullptr;
-    }
+    callOnceAndRelease(&uninstall_callable_);
 }
 
 }  // namespace memray::payload

@@ -21,15 +21,24 @@ class PythonIntegration
     // With the GIL: " ".join(sys.argv) and the configured Python allocator.
     bool describeProcess(std::string* command_line, std::string* allocator, std::string* error);
 
-    // With the GIL: installs name tracking, the atexit handler (if `stop_at_exit`) and the
-    // pymalloc wrappers (if `trace_python_allocators`). On failure nothing stays installed.
-    bool install(bool stop_at_exit, bool trace_python_allocators, std::string* error);
+    // With the GIL: installs name tracking, the atexit handler (if `stop_at_exit`), the
+    // pymalloc wrappers (if `trace_python_allocators`) and, if `watch_frame_exits` and the
+    // interpreter has sys.monitoring (3.12+), a subscription of Tracker::onPythonFrameExit to
+    // every way a frame leaves the stack. On failure nothing stays installed.
+    bool install(bool stop_at_exit, bool trace_python_allocators, bool watch_frame_exits, std::string* error);
+
+    // Whether install() subscribed to frame exits (no free sys.monitoring tool id, or an older
+    // Python, leaves it off; the capture is as exact, its stacks just cost a full walk).
+    bool watchingFrameExits() const { return unwatch_callable_ != nullptr; }
 
     // With the GIL: undoes install(). Safe to call when nothing is installed.
     void uninstall();
 
   private:
+    void watchFrameExits();
+
     void* uninstall_callable_ = nullptr;
+    void* unwatch_callable_ = nullptr;
     bool pymalloc_installed_ = false;
 };
 

@@ -33,6 +33,7 @@ using OwnerByte = int8_t;   // _PyInterpreterFrame.owner (a char)
 using EntryBool = uint8_t;  // _PyInterpreterFrame.is_entry (a bool, 3.11)
 using CodeInt = int32_t;    // PyCodeObject.co_firstlineno, _co_firsttraceable
 using StrLength = int64_t;  // PyASCIIObject.length (Py_ssize_t)
+using TracingInt = int32_t;  // PyThreadState.tracing
 
 inline constexpr int16_t kAbsent = -1;
 
@@ -59,6 +60,9 @@ struct PythonLayout
     int16_t tstate_cframe = kAbsent;         // 3.11-3.12 tstate->cframe
     int16_t cframe_current_frame = kAbsent;  // 3.11-3.12 _PyCFrame.current_frame
     int16_t tstate_current_frame = kAbsent;  // 3.13 tstate->current_frame
+    // Non-zero while the thread runs a trace, profile or monitoring callback, when the
+    // interpreter delivers no events (so none of our frame-exit events either).
+    int16_t tstate_tracing = kAbsent;
 
     // The frame itself (PyFrameObject up to 3.10, _PyInterpreterFrame after).
     int16_t frame_back = kAbsent;   // f_back / previous
@@ -95,14 +99,14 @@ struct PythonLayout
 inline constexpr PythonLayout kPythonLayouts[] = {
     {
         .minor = 8, .model = FrameModel::FrameObject, .position_scale = 1,
-        .tstate_frame = 24,
+        .tstate_frame = 24, .tstate_tracing = 44,
         .frame_back = 24, .frame_code = 32, .frame_lasti = 104,
         .code_firstlineno = 40, .code_filename = 104, .code_name = 112,
         .str_ascii_size = 48, .str_compact_size = 72,
     },
     {
         .minor = 9, .model = FrameModel::FrameObject, .position_scale = 1,
-        .tstate_frame = 24,
+        .tstate_frame = 24, .tstate_tracing = 44,
         .frame_back = 24, .frame_code = 32, .frame_lasti = 104,
         .code_firstlineno = 40, .code_filename = 104, .code_name = 112,
         .str_ascii_size = 48, .str_compact_size = 72,
@@ -110,7 +114,7 @@ inline constexpr PythonLayout kPythonLayouts[] = {
     {
         // f_lasti moved up (f_stacktop et al. went away) and started counting code units.
         .minor = 10, .model = FrameModel::FrameObject, .position_scale = 2,
-        .tstate_frame = 24,
+        .tstate_frame = 24, .tstate_tracing = 44,
         .frame_back = 24, .frame_code = 32, .frame_lasti = 96,
         .code_firstlineno = 40, .code_filename = 104, .code_name = 112,
         .str_ascii_size = 48, .str_compact_size = 72,
@@ -118,7 +122,7 @@ inline constexpr PythonLayout kPythonLayouts[] = {
     {
         // _PyCFrame starts with uint8_t use_tracing, hence current_frame at 8.
         .minor = 11, .model = FrameModel::CFrame, .position_scale = 2,
-        .tstate_cframe = 56, .cframe_current_frame = 8,
+        .tstate_cframe = 56, .cframe_current_frame = 8, .tstate_tracing = 44,
         .frame_back = 48, .frame_code = 32, .frame_instr = 56, .frame_owner = 69, .frame_is_entry = 68,
         .owned_by_generator = 1,
         .code_firstlineno = 72, .code_filename = 112, .code_name = 120,
@@ -128,7 +132,7 @@ inline constexpr PythonLayout kPythonLayouts[] = {
     {
         // The frame now starts with f_code and previous; use_tracing left _PyCFrame.
         .minor = 12, .model = FrameModel::CFrame, .position_scale = 2,
-        .tstate_cframe = 56, .cframe_current_frame = 0,
+        .tstate_cframe = 56, .cframe_current_frame = 0, .tstate_tracing = 44,
         .frame_back = 8, .frame_code = 0, .frame_instr = 56, .frame_owner = 70,
         .owned_by_generator = 1, .owned_by_cstack = 3,
         .code_firstlineno = 68, .code_filename = 112, .code_name = 120,
@@ -138,7 +142,7 @@ inline constexpr PythonLayout kPythonLayouts[] = {
     {
         // _PyCFrame is gone; f_code became f_executable, prev_instr became instr_ptr.
         .minor = 13, .model = FrameModel::ThreadFrame, .position_scale = 2,
-        .tstate_current_frame = 72,
+        .tstate_current_frame = 72, .tstate_tracing = 60,
         .frame_back = 8, .frame_code = 0, .frame_instr = 56, .frame_owner = 70,
         .owned_by_generator = 1, .owned_by_cstack = 3,
         .code_firstlineno = 68, .code_filename = 112, .code_name = 120,
@@ -177,6 +181,8 @@ void describeLayout(const PythonLayout& l, Visit&& visit)
     field("tstate.cframe", l.tstate_cframe);
     field("cframe.current_frame", l.cframe_current_frame);
     field("tstate.current_frame", l.tstate_current_frame);
+    field("tstate.tracing", l.tstate_tracing);
+    visit("tstate.tracing.width", sizeof(TracingInt));
     field("frame.back", l.frame_back);
     field("frame.code", l.frame_code);
     field("frame.lasti", l.frame_lasti);

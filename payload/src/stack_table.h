@@ -22,10 +22,12 @@ class StackTable
     // Forgets every id (a new capture, or a forked child's new file).
     void reset();
 
-    // The stack id of `frames` (innermost first, `count` of them) for `thread`, writing any new
-    // code/frame/stack records through `sink`. Uses and updates the thread's stack cache.
-    // 0 for an empty stack. Call with the tracker's lock held.
-    uint32_t intern(ThreadState* thread, const RawFrame* frames, size_t count, RecordSink& sink);
+    // The stack id of the thread's stack, writing any new code/frame/stack records through
+    // `sink`: the outermost `kept` frames of the thread's stack cache, taken as they are, under
+    // `frames` (innermost first, `count` of them), all freshly walked. `kept` is 0 after a
+    // full walk. Updates the stack cache to the new stack. 0 for an empty stack. Call with the
+    // tracker's lock held.
+    uint32_t intern(ThreadState* thread, size_t kept, const RawFrame* frames, size_t count, RecordSink& sink);
 
     void setWalker(const PythonFrameWalker* walker) { walker_ = walker; }
     // Native captures: stack nodes also tell entry frames apart (format::kStackFlagEntry).
@@ -35,13 +37,13 @@ class StackTable
     uint32_t internCode(const void* code, RecordSink& sink);
     uint32_t internFrame(const RawFrame& frame, RecordSink& sink);
     uint32_t internStack(uint32_t parent, uint32_t frame_id, bool entry, RecordSink& sink);
-    // The stack id of (parent stack, frame), through the direct-mapped cache in front of the
+    // The stack id of (parent stack, frame), through the set-associative cache in front of the
     // three maps below.
     uint32_t internChild(uint32_t parent, const RawFrame& frame, bool entry, RecordSink& sink);
 
     // A cache of (parent stack, code, byte offset, entry) -> stack id, the result of the three
-    // map lookups internChild would otherwise make. Direct-mapped and lossy: a slot holds the
-    // last key hashed to it, compared in full, so a hit is always the id the maps would give.
+    // map lookups internChild would otherwise make. Set-associative and lossy: a slot holds a
+    // key hashed to its set, compared in full, so a hit is always the id the maps would give.
     // The maps never drop an entry before reset(), which clears this too.
     struct ChildSlot
     {
@@ -51,7 +53,8 @@ class StackTable
         uint32_t stack_id = 0;  // 0: empty
         uint32_t entry = 0;
     };
-    static constexpr size_t kChildSlots = 4096;
+    static constexpr unsigned kChildSetBits = 12;
+    static constexpr size_t kChildSlots = size_t{2} << kChildSetBits;  // 2-way sets
     std::vector<ChildSlot> child_slots_ = std::vector<ChildSlot>(kChildSlots);
 
     const PythonFrameWalker* walker_ = nullptr;

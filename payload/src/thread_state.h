@@ -19,6 +19,7 @@ struct CachedFrame
 {
     const void* code;
     int32_t byte_offset;
+    const void* frame;  // the frame's address (RawFrame::frame)
     uint32_t stack_id;
     bool entry;  // native captures only (else always false)
 };
@@ -43,6 +44,13 @@ struct ThreadState
     // The stack of the previous allocation, outermost first, with the capture's stack id of each
     // prefix: the next allocation re-interns only the frames that changed.
     std::vector<CachedFrame> stack_cache;
+    // How many of stack_cache's outermost frames are certainly still on the thread's stack, as
+    // the same activations: when frame-exit events are watched (Tracker::onPythonFrameExit),
+    // each exit of the innermost of them lowers it by one. The innermost of them may have run
+    // on to another instruction since; every frame outside it cannot have run at all (it is
+    // suspended in a call that has not returned), so it is exactly as cached. The next
+    // allocation re-reads only the frames from that innermost one inwards. 0: nothing known.
+    uint32_t cached_frames_on_stack = 0;
 
     // Names: the latest known, and whether the capture has seen it yet.
     std::string name;
@@ -50,6 +58,7 @@ struct ThreadState
 
     // Scratch for frame walks (innermost first); grows when a walk fills it.
     std::vector<RawFrame> frames;
+    std::vector<RawFrame> verify_frames;  // MEMRAY_PARTIAL_WALK_VERIFY's full walks
 
     // Native mode. The scratch for unwinding (innermost first), and the previous allocation's
     // native stack: most allocations share a long prefix with the previous one.

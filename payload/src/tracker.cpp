@@ -9,6 +9,7 @@
 #include "native_unwinder.h"
 #include "python_frames.h"
 #include "python_integration.h"
+#include "python_stack.h"
 #include "record_lock.h"
 #include "stack_table.h"
 #include "thread_state.h"
@@ -37,8 +38,6 @@ namespace {
 
 thread_local ThreadState* t_thread_state __attribute__((tls_model("initial-exec"))) = nullptr;
 
-// Deep enough for any real program; deeper stacks lose their outermost frames.
-constexpr size_t kMaxFrames = 16384;
 // How often the background thread writes an aggregate checkpoint (--aggregate).
 constexpr unsigned kCheckpointIntervalMs = 1000;
 // A thread's state is freed this long after its exit: its last frees (thread-local destructors
@@ -92,6 +91,15 @@ struct Capture
     PythonFrameWalker walker;
     const void* stop_code = nullptr;
     PythonIntegration python;
+    // Frame-exit events reach onPythonFrameExit (3.12+, --trace-python-allocators): an
+    // allocation then re-reads only the frames that may have changed since the thread's last
+    // one (ThreadState::cached_frames_on_stack). Set only once the events are flowing.
+    std::atomic<bool> frame_exits_watched{false};
+    // MEMRAY_PARTIAL_WALK_VERIFY=1 (memray run): every partial walk is checked against a full
+    // one, and the counts are printed when the capture stops. The tests' proof of the above.
+    bool verify_partial_walks = false;
+    uint64_t partial_walks = 0;
+    uint64_t partial_walk_mismatches = 0;
     GotPatcher* patcher = nullptr;
     std::string last_summary;
 };
@@ -251,6 +259,7 @@ void announceThread(Capture& c, ThreadState* thread, StreamEncoder& encoder)
         thread->last_stack_id = 0;
         thread->last_native_id = 0;
         thread->stack_cache.clear();
+        thread->cached_frames_on_stack = 0;
         thread->name_generation = 0;
         if (uint8_t* out = c.writer->reserve(format::kMaxFixedRecordBytes)) {
             c.writer->commit(format::encodeThreadStart(out, thread->tid, static_cast<uint64_t>(thread->os_tid)));
@@ -270,20 +279,6 @@ uint8_t* switchTo(Capture& c, ThreadState* thread, uint8_t* out)
         out = format::encodeThreadSwitch(out, thread->tid);
     }
     return out;
-}
-
-size_t walkPythonStack(Capture& c, ThreadState* thread)
-{
-    if (thread->frames.empty()) {
-        thread->frames.resize(128);
-    }
-    for (;;) {
-        size_t count = c.walker.walkCurrentThread(thread->frames.data(), thread->frames.size(), c.stop_code);
-        if (count < thread->frames.size() || thread->frames.size() >= kMaxFrames) {
-            return count;
-        }
-        thread->frames.resize(thread->frames.size() * 2);
-    }
 }
 
 void reapExitedThreads(Capture& c, uint64_t now_ns)
@@ -442,6 +437,11 @@ void forkChild()
 bool stopLocked(Capture& c, std::string* summary, bool restore_hooks = true)
 {
     g_tracking = false;
+    if (c.verify_partial_walks) {
+        std::fprintf(stderr, "[memray] partial stack walks checked: %llu, mismatches: %llu\n",
+                     static_cast<unsigned long long>(c.partial_walks),
+                     static_cast<unsigned long long>(c.partial_walk_mismatches));
+    }
     if (restore_hooks) {
         std::lock_guard patch(c.patch_mutex);
         c.patcher->restoreAll();
@@ -559,8 +559,11 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
     if (!writer) {
         return false;
     }
+    const char* verify_walks = std::getenv("MEMRAY_PARTIAL_WALK_VERIFY");
     {
         std::lock_guard lock(c.record_mutex);
+        c.verify_partial_walks = !config.attached && verify_walks && std::string_view(verify_walks) == "1";
+        c.partial_walks = c.partial_walk_mismatches = 0;
         c.config = effective;
         c.writer = writer;
         resetStreamState(c);
@@ -583,10 +586,16 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
         }
         c.patcher->patchNewObjects();
     }
-    if (!c.python.install(config.stop_at_exit, config.trace_python_allocators, error)) {
+    // Frame-exit events cost a call per Python return: worth it where allocations are many
+    // (the Python allocators traced) and the walk is the bare Python one (native mode pairs
+    // entry frames with the native stack, which a partial walk does not see).
+    const bool watch_frame_exits = config.trace_python_allocators && !config.native;
+    if (!c.python.install(config.stop_at_exit, config.trace_python_allocators, watch_frame_exits, error)) {
         stopLocked(c, nullptr);
         return false;
     }
+    // Only now: every cached stack trusted from here on sees its frames' exits.
+    c.frame_exits_watched = c.python.watchingFrameExits();
     return true;
 }
 
@@ -665,6 +674,7 @@ bool Tracker::stop(std::string* error, std::string* summary)
             ok = false;
         } else {
             if (python_running) {
+                c.frame_exits_watched = false;  // before the events stop
                 c.python.uninstall();
             }
             ok = stopLocked(c, summary);
@@ -707,7 +717,7 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
 {
     Capture& c = *g_capture;
     ThreadState* thread = currentThreadState();
-    size_t depth = walkPythonStack(c, thread);
+    WalkedStack stack = walkPythonStack(c.walker, c.stop_code, c.frame_exits_watched.load(std::memory_order_relaxed), thread);
     // Unwound outside the lock: the slow part of native mode must not serialise threads.
     const bool native = c.native;
     const size_t native_depth = native ? native_unwinder::unwind(thread->native_scratch) : 0;
@@ -722,7 +732,18 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
     }
     StreamEncoder encoder(c.writer, native);
     announceThread(c, thread, encoder);
-    uint32_t stack_id = c.stacks.intern(thread, thread->frames.data(), depth, encoder);
+    if (stack.kept > thread->stack_cache.size()) {
+        // A new capture emptied the cache since the walk.
+        stack = WalkedStack{0, walkWholePythonStack(c.walker, c.stop_code, thread->frames), stack.exits_watched};
+    }
+    if (c.verify_partial_walks && stack.kept > 0) {
+        ++c.partial_walks;
+        if (!partialWalkMatches(c.walker, c.stop_code, thread, stack)) {
+            ++c.partial_walk_mismatches;
+        }
+    }
+    uint32_t stack_id = c.stacks.intern(thread, stack.kept, thread->frames.data(), stack.count, encoder);
+    thread->cached_frames_on_stack = stack.exits_watched ? static_cast<uint32_t>(thread->stack_cache.size()) : 0;
     uint32_t native_id =
             native ? c.native_trie.intern(thread, thread->native_scratch.data(), native_depth, encoder) : 0;
     if (c.config.aggregate) {
@@ -780,6 +801,13 @@ void Tracker::recordDeallocation(format::Deallocator deallocator, uintptr_t addr
     out = switchTo(c, thread, out);
     out = format::encodeDeallocation(out, deallocator, address, size, &c.addresses);
     c.writer->commit(out);
+}
+
+void Tracker::onPythonFrameExit()
+{
+    if (ThreadState* thread = t_thread_state; thread != nullptr && g_capture != nullptr) {
+        noteFrameExit(g_capture->walker, thread);
+    }
 }
 
 void Tracker::setCurrentThreadName(const char* name)

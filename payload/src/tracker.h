@@ -33,6 +33,10 @@ class Tracker
     static void recordAllocation(format::Allocator allocator, uintptr_t address, size_t size);
     static void recordDeallocation(format::Deallocator deallocator, uintptr_t address, size_t size);
 
+    // A Python frame of the calling thread is leaving its stack (return, yield or unwinding):
+    // the frame-exit events the Python integration subscribes to on 3.12+ (with the GIL).
+    static void onPythonFrameExit();
+
     // prctl(PR_SET_NAME) on the calling thread.
     static void setCurrentThreadName(const char* name);
     // A Python thread name for the thread whose pthread id (threading.get_ident()) is `ident`.

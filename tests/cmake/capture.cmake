@@ -10,3 +10,4 @@ set_target_properties(memray_test_allocators memray_test_threads PROPERTIES
   LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/lib)
 
 memray_add_python_test(capture ${CMAKE_SOURCE_DIR}/tests/integration/test_capture.py)
+memray_add_python_test(partial_stack_walks ${CMAKE_SOURCE_DIR}/tests/integration/test_partial_stack_walks.py)

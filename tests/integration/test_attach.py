@@ -122,6 +122,59 @@ class AttachTests(lib.TempDirTestCase):
         # The payload stayed loaded (never unloaded), once.
         self.assertEqual(target.stderr(), "")
 
+    def test_python_allocator_stacks_are_exact_through_frames_entered_before_the_attach(self):
+        # --trace-python-allocators subscribes to frame exits (3.12+) to re-walk only what
+        # changed; frames that were already running when the subscription began must report
+        # their exits too, and detach must give the sys.monitoring tool id back.
+        target = Target(self.tmp, """
+            import sys
+            def leaf(n):
+                return [n, str(n)]  # allocation
+            def level(depth, n):
+                if depth == 0:
+                    return leaf(n)  # call leaf
+                return level(depth - 1, n)  # recurse
+            def serve():
+                print("ready", flush=True)
+                for line in sys.stdin:
+                    if line.strip() == "tool":
+                        monitoring = getattr(sys, "monitoring", None)
+                        print("tool", monitoring and monitoring.get_tool(4), flush=True)
+                        continue
+                    keep = [level(20, i) for i in range(int(line))]  # keep
+                    print("done", flush=True)
+            serve()  # call serve
+        """)
+        script = self.tmp / "target.py"
+        monitored = lib.python_version() >= (3, 12)
+        target.wait_for("ready")
+        expected = ([("leaf", line_of(script, "# allocation")), ("level", line_of(script, "# call leaf"))]
+                    + [("level", line_of(script, "# recurse"))] * 20
+                    + ([] if monitored else [("<listcomp>", line_of(script, "# keep"))])
+                    + [("serve", line_of(script, "# keep")), ("<module>", line_of(script, "# call serve"))])
+        for cycle in range(2):
+            output = self.tmp / ("capture%d.bin" % cycle)
+            self.attach_ok(target, output, "--trace-python-allocators")
+            target.send("tool\n")
+            target.wait_for("tool")
+            target.send("3000\n")
+            target.wait_for("done")
+            self.detach_ok(target)
+            target.send("tool\n")
+            target.wait_for("tool")
+            capture = lib.parse_capture(output)
+            stacks = [script_frames(capture, a, script) for a in capture.allocations]
+            in_leaf = [frames for frames in stacks if frames and frames[0][0] == "leaf"]
+            self.assertGreaterEqual(len(in_leaf), 3000)
+            # leaf's own line may be its `def` line: allocations the interpreter makes on entry,
+            # before the first instruction (3.10's opcache for a hot function, say).
+            entry = ("leaf", line_of(script, "def leaf"))
+            wrong = [frames for frames in in_leaf if frames != expected and frames != [entry] + expected[1:]]
+            self.assertEqual(wrong[:1], [], "%d of %d stacks differ from %r" % (len(wrong), len(in_leaf), expected))
+        tools = [line for line in target.lines if line.startswith("tool")]
+        self.assertEqual(tools, ["tool memray", "tool None"] * 2 if monitored else ["tool None"] * 4)
+        self.assertEqual(target.finish(), 0, target.stderr())
+
     def test_duration_stops_the_capture_by_itself(self):
         target = Target(self.tmp, """
             import sys, time

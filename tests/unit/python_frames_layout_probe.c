@@ -37,6 +37,8 @@ int main(void)
 {
     printf("version %d.%d\n", PY_MAJOR_VERSION, PY_MINOR_VERSION);
     FIELD("object.ob_type", PyObject, ob_type);
+    FIELD("tstate.tracing", PyThreadState, tracing);
+    WIDTH("tstate.tracing.width", PyThreadState, tracing);
 
 #if PY_MINOR_VERSION <= 10
     FIELD("tstate.frame", PyThreadState, frame);

@@ -1,0 +1,93 @@
+#include "python_stack.h"
+
+namespace memray::payload {
+
+size_t walkWholePythonStack(const PythonFrameWalker& walker, const void* stop_code, std::vector<RawFrame>& frames)
+{
+    if (frames.empty()) {
+        frames.resize(128);
+    }
+    for (;;) {
+        size_t count = walker.walkCurrentThread(frames.data(), frames.size(), stop_code);
+        if (count < frames.size() || frames.size() >= kMaxFrames) {
+            return count;
+        }
+        frames.resize(frames.size() * 2);
+    }
+}
+
+WalkedStack walkPythonStack(const PythonFrameWalker& walker, const void* stop_code, bool exits_watched,
+                            ThreadState* thread)
+{
+    if (thread->frames.empty()) {
+        thread->frames.resize(128);
+    }
+    WalkedStack stack;
+    if (!exits_watched) {
+        stack.count = walkWholePythonStack(walker, stop_code, thread->frames);
+        return stack;
+    }
+    // Everything outside the innermost cached frame still on the stack is as cached: walk down
+    // to that frame (it may have moved on) and keep the rest. If it is not found (a greenlet
+    // switched stacks, say), the walk went all the way down and is the whole stack.
+    const uint32_t on_stack = thread->cached_frames_on_stack;
+    const void* stop_frame = on_stack > 0 ? thread->stack_cache[on_stack - 1].frame : nullptr;
+    auto walk = walker.walkCurrentThreadDownTo(thread->frames.data(), thread->frames.size(), stop_code, stop_frame);
+    stack.exits_watched = !walk.inside_trace_function;
+    // The same activation runs the same code; another code at that address means an exit went
+    // unseen (a cheap net: the events should make this impossible).
+    const bool same_code =
+            walk.reached_stop_frame && thread->frames[walk.count - 1].code == thread->stack_cache[on_stack - 1].code;
+    if (walk.reached_stop_frame && (walk.inside_trace_function || !same_code)) {
+        // Inside a trace function frames may have come and gone unseen: trust nothing.
+        stack.count = walkWholePythonStack(walker, stop_code, thread->frames);
+    } else if (walk.reached_stop_frame) {
+        stack.kept = on_stack - 1;
+        stack.count = walk.count;
+    } else if (walk.count < thread->frames.size()) {
+        stack.count = walk.count;
+    } else {
+        stack.count = walkWholePythonStack(walker, stop_code, thread->frames);  // the scratch was too small
+    }
+    return stack;
+}
+
+void noteFrameExit(const PythonFrameWalker& walker, ThreadState* thread)
+{
+    // Runs on every Python return while watched, so: a few loads and a compare. The cache is
+    // the calling thread's own, touched only by this thread (the tracker's lock guards the
+    // shared tables, not this).
+    const uint32_t on_stack = thread->cached_frames_on_stack;
+    if (on_stack > 0 && walker.innermostFrameAddress() == thread->stack_cache[on_stack - 1].frame) {
+        thread->cached_frames_on_stack = on_stack - 1;
+    }
+}
+
+bool partialWalkMatches(const PythonFrameWalker& walker, const void* stop_code, ThreadState* thread,
+                        const WalkedStack& stack)
+{
+    const size_t full_count = walkWholePythonStack(walker, stop_code, thread->verify_frames);
+    const std::vector<RawFrame>& full = thread->verify_frames;
+    const size_t total = stack.kept + stack.count;
+    if (full_count != total) {
+        return false;
+    }
+    for (size_t depth = 0; depth < total; ++depth) {
+        const RawFrame& expected = full[total - 1 - depth];
+        const void* code;
+        int32_t offset;
+        if (depth < stack.kept) {
+            code = thread->stack_cache[depth].code;
+            offset = thread->stack_cache[depth].byte_offset;
+        } else {
+            code = thread->frames[total - 1 - depth].code;
+            offset = thread->frames[total - 1 - depth].byte_offset;
+        }
+        if (code != expected.code || offset != expected.byte_offset) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace memray::payload

@@ -1,0 +1,50 @@
+// The calling thread's Python stack for an allocation, re-reading as little of it as is sound.
+//
+// A full walk reads every frame, which on a deep stack costs far more than the rest of
+// recording an allocation. With frame-exit events (sys.monitoring's PY_RETURN, PY_YIELD and
+// PY_UNWIND, 3.12+) the payload knows which frames of the thread's previous stack are certainly
+// still there, as the same activations: ThreadState::cached_frames_on_stack. Every one of them
+// but the innermost is suspended in a call that has not returned, so it has not moved; only the
+// innermost, and whatever was called since, needs reading again.
+#pragma once
+
+#include "python_frames.h"
+#include "thread_state.h"
+
+#include <cstddef>
+#include <vector>
+
+namespace memray::payload {
+
+// Deep enough for any real program; deeper stacks lose their outermost frames.
+inline constexpr size_t kMaxFrames = 16384;
+
+// The stack an allocation is recorded with: the outermost `kept` frames of the thread's stack
+// cache, under `count` freshly walked ones in ThreadState::frames (innermost first).
+struct WalkedStack
+{
+    size_t kept = 0;
+    size_t count = 0;
+    // Whether frame-exit events will account for every frame of this stack that leaves it
+    // (false inside trace functions, where the interpreter sends no events).
+    bool exits_watched = false;
+};
+
+// Every Python frame of the calling thread, innermost first, into `frames` (grown as needed,
+// up to kMaxFrames). Frames from `stop_code` outwards are left out.
+size_t walkWholePythonStack(const PythonFrameWalker& walker, const void* stop_code, std::vector<RawFrame>& frames);
+
+// The calling thread's stack: partial when `exits_watched` (frame-exit events are flowing to
+// noteFrameExit) and the thread's cache allows, whole otherwise.
+WalkedStack walkPythonStack(const PythonFrameWalker& walker, const void* stop_code, bool exits_watched,
+                            ThreadState* thread);
+
+// A frame of the calling thread is leaving its stack (a frame-exit event, with the GIL).
+void noteFrameExit(const PythonFrameWalker& walker, ThreadState* thread);
+
+// MEMRAY_PARTIAL_WALK_VERIFY: whether `stack` is what a full walk sees. Call before the stack
+// cache is updated.
+bool partialWalkMatches(const PythonFrameWalker& walker, const void* stop_code, ThreadState* thread,
+                        const WalkedStack& stack);
+
+}  // namespace memray::payload

@@ -1,0 +1,230 @@
+"""Partial stack walks (3.12+, --trace-python-allocators): an allocation re-reads only the frames
+that may have changed since the thread's previous one, the rest is known unchanged from
+sys.monitoring's frame-exit events (payload/src/tracker.cpp, walkPythonStack). Under
+MEMRAY_PARTIAL_WALK_VERIFY=1 the payload checks every partial walk against a full one; this
+test drives that check through every way a frame can come and go. Runs once per interpreter
+under test (tests/cmake/capture.cmake); before 3.12 it proves the shortcut stays off."""
+
+import re
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import memray_testlib as lib  # noqa: E402
+
+# Every way a Python frame enters and leaves a thread's stack, each allocating on both sides
+# of its calls and returns, on several lines, so that a stale cached frame would show.
+WORKLOAD = r'''
+import asyncio
+import sys
+import threading
+
+
+def alloc(n):
+    a = [n] * 3
+    b = {"n": n}
+    return a, b
+
+
+def recurse(depth):
+    if depth == 0:
+        return alloc(depth)
+    before = [depth]
+    result = recurse(depth - 1)
+    after = (depth, str(depth))
+    if depth % 3 == 0:
+        result = alloc(depth)
+    return result
+
+
+def same_call_site(count):
+    for i in range(count):
+        alloc(i)
+
+
+def numbers(count):
+    for i in range(count):
+        yield [i, str(i)]
+        label = "x%d" % i
+
+
+def delegating():
+    yield from numbers(5)
+    yield from (str(i) for i in range(5))
+
+
+def interleaved_generators():
+    # Two generators advanced alternately from different depths and call sites.
+    first, second = numbers(30), delegating()
+    def advance(gen, depth):
+        return next(gen, None) if depth == 0 else advance(gen, depth - 1)
+    for i in range(10):
+        advance(first, i % 4)
+        [str(i)]
+        advance(second, 3 - i % 4)
+    first.close()
+    closing = numbers(10)
+    next(closing)
+    try:
+        closing.throw(KeyError("stop"))
+    except KeyError:
+        pass
+
+
+def thrower(depth):
+    if depth == 0:
+        raise ValueError([1, 2, 3])
+    [depth]
+    thrower(depth - 1)
+
+
+def exceptions(count):
+    for i in range(count):
+        try:
+            thrower(8)
+        except ValueError:
+            caught = [str(i)]
+
+
+class Lazy:
+    def __getattr__(self, name):
+        raise AttributeError(name)
+
+
+def unwound_into_c(count):
+    # __getattr__ unwinds into getattr(), which swallows the error without a Python frame
+    # allocating on the way; the next call's frame then takes the unwound frame's address.
+    lazy = Lazy()
+    for i in range(count):
+        value = getattr(lazy, "missing", None)
+        alloc(value)
+
+
+async def coroutine(i):
+    await asyncio.sleep(0)
+    return [str(i)] * 2
+
+
+async def gather():
+    await asyncio.gather(*(coroutine(i) for i in range(40)))
+
+
+def tracer(frame, event, arg):
+    # Frames of a trace function come and go without frame-exit events.
+    record = [event, str(frame.f_lineno)]
+    def inner():
+        return {"e": event}
+    inner()
+    return None
+
+
+def under_profile_function():
+    sys.setprofile(tracer)
+    try:
+        recurse(12)
+        same_call_site(20)
+    finally:
+        sys.setprofile(None)
+
+
+def under_trace_function():
+    sys.settrace(tracer)
+    try:
+        recurse(12)
+        exceptions(3)
+    finally:
+        sys.settrace(None)
+
+
+def under_another_monitoring_tool():
+    monitoring = getattr(sys, "monitoring", None)
+    if monitoring is None:
+        return
+    tool = monitoring.PROFILER_ID
+    monitoring.use_tool_id(tool, "test profiler")
+    def on_start(code, offset):
+        return tracer(sys._getframe(), "start", None)
+    monitoring.register_callback(tool, monitoring.events.PY_START, on_start)
+    monitoring.set_events(tool, monitoring.events.PY_START)
+    try:
+        recurse(10)
+        list(delegating())
+    finally:
+        monitoring.set_events(tool, 0)
+        monitoring.register_callback(tool, monitoring.events.PY_START, None)
+        monitoring.free_tool_id(tool)
+
+
+class Built:
+    attributes = [str(i) for i in range(5)]
+    def method(self):
+        return recurse(5)
+
+
+def worker(seed):
+    for i in range(30):
+        recurse(seed + i % 7)
+        exceptions(1)
+        list(numbers(3))
+
+
+def main():
+    monitoring = getattr(sys, "monitoring", None)
+    if monitoring is not None:
+        print("tool 4:", monitoring.get_tool(4))
+    for round in range(3):
+        recurse(60)
+        same_call_site(300)
+        interleaved_generators()
+        exceptions(40)
+        unwound_into_c(40)
+        asyncio.run(gather())
+        Built().method()
+        exec("recurse(7)")
+        sorted(range(50), key=lambda n: str(-n))
+        under_profile_function()
+        under_trace_function()
+        under_another_monitoring_tool()
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    recurse(300)
+
+
+main()
+'''
+
+CHECKED = re.compile(r"partial stack walks checked: (\d+), mismatches: (\d+)")
+
+
+class PartialStackWalkTest(lib.TempDirTestCase):
+    def run_workload(self, *options):
+        result = lib.run_script(
+            self.tmp, WORKLOAD, options=("--trace-python-allocators",) + options,
+            env=lib.memray_env(extra={"MEMRAY_PARTIAL_WALK_VERIFY": "1"}), timeout=300)
+        self.assertEqual(result.process.returncode, 0, result.process.stderr)
+        match = CHECKED.search(result.process.stderr)
+        self.assertIsNotNone(match, result.process.stderr)
+        return result, int(match.group(1)), int(match.group(2))
+
+    def test_partial_walks_match_full_walks(self):
+        result, checked, mismatches = self.run_workload()
+        self.assertEqual(mismatches, 0, "a partial walk disagreed with the full walk")
+        if lib.python_version() >= (3, 12):
+            # The workload makes well over 100,000 allocations; most must have taken the
+            # shortcut, or the test proves nothing.
+            self.assertGreater(checked, 50_000)
+            self.assertIn("tool 4: memray", result.process.stdout)
+        else:
+            self.assertEqual(checked, 0, "no frame-exit events before 3.12: every walk is whole")
+
+    def test_native_mode_walks_whole_stacks(self):
+        _, checked, mismatches = self.run_workload("--native")
+        self.assertEqual((checked, mismatches), (0, 0))
+
+
+if __name__ == "__main__":
+    unittest.main()
