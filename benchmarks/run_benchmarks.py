@@ -30,6 +30,7 @@ import native_symbolization
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = os.path.join(HERE, "workloads")
+BENCH_ATTACH = os.path.join(HERE, os.pardir, "tests", "integration", "bench_attach.py")
 
 # (name, script, what it stands for)
 OVERHEAD_WORKLOADS = [
@@ -84,6 +85,7 @@ class Context:
         self.quick = args.quick
         self.scratch = scratch
         self.capture = os.path.join(scratch, "capture.bin")
+        self.out = os.path.abspath(args.out)
 
     def memray_run(self, *options):
         return [self.memray, "run", "-q", "-f", "-o", self.capture, "--python", self.python, *options]
@@ -338,6 +340,25 @@ def machine_lines(ctx):
             "- rounds: %d%s" % (ctx.rounds, " (quick mode: tiny workloads, figures meaningless)" if ctx.quick else "")]
 
 
+def attach_section(ctx):
+    """`memray attach` and `memray detach` latency, by tests/integration/bench_attach.py (which the
+    attach work of issue 3 wrote): its full page goes next to this one, its verdicts go here."""
+    page = os.path.join(os.path.dirname(ctx.out), "attach.md")
+    # bench_attach finds memray and the payload through the build tree memray belongs to.
+    env = dict(os.environ, MEMRAY_BUILD_DIR=os.path.dirname(os.path.dirname(ctx.memray)))
+    argv = [sys.executable, BENCH_ATTACH, "--cycles", "2" if ctx.quick else "20", "--markdown", page]
+    argv += [ctx.python] if ctx.quick else ["--all"]
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+    with open(page) as text:
+        verdicts = text.read().split("Against the goals", 1)[1].strip().splitlines()[1:]
+    lines = ["## Attach and detach", "",
+             "Wall time of `memray attach` and `memray detach`, and the longest time any target thread",
+             "is held stopped, on a busy and an idle target of every interpreter the tests use, after",
+             "one warm-up cycle. Every figure with its spread is in [attach.md](attach.md), written by",
+             "the same command. Against issue 6's targets (worst interpreter):", ""]
+    return lines + [line for line in verdicts if line.strip()] + [""]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--memray", required=True, help="the memray binary (a Release build)")
@@ -346,14 +367,14 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default=os.path.join(HERE, "results", "RESULTS.md"))
     parser.add_argument("--quick", action="store_true", help="tiny workloads and one size: checks the suite runs")
-    parser.add_argument("--sections", default="overhead,fixed,size,reporters,native",
-                        help="comma-separated subset of: overhead, fixed, size, reporters, native")
+    parser.add_argument("--sections", default="overhead,fixed,size,reporters,native,attach",
+                        help="comma-separated subset of: overhead, fixed, size, reporters, native, attach")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     chosen = args.sections.split(",")
     sections = {"overhead": overhead_section, "fixed": fixed_cost_section, "size": capture_size_section,
-                "reporters": reporter_section, "native": symbolization_section}
+                "reporters": reporter_section, "native": symbolization_section, "attach": attach_section}
     unknown = [name for name in chosen if name not in sections]
     if unknown:
         parser.error("unknown section(s): %s" % ", ".join(unknown))
