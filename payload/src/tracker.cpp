@@ -30,12 +30,20 @@
 
 namespace memray::payload {
 
-thread_local bool t_recursion_guard __attribute__((tls_model("initial-exec"))) = false;
+constinit thread_local bool t_recursion_guard __attribute__((tls_model("initial-exec"))) = false;
 std::atomic<bool> g_tracking{false};
 
 namespace {
 
 thread_local ThreadState* t_thread_state __attribute__((tls_model("initial-exec"))) = nullptr;
+
+// The calling thread's state: the TLS load inline, the creation (currentThreadState) only on a
+// thread's first event.
+inline ThreadState* threadState()
+{
+    ThreadState* thread = t_thread_state;
+    return thread ? thread : currentThreadState();
+}
 
 // Deep enough for any real program; deeper stacks lose their outermost frames.
 constexpr size_t kMaxFrames = 16384;
@@ -243,7 +251,7 @@ void resetStreamState(Capture& c)
 
 // With record_mutex held: the thread's first record in this capture announces it (and its
 // name); a name that changed since it was last written is written again.
-void announceThread(Capture& c, ThreadState* thread, StreamEncoder& encoder)
+void announceThreadSlow(Capture& c, ThreadState* thread, StreamEncoder& encoder)
 {
     if (thread->generation != c.generation) {
         thread->generation = c.generation;
@@ -259,6 +267,14 @@ void announceThread(Capture& c, ThreadState* thread, StreamEncoder& encoder)
     if (thread->name_generation != c.generation && !thread->name.empty()) {
         encoder.writeThreadName(thread->tid, thread->name);
         thread->name_generation = c.generation;
+    }
+}
+
+// The check inline: every event makes it, and almost every time there is nothing to write.
+inline void announceThread(Capture& c, ThreadState* thread, StreamEncoder& encoder)
+{
+    if (thread->generation != c.generation || (thread->name_generation != c.generation && !thread->name.empty())) {
+        announceThreadSlow(c, thread, encoder);
     }
 }
 
@@ -706,7 +722,7 @@ bool Tracker::onMainThread()
 void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, size_t size)
 {
     Capture& c = *g_capture;
-    ThreadState* thread = currentThreadState();
+    ThreadState* thread = threadState();
     size_t depth = walkPythonStack(c, thread);
     // Unwound outside the lock: the slow part of native mode must not serialise threads.
     const bool native = c.native;
@@ -755,7 +771,7 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
 void Tracker::recordDeallocation(format::Deallocator deallocator, uintptr_t address, size_t size)
 {
     Capture& c = *g_capture;
-    ThreadState* thread = currentThreadState();
+    ThreadState* thread = threadState();
     std::unique_lock lock(c.record_mutex);
     if (!c.active) {
         return;
