@@ -14,11 +14,6 @@ namespace memray::payload {
 
 namespace {
 
-// 1 MiB buffers, at most 64 of them in flight: a stalled disk costs at most 64 MiB of memory
-// before allocating threads wait for the writer.
-constexpr size_t kBufferSize = 1u << 20;
-constexpr size_t kMaxBuffers = 64;
-
 bool writeAll(int fd, const uint8_t* data, size_t size)
 {
     while (size > 0) {
@@ -77,7 +72,7 @@ bool CaptureWriter::open(
     return true;
 }
 
-void CaptureWriter::waitForRoom(std::unique_lock<RecordLock>& lock)
+void CaptureWriter::waitForRoomSlow(std::unique_lock<RecordLock>& lock)
 {
     while (spare_.empty() && buffers_allocated_ >= kMaxBuffers && !failed_ && !stop_requested_) {
         wake_writer_.notify_one();
@@ -97,7 +92,7 @@ CaptureWriter::Buffer* CaptureWriter::takeFreeBuffer()
     return new Buffer{new uint8_t[kBufferSize], 0, kBufferSize};
 }
 
-uint8_t* CaptureWriter::reserve(size_t bytes)
+uint8_t* CaptureWriter::reserveSlow(size_t bytes)
 {
     if (failed_ || stop_requested_ || !current_) {
         return nullptr;

@@ -56,11 +56,24 @@ class CaptureWriter
     // With the mutex held (via `lock`), before writing the records of one event: waits,
     // releasing the lock, while the background thread is too far behind, so memory stays
     // bounded. Waiting only here, never inside reserve(), keeps each event's records together.
-    void waitForRoom(std::unique_lock<RecordLock>& lock);
+    // The check is inline: it runs for every event, and there is almost always room.
+    void waitForRoom(std::unique_lock<RecordLock>& lock)
+    {
+        if (spare_.empty() && buffers_allocated_ >= kMaxBuffers) {
+            waitForRoomSlow(lock);
+        }
+    }
 
     // With the mutex held: room for `bytes` more bytes of records. Never waits. nullptr if the
     // capture can no longer be written (a write error, or stopping); the caller drops the record.
-    uint8_t* reserve(size_t bytes);
+    // Inline for the same reason: the current buffer almost always has the room.
+    uint8_t* reserve(size_t bytes)
+    {
+        if (current_ && !failed_ && !stop_requested_ && current_->capacity - current_->used >= bytes) {
+            return current_->data + current_->used;
+        }
+        return reserveSlow(bytes);
+    }
     // With the mutex held: the records written up to `end` (from the last reserve()) are done.
     void commit(uint8_t* end) { current_->used = static_cast<size_t>(end - current_->data); }
 
@@ -86,6 +99,13 @@ class CaptureWriter
         size_t capacity;
     };
 
+    // 1 MiB buffers, at most kMaxBuffers of them in flight: a stalled disk costs at most 64 MiB
+    // of memory before allocating threads wait for the writer.
+    static constexpr size_t kBufferSize = 1u << 20;
+    static constexpr size_t kMaxBuffers = 64;
+
+    void waitForRoomSlow(std::unique_lock<RecordLock>& lock);
+    uint8_t* reserveSlow(size_t bytes);
     void backgroundLoop();
     uint64_t sampleRss() const;
     bool writeChunk(const Buffer& buffer);

@@ -9,7 +9,9 @@ namespace memray::payload {
 
 // initial-exec: reading the flag must not call __tls_get_addr (which may allocate on first use
 // in a dlopen'ed object). The payload is small enough to fit in glibc's static TLS surplus.
-extern thread_local bool t_recursion_guard __attribute__((tls_model("initial-exec")));
+// constinit: without it every access from another file first tests for (and would call) a
+// dynamic initializer, twice per intercepted call.
+extern constinit thread_local bool t_recursion_guard __attribute__((tls_model("initial-exec")));
 
 class RecursionGuard
 {

@@ -31,12 +31,20 @@
 
 namespace memray::payload {
 
-thread_local bool t_recursion_guard __attribute__((tls_model("initial-exec"))) = false;
+constinit thread_local bool t_recursion_guard __attribute__((tls_model("initial-exec"))) = false;
 std::atomic<bool> g_tracking{false};
 
 namespace {
 
 thread_local ThreadState* t_thread_state __attribute__((tls_model("initial-exec"))) = nullptr;
+
+// The calling thread's state: the TLS load inline, the creation (currentThreadState) only on a
+// thread's first event.
+inline ThreadState* threadState()
+{
+    ThreadState* thread = t_thread_state;
+    return thread ? thread : currentThreadState();
+}
 
 // How often the background thread writes an aggregate checkpoint (--aggregate).
 constexpr unsigned kCheckpointIntervalMs = 1000;
@@ -251,7 +259,7 @@ void resetStreamState(Capture& c)
 
 // With record_mutex held: the thread's first record in this capture announces it (and its
 // name); a name that changed since it was last written is written again.
-void announceThread(Capture& c, ThreadState* thread, StreamEncoder& encoder)
+void announceThreadSlow(Capture& c, ThreadState* thread, StreamEncoder& encoder)
 {
     if (thread->generation != c.generation) {
         thread->generation = c.generation;
@@ -268,6 +276,14 @@ void announceThread(Capture& c, ThreadState* thread, StreamEncoder& encoder)
     if (thread->name_generation != c.generation && !thread->name.empty()) {
         encoder.writeThreadName(thread->tid, thread->name);
         thread->name_generation = c.generation;
+    }
+}
+
+// The check inline: every event makes it, and almost every time there is nothing to write.
+inline void announceThread(Capture& c, ThreadState* thread, StreamEncoder& encoder)
+{
+    if (thread->generation != c.generation || (thread->name_generation != c.generation && !thread->name.empty())) {
+        announceThreadSlow(c, thread, encoder);
     }
 }
 
@@ -716,7 +732,7 @@ bool Tracker::onMainThread()
 void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, size_t size)
 {
     Capture& c = *g_capture;
-    ThreadState* thread = currentThreadState();
+    ThreadState* thread = threadState();
     WalkedStack stack = walkPythonStack(c.walker, c.stop_code, c.frame_exits_watched.load(std::memory_order_relaxed), thread);
     // Unwound outside the lock: the slow part of native mode must not serialise threads.
     const bool native = c.native;
@@ -776,7 +792,7 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
 void Tracker::recordDeallocation(format::Deallocator deallocator, uintptr_t address, size_t size)
 {
     Capture& c = *g_capture;
-    ThreadState* thread = currentThreadState();
+    ThreadState* thread = threadState();
     std::unique_lock lock(c.record_mutex);
     if (!c.active) {
         return;

@@ -491,6 +491,16 @@ TEST(RecordDecoder, EveryTruncationOfAnAggregateRecordIsAnError)
 namespace memray::format {
 namespace {
 
+// A fixed sequence of pseudo-random numbers (a linear congruential generator): the same
+// addresses every run.
+auto pseudoRandom(uint64_t seed)
+{
+    return [state = seed]() mutable {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        return state >> 33;
+    };
+}
+
 // Addresses drawn from a small pool hit every slot of the recent-address history, including
 // the slots an allocation cannot name, and miss it too: the decoder must follow the writer's
 // history exactly, or every address after the first divergence comes out wrong.
@@ -498,11 +508,7 @@ TEST(RecordCodec, RecentAddressesRoundTripWhateverTheMixOfHitsAndMisses)
 {
     StreamWriter writer;
     writer.switchTo(1);
-    uint64_t state = 12345;
-    auto next = [&state] {
-        state = state * 6364136223846793005ull + 1442695040888963407ull;
-        return state >> 33;
-    };
+    auto next = pseudoRandom(12345);
     std::vector<std::pair<bool, uint64_t>> written;  // (allocation?, address)
     for (int i = 0; i < 20000; ++i) {
         const uint64_t pool = (i / 1000) % 2 == 0 ? 24 : 400;  // phases of mostly hits, mostly misses
@@ -521,6 +527,29 @@ TEST(RecordCodec, RecentAddressesRoundTripWhateverTheMixOfHitsAndMisses)
         const Record& record = records[i + 1];
         ASSERT_EQ(record.kind, written[i].first ? Record::Kind::Allocation : Record::Kind::Deallocation) << i;
         ASSERT_EQ(record.address, written[i].second) << "record " << i;
+    }
+}
+
+// find() is the lowest slot holding the address, whatever the ring's rotation and however
+// many copies the history holds: the slot is in the record, so any other answer changes the
+// stream's bytes.
+TEST(RecordCodec, RecentAddressFindIsTheLowestSlotHoldingTheAddress)
+{
+    AddressHistory history;
+    auto next = pseudoRandom(777);
+    for (int i = 0; i < 20000; ++i) {
+        // A pool barely larger than the history: duplicates, hits in every slot, and misses.
+        const uint64_t address = 0x1000 + 16 * (next() % 20);
+        unsigned expected = kRecentAddresses;
+        for (unsigned slot = kRecentAddresses; slot-- > 0;) {
+            if (history.at(slot) == address) {
+                expected = slot;
+            }
+        }
+        const unsigned found = history.find(address);
+        ASSERT_EQ(found, expected) << "step " << i;
+        // As the encoder does: an allocation cannot name the upper slots and adds a copy instead.
+        history.use(address, next() % 2 && found >= kRecentAllocationSlots ? kRecentAddresses : found);
     }
 }
 

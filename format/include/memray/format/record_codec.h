@@ -9,6 +9,7 @@
 #include "memray/format/capture_format.h"
 #include "memray/format/varint.h"
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -30,14 +31,17 @@ class AddressHistory
     // change the history.
     unsigned find(uint64_t address) const
     {
-        // The entries are a ring starting at head_: one branch-free pass in storage order, each
-        // position turned into its slot; the lowest slot wins if the address is there twice.
-        unsigned found = kRecentAddresses;
+        // The entries are a ring starting at head_: one pass in storage order sets a bit per
+        // matching position, rotating the mask right by head_ turns positions into slots, and
+        // the lowest set bit is the lowest slot (an address can be there twice). No branch
+        // depends on the data: a running minimum compiles to a branch per entry, and the hit
+        // among them is mispredicted about once per record on the allocation hot path.
+        uint32_t positions = 0;
         for (unsigned i = 0; i < kRecentAddresses; ++i) {
-            const unsigned slot = (i + kRecentAddresses - head_) % kRecentAddresses;
-            found = ring_[i] == address && slot < found ? slot : found;
+            positions |= static_cast<uint32_t>(ring_[i] == address) << i;
         }
-        return found;
+        const uint32_t slots = ((positions | positions << kRecentAddresses) >> head_) & kRingMask;
+        return slots != 0 ? static_cast<unsigned>(std::countr_zero(slots)) : kRecentAddresses;
     }
     uint64_t at(unsigned slot) const { return ring_[(head_ + slot) % kRecentAddresses]; }
 
@@ -62,6 +66,8 @@ class AddressHistory
 
   private:
     static_assert((kRecentAddresses & (kRecentAddresses - 1)) == 0, "the ring wraps with a mask");
+    static_assert(kRecentAddresses <= 16, "find() rotates a mask of positions within 32 bits");
+    static constexpr uint32_t kRingMask = (uint32_t{1} << kRecentAddresses) - 1;
     uint64_t ring_[kRecentAddresses] = {};
     unsigned head_ = 0;  // the slot-0 (most recent) entry
     uint64_t last_ = kInitialAddress;
