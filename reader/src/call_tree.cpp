@@ -3,6 +3,8 @@
 #include "memray/reader/hybrid_stack.h"
 #include "memray/reader/native_symbolizer.h"
 
+#include "flat_index_map.h"
+
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -119,9 +121,9 @@ class TreeBuilder
         pending.clear();
         uint32_t node = 0;
         while (stack_id != 0) {
-            auto known = by_stack_.find(StackInThread{stack_id, thread_id});
-            if (known != by_stack_.end()) {
-                node = known->second;
+            const uint32_t known = by_stack_.find(StackInThread{stack_id, thread_id});
+            if (known != kUnresolved) {
+                node = known;
                 break;
             }
             pending.push_back(stack_id);
@@ -129,7 +131,7 @@ class TreeBuilder
         }
         for (size_t i = pending.size(); i-- > 0;) {
             node = child(node, frameIndex(capture_.stack(pending[i])->frame_id), thread_id);
-            by_stack_.emplace(StackInThread{pending[i], thread_id}, node);
+            by_stack_.tryInsert(StackInThread{pending[i], thread_id}, node);
         }
         return node;
     }
@@ -157,9 +159,8 @@ class TreeBuilder
 
     uint32_t child(uint32_t parent, uint32_t frame, uint64_t thread_id)
     {
-        auto [it, inserted] = by_key_.try_emplace(NodeKey{parent, frame, thread_id}, 0);
+        auto [index, inserted] = by_key_.tryInsert(NodeKey{parent, frame, thread_id}, static_cast<uint32_t>(tree_.nodes.size()));
         if (inserted) {
-            it->second = static_cast<uint32_t>(tree_.nodes.size());
             TreeNode node;
             node.parent = parent;
             node.frame = frame;
@@ -168,7 +169,7 @@ class TreeBuilder
             node.import_system = tree_.nodes[parent].import_system || tree_.frames[frame].import_system;
             tree_.nodes.push_back(node);
         }
-        return it->second;
+        return index;
     }
 
     uint32_t frameIndex(uint64_t frame_id)
@@ -246,8 +247,9 @@ class TreeBuilder
     CallTree tree_;
     std::unordered_map<FrameKey, uint32_t, FrameKeyHash> by_frame_;
     std::vector<uint32_t> by_frame_id_;  // capture frame id -> tree frame index
-    std::unordered_map<NodeKey, uint32_t, NodeKeyHash> by_key_;
-    std::unordered_map<StackInThread, uint32_t, StackInThreadHash> by_stack_;
+    FlatIndexMap<NodeKey, NodeKeyHash> by_key_;
+    FlatIndexMap<StackInThread, StackInThreadHash> by_stack_;
+    static constexpr uint32_t kUnresolved = FlatIndexMap<StackInThread, StackInThreadHash>::kAbsent;
     std::vector<uint64_t> pending_;
     uint32_t unknown_frame_ = TreeNode::kNone;
 };

@@ -2,11 +2,11 @@
 // 4-byte tag instead of the whole key, and totals can live in plain arrays.
 #pragma once
 
+#include "flat_index_map.h"
 #include "memray/reader/allocation_snapshot.h"
 
 #include <algorithm>
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
 namespace memray::reader {
@@ -27,7 +27,7 @@ class LocationInterner
     {
         // A stack is nearly always seen with the same thread, native stack and allocator as
         // the last time, so a plain array indexed by the (dense) stack id answers most lookups;
-        // the hash map, whose nodes miss the cache on large captures, only the rest.
+        // the hash table only the rest.
         if (key.stack_id < last_by_stack_.size()) {
             const uint32_t cached = last_by_stack_[key.stack_id];
             if (cached != 0 && keys_[cached - 1] == key) {
@@ -36,14 +36,14 @@ class LocationInterner
         } else if (key.stack_id < kMaxCachedStackId) {
             last_by_stack_.resize(std::max<size_t>(key.stack_id + 1, last_by_stack_.size() * 2));
         }
-        auto [it, inserted] = index_.try_emplace(key, static_cast<uint32_t>(keys_.size()));
+        auto [index, inserted] = index_.tryInsert(key, static_cast<uint32_t>(keys_.size()));
         if (inserted) {
             keys_.push_back(key);
         }
         if (key.stack_id < last_by_stack_.size()) {
-            last_by_stack_[key.stack_id] = it->second + 1;
+            last_by_stack_[key.stack_id] = index + 1;
         }
-        return it->second;
+        return index;
     }
 
     const LocationKey& key(uint32_t index) const { return keys_[index]; }
@@ -61,7 +61,7 @@ class LocationInterner
         }
     };
 
-    std::unordered_map<LocationKey, uint32_t, KeyHash> index_;
+    FlatIndexMap<LocationKey, KeyHash> index_;
     std::vector<LocationKey> keys_;
     // Stack ids are dense, but a hostile file could name a huge one: no cache beyond this.
     static constexpr uint64_t kMaxCachedStackId = uint64_t{1} << 26;

@@ -16,48 +16,79 @@ namespace memray::reader {
 
 namespace {
 
-std::string locationName(const PythonFrame& frame)
+// "function:file:line", into `name` (a buffer reused across calls).
+void setLocationName(std::string& name, const PythonFrame& frame)
 {
-    std::string name;
-    name.reserve(frame.function.size() + frame.file.size() + 24);
-    name.append(frame.function).append(":").append(frame.file).append(":").append(std::to_string(frame.line));
-    return name;
-}
-
-// The `top_n` largest by `key` (then by the other measure, then by name, so equal totals come
-// out in a stable order).
-template <typename Key>
-std::vector<AllocationTotal> topEntries(std::vector<AllocationTotal> entries, size_t top_n, Key key)
-{
-    auto better = [&](const AllocationTotal& a, const AllocationTotal& b) {
-        if (key(a) != key(b)) {
-            return key(a) > key(b);
-        }
-        if (a.bytes != b.bytes) {
-            return a.bytes > b.bytes;
-        }
-        if (a.count != b.count) {
-            return a.count > b.count;
-        }
-        return a.name < b.name;
-    };
-    const size_t n = std::min(top_n, entries.size());
-    std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(n), entries.end(), better);
-    entries.resize(n);
-    return entries;
-}
-
-std::vector<AllocationTotal> merged(const std::unordered_map<std::string, AllocationTotal>& by_name)
-{
-    std::vector<AllocationTotal> entries;
-    entries.reserve(by_name.size());
-    for (const auto& [name, total] : by_name) {
-        entries.push_back(total);
-    }
-    return entries;
+    name.assign(frame.function).append(":").append(frame.file).append(":").append(std::to_string(frame.line));
 }
 
 }  // namespace
+
+// Totals by name (a location or a module). Tens of thousands of names come through here, so a
+// lookup takes a view (callers reuse one buffer) and only a new name is copied; entries are
+// ranked in place and only the top ones become AllocationTotals.
+class StatsAggregator::NamedTotals
+{
+  public:
+    void add(std::string_view name, uint64_t bytes, uint64_t count)
+    {
+        auto it = index_.find(name);
+        if (it == index_.end()) {
+            it = index_.emplace(std::string(name), entries_.size()).first;
+            entries_.push_back(Entry{&it->first, 0, 0});
+        }
+        entries_[it->second].bytes += bytes;
+        entries_[it->second].count += count;
+    }
+
+    // The `top_n` largest by bytes (by_bytes) or by count, then by the other measure, then by
+    // name, so equal totals come out in a stable order.
+    std::vector<AllocationTotal> top(size_t top_n, bool by_bytes) const
+    {
+        std::vector<const Entry*> ranked;
+        ranked.reserve(entries_.size());
+        for (const Entry& entry : entries_) {
+            ranked.push_back(&entry);
+        }
+        auto better = [&](const Entry* a, const Entry* b) {
+            const uint64_t key_a = by_bytes ? a->bytes : a->count;
+            const uint64_t key_b = by_bytes ? b->bytes : b->count;
+            if (key_a != key_b) {
+                return key_a > key_b;
+            }
+            if (a->bytes != b->bytes) {
+                return a->bytes > b->bytes;
+            }
+            if (a->count != b->count) {
+                return a->count > b->count;
+            }
+            return *a->name < *b->name;
+        };
+        const size_t n = std::min(top_n, ranked.size());
+        std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(n), ranked.end(), better);
+        std::vector<AllocationTotal> result;
+        result.reserve(n);
+        for (size_t i = 0; i < n; ++i) {
+            result.push_back(AllocationTotal{*ranked[i]->name, ranked[i]->bytes, ranked[i]->count});
+        }
+        return result;
+    }
+
+  private:
+    struct Entry
+    {
+        const std::string* name;  // the key in index_ (node-based: its address is stable)
+        uint64_t bytes;
+        uint64_t count;
+    };
+    struct Hash
+    {
+        using is_transparent = void;
+        size_t operator()(std::string_view name) const { return std::hash<std::string_view>()(name); }
+    };
+    std::unordered_map<std::string, size_t, Hash, std::equal_to<>> index_;
+    std::vector<Entry> entries_;
+};
 
 StatsAggregator::StatsAggregator(const CaptureReader& reader)
 : reader_(reader)
@@ -86,12 +117,15 @@ CaptureStats StatsAggregator::result(size_t top_n) const
 
     // Frames with the same name, file and line (two code objects of one function, say) are
     // one location; files are one module whatever code objects they hold.
-    std::unordered_map<std::string, AllocationTotal> locations;
-    std::unordered_map<std::string, AllocationTotal> modules;
-    std::unordered_map<uint64_t, std::string> module_by_code;
-    std::vector<Totals> python_by_stack = by_stack_;
+    NamedTotals locations;
+    NamedTotals modules;
+    // Allocations with a native stack are located by hybrid frames instead (--native only).
+    const std::vector<Totals>* located_by_stack = &by_stack_;
+    std::vector<Totals> python_by_stack;
     if (!by_hybrid_stack_.empty()) {
+        python_by_stack = by_stack_;
         addHybridLocations(locations, python_by_stack);
+        located_by_stack = &python_by_stack;
     }
     // Per innermost Python frame: every allocation for modules, those without a native stack
     // for locations.
@@ -101,24 +135,20 @@ CaptureStats StatsAggregator::result(size_t top_n) const
         const uint64_t frame_id = reader_.innermostFrameId(stack_id);
         by_frame[frame_id].bytes += by_stack_[stack_id].bytes;
         by_frame[frame_id].count += by_stack_[stack_id].count;
-        located_by_frame[frame_id].bytes += python_by_stack[stack_id].bytes;
-        located_by_frame[frame_id].count += python_by_stack[stack_id].count;
+        located_by_frame[frame_id].bytes += (*located_by_stack)[stack_id].bytes;
+        located_by_frame[frame_id].count += (*located_by_stack)[stack_id].count;
     }
-    auto add = [](std::unordered_map<std::string, AllocationTotal>& table, const std::string& name, const Totals& totals) {
-        AllocationTotal& total = table[name];
-        total.name = name;
-        total.bytes += totals.bytes;
-        total.count += totals.count;
-    };
+    std::unordered_map<uint64_t, std::string> module_by_code;
+    std::string location;
     for (uint64_t frame_id = 0; frame_id < by_frame.size(); ++frame_id) {
         if (by_frame[frame_id].count == 0) {
             continue;
         }
-        std::string location(kUnknownLocation);
-        std::string module(kUnknownLocation);
+        std::string_view module = kUnknownLocation;
+        location = kUnknownLocation;
         if (frame_id != 0) {
             const PythonFrame frame = reader_.pythonFrame(frame_id);
-            location = locationName(frame);
+            setLocationName(location, frame);
             const uint64_t code_id = reader_.frame(frame_id)->code_id;
             auto [cached, inserted] = module_by_code.try_emplace(code_id);
             if (inserted) {
@@ -127,23 +157,18 @@ CaptureStats StatsAggregator::result(size_t top_n) const
             module = cached->second;
         }
         if (located_by_frame[frame_id].count != 0) {
-            add(locations, location, located_by_frame[frame_id]);
+            locations.add(location, located_by_frame[frame_id].bytes, located_by_frame[frame_id].count);
         }
-        add(modules, module, by_frame[frame_id]);
+        modules.add(module, by_frame[frame_id].bytes, by_frame[frame_id].count);
     }
-    const auto by_bytes = [](const AllocationTotal& total) { return total.bytes; };
-    const auto by_count = [](const AllocationTotal& total) { return total.count; };
-    std::vector<AllocationTotal> all_locations = merged(locations);
-    std::vector<AllocationTotal> all_modules = merged(modules);
-    stats.top_locations_by_size = topEntries(all_locations, top_n, by_bytes);
-    stats.top_locations_by_count = topEntries(std::move(all_locations), top_n, by_count);
-    stats.top_modules_by_size = topEntries(all_modules, top_n, by_bytes);
-    stats.top_modules_by_count = topEntries(std::move(all_modules), top_n, by_count);
+    stats.top_locations_by_size = locations.top(top_n, true);
+    stats.top_locations_by_count = locations.top(top_n, false);
+    stats.top_modules_by_size = modules.top(top_n, true);
+    stats.top_modules_by_count = modules.top(top_n, false);
     return stats;
 }
 
-void StatsAggregator::addHybridLocations(std::unordered_map<std::string, AllocationTotal>& locations,
-                                         std::vector<Totals>& python_by_stack) const
+void StatsAggregator::addHybridLocations(NamedTotals& locations, std::vector<Totals>& python_by_stack) const
 {
     NativeSymbolizer symbolizer(reader_);
     HybridStackBuilder hybrid(reader_, symbolizer);
@@ -163,10 +188,7 @@ void StatsAggregator::addHybridLocations(std::unordered_map<std::string, Allocat
                 name.append(":").append(innermost.file).append(":").append(std::to_string(innermost.line));
             }
         }
-        AllocationTotal& total = locations[name];
-        total.name = name;
-        total.bytes += totals.bytes;
-        total.count += totals.count;
+        locations.add(name, totals.bytes, totals.count);
     }
 }
 
@@ -174,15 +196,22 @@ namespace {
 
 constexpr size_t kPrefetchDistance = 16;
 
-// The heap half of each event (on the consuming thread)...
+// The heap half of each event and the size histogram (on the consuming thread)...
 void track(StatsAggregator& aggregator, const HeapEvent* events, size_t count)
 {
+    auto prefetch = [&](const HeapEvent& event) {
+        if (event.kind == HeapEvent::Kind::Allocation) {
+            aggregator.prefetchTrack(event.address, event.size);
+        } else {
+            aggregator.prefetchDeallocation(event.address);
+        }
+    };
     for (size_t i = 0; i < std::min(count, kPrefetchDistance); ++i) {
-        aggregator.prefetchDeallocation(events[i].address);  // the heap slot of either kind
+        prefetch(events[i]);
     }
     for (size_t i = 0; i < count; ++i) {
         if (i + kPrefetchDistance < count) {
-            aggregator.prefetchDeallocation(events[i + kPrefetchDistance].address);
+            prefetch(events[i + kPrefetchDistance]);
         }
         const HeapEvent& event = events[i];
         if (event.kind == HeapEvent::Kind::Allocation) {
@@ -193,12 +222,12 @@ void track(StatsAggregator& aggregator, const HeapEvent* events, size_t count)
     }
 }
 
-// ...and the totals of each allocation (on the decoding thread, which has time to spare).
+// ...and the totals of each allocation (on the decoding thread).
 void count(StatsAggregator& aggregator, const HeapEvent* events, size_t count)
 {
     for (size_t i = 0; i < count; ++i) {
         if (i + kPrefetchDistance < count && events[i + kPrefetchDistance].kind == HeapEvent::Kind::Allocation) {
-            aggregator.prefetchCount(events[i + kPrefetchDistance].size, events[i + kPrefetchDistance].stack_id);
+            aggregator.prefetchCount(events[i + kPrefetchDistance].stack_id);
         }
         const HeapEvent& event = events[i];
         if (event.kind == HeapEvent::Kind::Allocation) {

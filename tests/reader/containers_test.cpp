@@ -1,6 +1,8 @@
-// AddressMap and RangeMap against simple reference models, under random churn.
+// AddressMap, RangeMap and FlatIndexMap against simple reference models, under random churn.
 #include "memray/format/address_map.h"
 #include "memray/format/range_map.h"
+
+#include "../../reader/src/flat_index_map.h"
 
 #include <gtest/gtest.h>
 
@@ -141,3 +143,47 @@ TEST(RangeMap, EmptyAndInvertedRangesAreNoOps)
 
 }  // namespace
 }  // namespace memray::format
+
+namespace memray::reader {
+namespace {
+
+struct PairKey
+{
+    uint64_t a = 0;
+    uint64_t b = 0;
+    bool operator==(const PairKey&) const = default;
+};
+
+// A deliberately weak hash (few distinct values): long probe chains and wrap-around at the
+// end of the table get exercised.
+struct WeakPairHash
+{
+    size_t operator()(const PairKey& key) const { return static_cast<size_t>((key.a + key.b) % 97 * 37); }
+};
+
+TEST(FlatIndexMap, MatchesAnUnorderedMapThroughGrowth)
+{
+    std::mt19937_64 random(2);
+    FlatIndexMap<PairKey, WeakPairHash> map;
+    std::map<std::pair<uint64_t, uint64_t>, uint32_t> model;
+    for (uint32_t i = 0; i < 20000; ++i) {
+        const PairKey key{random() % 3000, random() % 4};
+        if (random() % 2) {
+            auto [index, inserted] = map.tryInsert(key, i);
+            auto [it, model_inserted] = model.try_emplace({key.a, key.b}, i);
+            ASSERT_EQ(inserted, model_inserted);
+            ASSERT_EQ(index, it->second);
+        } else {
+            auto it = model.find({key.a, key.b});
+            ASSERT_EQ(map.find(key), it == model.end() ? map.kAbsent : it->second);
+        }
+    }
+    ASSERT_GT(model.size(), 5000u);  // well past the initial 1024 slots
+    for (const auto& [key, index] : model) {
+        EXPECT_EQ(map.find(PairKey{key.first, key.second}), index);
+    }
+    EXPECT_EQ(map.find(PairKey{5000, 0}), map.kAbsent);
+}
+
+}  // namespace
+}  // namespace memray::reader

@@ -84,13 +84,14 @@ class StatsAggregator
         trackAllocation(allocator, address, size);
     }
 
-    // The two halves of addAllocation: the totals, and the live heap. They touch disjoint state,
-    // so two threads may run one each (computeStats counts on its decoding thread).
+    // The two halves of addAllocation: the totals, and the live heap with the size histogram.
+    // They touch disjoint state, so two threads may run one each (computeStats counts on its
+    // decoding thread; the histogram's table of large sizes misses the cache as often as the
+    // heap does, so it sits with the heap to keep the two threads' shares even).
     void countAllocation(format::Allocator allocator, uint64_t size, uint64_t stack_id, uint64_t native_stack_id)
     {
         ++total_allocations_;
         total_bytes_ += size;
-        sizes_.add(size);
         ++allocator_counts_[static_cast<uint8_t>(allocator) & 0x0f];
         if (stack_id >= by_stack_.size()) [[unlikely]] {
             // Stack ids are dense (the decoder only accepts defined ones), so this stays small.
@@ -107,6 +108,7 @@ class StatsAggregator
     }
     void trackAllocation(format::Allocator allocator, uint64_t address, uint64_t size)
     {
+        sizes_.add(size);
         heap_.allocate(allocator, address, size);
     }
 
@@ -119,16 +121,20 @@ class StatsAggregator
     // loading now, so a caller that looks a few records ahead hides the memory latency.
     void prefetchAllocation(uint64_t address, uint64_t size, uint64_t stack_id) const
     {
-        heap_.prefetch(address);
-        prefetchCount(size, stack_id);
+        prefetchTrack(address, size);
+        prefetchCount(stack_id);
     }
-    // The same for countAllocation alone.
-    void prefetchCount(uint64_t size, uint64_t stack_id) const
+    // The same for each half of addAllocation alone.
+    void prefetchCount(uint64_t stack_id) const
     {
-        sizes_.prefetch(size);
         if (stack_id < by_stack_.size()) {
             __builtin_prefetch(&by_stack_[stack_id]);
         }
+    }
+    void prefetchTrack(uint64_t address, uint64_t size) const
+    {
+        heap_.prefetch(address);
+        sizes_.prefetch(size);
     }
     void prefetchDeallocation(uint64_t address) const { heap_.prefetch(address); }
 
@@ -161,10 +167,11 @@ class StatsAggregator
         }
     };
 
+    class NamedTotals;  // totals by location or module name (stats.cpp)
+
     // Adds the allocations with a native stack to `locations`, by their innermost hybrid frame,
     // and takes them out of `python_by_stack` (what is left is located by Python frames).
-    void addHybridLocations(std::unordered_map<std::string, AllocationTotal>& locations,
-                            std::vector<Totals>& python_by_stack) const;
+    void addHybridLocations(NamedTotals& locations, std::vector<Totals>& python_by_stack) const;
 
     const CaptureReader& reader_;
     format::HeapTracker<> heap_;
