@@ -21,6 +21,33 @@ bool RecordDecoder::readString(const uint8_t** p, const uint8_t* end, std::strin
     return true;
 }
 
+// The body of a new-address record (encodeNewAddress). On failure fail() has said why:
+// `truncated` if the record ends inside it.
+bool RecordDecoder::readNewAddress(const uint8_t** p, const uint8_t* end, uint64_t* address, const char* truncated)
+{
+    uint64_t value;
+    if (!readVarint(p, end, &value)) {
+        fail(truncated);
+        return false;
+    }
+    const uint64_t base = addresses_.at(static_cast<unsigned>(value >> 1) & 0x0f);
+    if (!(value & 1)) {
+        *address = base + (static_cast<uint64_t>(zigzagDecode(value >> 5)) << 4);
+        return true;
+    }
+    if (value >> 5 != 0) {
+        fail("malformed address delta");
+        return false;
+    }
+    int64_t delta;
+    if (!readSignedVarint(p, end, &delta)) {
+        fail(truncated);
+        return false;
+    }
+    *address = base + static_cast<uint64_t>(delta);
+    return true;
+}
+
 RecordDecoder::Status RecordDecoder::next(const uint8_t** cursor, const uint8_t* end, Record* record)
 {
     const uint8_t* p = *cursor;
@@ -30,7 +57,7 @@ RecordDecoder::Status RecordDecoder::next(const uint8_t** cursor, const uint8_t*
     const uint8_t opcode = *p++;
     record->tid = current_tid_;
 
-    // Allocation: 0x10 | allocator + address delta, or 0x80 | slot << 4 | allocator.
+    // Allocation: 0x10 | allocator + new address, or 0x80 | slot << 4 | allocator.
     const bool recent_allocation = opcode >= kRecordRecentAllocationBase;
     if (recent_allocation || (opcode >= kRecordAllocationBase && opcode < kRecordAllocationBase + 0x10)) {
         const uint8_t allocator = opcode & 0x0f;
@@ -41,12 +68,15 @@ RecordDecoder::Status RecordDecoder::next(const uint8_t** cursor, const uint8_t*
             return fail("allocation before any thread switch");
         }
         const unsigned slot = recent_allocation ? (opcode >> 4) & 0x07 : kRecentAddresses;
-        int64_t address_delta = 0;
+        uint64_t address;
+        if (recent_allocation) {
+            address = addresses_.at(slot);
+        } else if (!readNewAddress(&p, end, &address, "truncated allocation record")) {
+            return Status::Error;
+        }
         int64_t stack_delta;
         uint64_t size;
-        if ((!recent_allocation && !readSignedVarint(&p, end, &address_delta)) || !readVarint(&p, end, &size)
-            || !readSignedVarint(&p, end, &stack_delta))
-        {
+        if (!readVarint(&p, end, &size) || !readSignedVarint(&p, end, &stack_delta)) {
             return fail("truncated allocation record");
         }
         uint64_t stack_id = current_deltas_->last_stack + static_cast<uint64_t>(stack_delta);
@@ -65,8 +95,6 @@ RecordDecoder::Status RecordDecoder::next(const uint8_t** cursor, const uint8_t*
             }
             current_deltas_->last_native = native_id;
         }
-        const uint64_t address = recent_allocation ? addresses_.at(slot)
-                                                   : addresses_.last() + static_cast<uint64_t>(address_delta);
         addresses_.use(address, slot);
         current_deltas_->last_stack = stack_id;
         record->kind = Record::Kind::Allocation;
@@ -79,7 +107,7 @@ RecordDecoder::Status RecordDecoder::next(const uint8_t** cursor, const uint8_t*
         return Status::Ok;
     }
 
-    // Deallocation: 0x20 | deallocator + address delta, or 0x40 | slot << 2 | deallocator.
+    // Deallocation: 0x20 | deallocator + new address, or 0x40 | slot << 2 | deallocator.
     const bool recent_deallocation = opcode >= kRecordRecentDeallocationBase;
     if (recent_deallocation || (opcode >= kRecordDeallocationBase && opcode < kRecordDeallocationBase + 0x10)) {
         const uint8_t deallocator = recent_deallocation ? opcode & 0x03 : opcode & 0x0f;
@@ -87,16 +115,16 @@ RecordDecoder::Status RecordDecoder::next(const uint8_t** cursor, const uint8_t*
             return fail("unknown deallocator id");
         }
         const unsigned slot = recent_deallocation ? (opcode >> 2) & 0x0f : kRecentAddresses;
-        int64_t address_delta = 0;
-        if (!recent_deallocation && !readSignedVarint(&p, end, &address_delta)) {
-            return fail("truncated deallocation record");
+        uint64_t address;
+        if (recent_deallocation) {
+            address = addresses_.at(slot);
+        } else if (!readNewAddress(&p, end, &address, "truncated deallocation record")) {
+            return Status::Error;
         }
         uint64_t size = 0;
         if (static_cast<Deallocator>(deallocator) == Deallocator::Munmap && !readVarint(&p, end, &size)) {
             return fail("truncated munmap record");
         }
-        const uint64_t address = recent_deallocation ? addresses_.at(slot)
-                                                     : addresses_.last() + static_cast<uint64_t>(address_delta);
         addresses_.use(address, slot);
         record->kind = Record::Kind::Deallocation;
         record->deallocator = static_cast<Deallocator>(deallocator);

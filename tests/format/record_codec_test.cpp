@@ -338,6 +338,9 @@ TEST(RecordDecoder, RejectsMalformedRecords)
     EXPECT_EQ(decodeError({0x06, 0x00, 0x01}), "stack refers to an undefined stack or frame");
     // A string claiming more bytes than the stream has.
     EXPECT_EQ(decodeError({0x04, 0x7f, 'a'}), "truncated code record");
+    // A new address with the escape bit set carries nothing else in its first varint.
+    EXPECT_EQ(decodeError({0x21, 0x21, 0x00}), "malformed address delta");
+    EXPECT_EQ(decodeError({0x01, 0x01, 0x11, 0x81, 0x01, 0x08, 0x00}), "malformed address delta");
 }
 
 TEST(RecordDecoder, EveryTruncationOfEveryRecordIsAnError)
@@ -356,6 +359,9 @@ TEST(RecordDecoder, EveryTruncationOfEveryRecordIsAnError)
     writer.switchTo(300);
     writer.allocate(Allocator::Malloc, 0x7f0000000000, 100000, 1, 200);
     writer.deallocate(Deallocator::Munmap, 0x7f0000000000, 1 << 20);
+    // Unaligned: the new address takes the escape, a second varint.
+    writer.allocate(Allocator::Malloc, 0x7f0000100008, 24, 1, 200);
+    writer.deallocate(Deallocator::Free, 0x6f0000000001);
     writer.record([](uint8_t* out) { return encodeMemory(out, 100000, 1ull << 40); });
     writer.record([](uint8_t* out) { return encodeThreadStart(out, 300, 1ull << 40); });
     writer.record([](uint8_t* out) { return encodeThreadName(out, 300, "worker"); });
@@ -363,7 +369,7 @@ TEST(RecordDecoder, EveryTruncationOfEveryRecordIsAnError)
     writer.record([](uint8_t* out) { return encodeTrailer(out, 1ull << 40, 1); });
     const std::vector<uint8_t>& bytes = writer.bytes();
     const size_t full = decodeAll(bytes, true).size();
-    ASSERT_EQ(full, 214u);
+    ASSERT_EQ(full, 216u);
 
     // Cut the stream everywhere: either it ends on a record boundary (fewer records, no error)
     // or the decoder reports an error; it never reads past the end (ASan would catch that).
@@ -512,7 +518,8 @@ TEST(RecordCodec, RecentAddressesRoundTripWhateverTheMixOfHitsAndMisses)
     std::vector<std::pair<bool, uint64_t>> written;  // (allocation?, address)
     for (int i = 0; i < 20000; ++i) {
         const uint64_t pool = (i / 1000) % 2 == 0 ? 24 : 400;  // phases of mostly hits, mostly misses
-        const uint64_t address = 0x7f0000000000 + 16 * (next() % pool);
+        // Mostly 16-byte aligned, as allocators return them; now and then not.
+        const uint64_t address = 0x7f0000000000 + 16 * (next() % pool) + (next() % 8 == 0 ? next() % 16 : 0);
         if (next() % 2) {
             writer.allocate(Allocator::PymallocMalloc, address, 32, 0);
             written.emplace_back(true, address);
@@ -551,6 +558,74 @@ TEST(RecordCodec, RecentAddressFindIsTheLowestSlotHoldingTheAddress)
         // As the encoder does: an allocation cannot name the upper slots and adds a copy instead.
         history.use(address, next() % 2 && found >= kRecentAllocationSlots ? kRecentAddresses : found);
     }
+}
+
+}  // namespace
+}  // namespace memray::format
+
+namespace memray::format {
+namespace {
+
+std::vector<uint8_t> lastRecord(const StreamWriter& writer, size_t before)
+{
+    return std::vector<uint8_t>(writer.bytes().begin() + static_cast<std::ptrdiff_t>(before), writer.bytes().end());
+}
+
+// A new address is a delta from the nearest recent address, not from the previous record's:
+// allocations that alternate between two pools cost a byte or two of address each.
+TEST(RecordCodec, NewAddressesAreDeltasFromTheNearestRecentAddress)
+{
+    StreamWriter writer;
+    writer.switchTo(1);
+    writer.allocate(Allocator::PymallocMalloc, 0x7f0000001000, 32, 0);
+    writer.allocate(Allocator::PymallocMalloc, 0x7e0000002000, 48, 0);
+    size_t before = writer.bytes().size();
+    // Slot 1 (0x7f0000001000) is 3 units of 16 below: zigzag 5, so (5 << 5) | (1 << 1) = 0xa2.
+    writer.allocate(Allocator::PymallocMalloc, 0x7f0000000fd0, 32, 0);
+    EXPECT_EQ(lastRecord(writer, before), (std::vector<uint8_t>{0x1a, 0xa2, 0x01, 32, 0}));
+    before = writer.bytes().size();
+    // Slot 1 is now 0x7e0000002000; 0x30 above it: zigzag 6, so (6 << 5) | (1 << 1) = 0xc2.
+    writer.deallocate(Deallocator::PymallocFree, 0x7e0000002030);
+    EXPECT_EQ(lastRecord(writer, before), (std::vector<uint8_t>{0x23, 0xc2, 0x01}));
+    before = writer.bytes().size();
+    // Unaligned: the escape (slot 0 << 1 | 1), then the zigzag byte delta 8 -> 16.
+    writer.deallocate(Deallocator::Free, 0x7e0000002038);
+    EXPECT_EQ(lastRecord(writer, before), (std::vector<uint8_t>{0x21, 0x01, 0x10}));
+
+    const auto records = decodeAll(writer.bytes());
+    ASSERT_EQ(records.size(), 6u);
+    EXPECT_EQ(records[3].address, 0x7f0000000fd0u);
+    EXPECT_EQ(records[4].address, 0x7e0000002030u);
+    EXPECT_EQ(records[5].address, 0x7e0000002038u);
+}
+
+// Deltas near the ends of the address space, unaligned ones and ones too large to share the
+// varint with the slot all come back exactly.
+TEST(RecordCodec, ExtremeAndUnalignedAddressesRoundTrip)
+{
+    const std::vector<uint64_t> addresses = {
+            0x0, 0xfffffffffffffff0ull, 0x1, 0x8000000000000000ull, 0x7ffffffffffffff0ull, 0xffffffffffffffffull,
+            0x10, 0x7f0000000008ull, 0x0800000000000000ull, 0xf7fffffffffffff0ull, 0x7f0000000010ull, 0x3,
+    };
+    StreamWriter writer;
+    writer.switchTo(1);
+    for (size_t i = 0; i < addresses.size(); ++i) {
+        // Spread over more addresses than the history holds, so each is new when written.
+        for (uint64_t step = 0; step < kRecentAddresses; ++step) {
+            writer.deallocate(Deallocator::Free, 0x100000 * (i * kRecentAddresses + step + 1));
+        }
+        writer.allocate(Allocator::Malloc, addresses[i], 8, 0);
+        writer.deallocate(Deallocator::Munmap, addresses[i] ^ 0x8000000000000000ull, 4096);
+    }
+    std::vector<uint64_t> decoded;
+    for (const Record& record : decodeAll(writer.bytes())) {
+        if (record.kind == Record::Kind::Allocation) {
+            decoded.push_back(record.address);
+        } else if (record.kind == Record::Kind::Deallocation && record.deallocator == Deallocator::Munmap) {
+            EXPECT_EQ(record.address, decoded.back() ^ 0x8000000000000000ull);
+        }
+    }
+    EXPECT_EQ(decoded, addresses);
 }
 
 }  // namespace

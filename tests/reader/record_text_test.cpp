@@ -50,7 +50,7 @@ TEST(RecordText, EveryRecordKind)
     });
     const auto lines = parseLines(capture.path());
     const std::vector<std::string> expected = {
-            "HEADER format_version=2 pid=5150 python_version=\"3.11.7\" command_line=\"test.py --flag\" "
+            "HEADER format_version=3 pid=5150 python_version=\"3.11.7\" command_line=\"test.py --flag\" "
             "start_time_us=1700000000000000 options=0x0 native_traces=0 trace_python_allocators=0 main_thread_id=1 "
             "rss_interval_ms=10 executable=\"/usr/bin/python3.11\" payload_version=\"test\" python_allocator=\"pymalloc\"",
             "THREAD_START tid=1 os_tid=5150",

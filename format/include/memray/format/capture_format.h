@@ -21,7 +21,7 @@ namespace memray::format {
 inline constexpr char kMagic[8] = {'\x89', 'M', 'R', 'Y', 'C', 'A', 'P', '\n'};
 
 // Bump on any incompatible change to anything in this file.
-inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kFormatVersion = 3;
 
 #pragma pack(push, 1)
 struct FileHeader
@@ -121,12 +121,17 @@ enum RecordType : uint8_t {
                                       // is at or before the peak event, else the "at peak" ones.
     kRecordAggregateEnd = 0x30,       // no body: the checkpoint is complete
 
-    // 0x10 | Allocator: varint zigzag address delta, varint size, varint zigzag stack id delta
+    // 0x10 | Allocator: new address (below), varint size, varint zigzag stack id delta
     //                   (against the thread's previous allocation); with kOptionNativeTraces,
     //                   also varint zigzag native stack id delta.
     kRecordAllocationBase = 0x10,
-    // 0x20 | Deallocator: varint zigzag address delta; Munmap adds varint size.
+    // 0x20 | Deallocator: new address (below); Munmap adds varint size.
     kRecordDeallocationBase = 0x20,
+    // A new address is a delta from one of the stream's recent addresses (AddressHistory), the
+    // one closest to it: varint v, where bits 1-4 are that address's slot and
+    //   bit 0 clear: v >> 5 is the zigzag delta in units of 16 bytes;
+    //   bit 0 set:   v >> 5 is 0 and a varint zigzag delta in bytes follows.
+    // (Writers pick the nearest slot; readers only add the delta to whichever slot is named.)
     // The same two records when the address is one of the stream's recent addresses
     // (AddressHistory): its slot replaces the address delta, the rest of the body is unchanged.
     // 0x40 | slot << 2 | Deallocator, slot 0-15.
@@ -168,16 +173,15 @@ enum class Deallocator : uint8_t {
 };
 inline constexpr uint8_t kMaxDeallocator = 3;
 
-// The stream-wide "previous address" that address deltas are taken against starts here.
-inline constexpr uint64_t kInitialAddress = 0;
-// How many recent addresses allocation and deallocation records can name by slot.
+// How many recent addresses allocation and deallocation records can name by slot (all start
+// as address 0).
 inline constexpr unsigned kRecentAddresses = 16;
 inline constexpr unsigned kRecentAllocationSlots = 8;
 static_assert(kMaxAllocator < 16 && kMaxDeallocator < 4, "the recent-address opcodes hold them in 4 and 2 bits");
 
-// The largest encoded size of any fixed-shape record (allocation with native id): opcode +
-// four varints. Variable-length records (strings) are bounded by kMaxStringBytes.
-inline constexpr size_t kMaxFixedRecordBytes = 1 + 4 * 10;
+// The largest encoded size of any fixed-shape record (a new-address allocation with native
+// id): opcode + five varints. Variable-length records (strings) are bounded by kMaxStringBytes.
+inline constexpr size_t kMaxFixedRecordBytes = 1 + 5 * 10;
 // Segments of one image beyond this are not recorded (ELF objects have a handful).
 inline constexpr size_t kMaxImageSegments = 64;
 // Strings longer than this are truncated by the writer (paths and names never need more).

@@ -2,7 +2,7 @@
 //
 // The encoder is a set of free functions that write one record into a caller-provided buffer
 // (the payload calls them under its writer lock, on the allocation hot path). Delta state
-// that spans records (the previous address, each thread's previous stack id) is explicit so
+// that spans records (the recent addresses, each thread's previous stack id) is explicit so
 // the writer and RecordDecoder replay it identically.
 #pragma once
 
@@ -45,6 +45,27 @@ class AddressHistory
     }
     uint64_t at(unsigned slot) const { return ring_[(head_ + slot) % kRecentAddresses]; }
 
+    // The slot of the recent address closest to `address`, which a new address is written as a
+    // delta from. An allocator serves a size class from one pool, so a new block usually lies a
+    // few blocks away from one named lately, even when the previous record's address is in
+    // another pool: the delta is short and, in a loop, repeats. Does not change the history.
+    unsigned nearest(uint64_t address) const
+    {
+        // One branch-free pass in slot order: a strictly closer entry wins, so the lowest slot
+        // wins a tie. The distance is that of the wrapped 64-bit delta, which is what the
+        // delta's encoding costs.
+        unsigned best = 0;
+        uint64_t best_distance = ~uint64_t{0};
+        for (unsigned slot = 0; slot < kRecentAddresses; ++slot) {
+            const uint64_t delta = address - ring_[(head_ + slot) % kRecentAddresses];
+            const uint64_t sign = 0 - (delta >> 63);
+            const uint64_t distance = (delta ^ sign) - sign;
+            best = distance < best_distance ? slot : best;
+            best_distance = distance < best_distance ? distance : best_distance;
+        }
+        return best;
+    }
+
     // Makes `address`, found at `slot` (kRecentAddresses: not found), the most recent one.
     // A new address costs a step of the ring's head (the oldest entry is overwritten); one
     // found at slot k moves the k more recent ones down, and k is small for most hits.
@@ -58,19 +79,14 @@ class AddressHistory
             }
         }
         ring_[head_] = address;
-        last_ = address;
     }
-
-    // The previous record's address, which address deltas are taken against.
-    uint64_t last() const { return last_; }
 
   private:
     static_assert((kRecentAddresses & (kRecentAddresses - 1)) == 0, "the ring wraps with a mask");
     static_assert(kRecentAddresses <= 16, "find() rotates a mask of positions within 32 bits");
     static constexpr uint32_t kRingMask = (uint32_t{1} << kRecentAddresses) - 1;
-    uint64_t ring_[kRecentAddresses] = {};
+    uint64_t ring_[kRecentAddresses] = {};  // all slots start as address 0
     unsigned head_ = 0;  // the slot-0 (most recent) entry
-    uint64_t last_ = kInitialAddress;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -251,6 +267,22 @@ inline uint8_t* encodeTrailer(uint8_t* out, uint64_t us_since_start, uint64_t al
     return writeVarint(out, allocation_records);
 }
 
+// An address that is not among the recent ones: its delta from the recent address at `base`
+// (kRecordAllocationBase / kRecordDeallocationBase body).
+inline uint8_t* encodeNewAddress(uint8_t* out, uint64_t address, unsigned base, const AddressHistory& addresses)
+{
+    const uint64_t delta = address - addresses.at(base);
+    // Blocks are 16-byte aligned, so the delta is usually a whole number of 16-byte units,
+    // written in the same varint as the slot. Anything else (and a delta too large to share
+    // the varint) takes the escape: the slot alone, then the byte delta.
+    const uint64_t units = zigzagEncode(static_cast<int64_t>(delta) >> 4);
+    if ((delta & 15) == 0 && units >> 59 == 0) {
+        return writeVarint(out, units << 5 | base << 1);
+    }
+    out = writeVarint(out, base << 1 | 1);
+    return writeSignedVarint(out, static_cast<int64_t>(delta));
+}
+
 // `addresses` is the stream-wide address history; `*thread_last_stack` the writing thread's
 // previous stack id (and `*thread_last_native` its previous native stack id). All are updated.
 // `native` must match the capture's kOptionNativeTraces.
@@ -270,11 +302,12 @@ inline uint8_t* encodeAllocation(
     if (slot < kRecentAllocationSlots) {
         *out++ = static_cast<uint8_t>(kRecordRecentAllocationBase | slot << 4 | static_cast<uint8_t>(allocator));
     } else {
-        // Beyond the slots an allocation can name: written as new, as the decoder will take it
-        // (the history may then hold the address twice; the first one is the one found).
-        slot = kRecentAddresses;
+        // Beyond the slots an allocation can name (then a delta of 0 from it): written as new,
+        // as the decoder will take it (the history may then hold the address twice; the first
+        // one is the one found).
         *out++ = static_cast<uint8_t>(kRecordAllocationBase | static_cast<uint8_t>(allocator));
-        out = writeSignedVarint(out, static_cast<int64_t>(address - addresses->last()));
+        out = encodeNewAddress(out, address, slot < kRecentAddresses ? slot : addresses->nearest(address), *addresses);
+        slot = kRecentAddresses;
     }
     addresses->use(address, slot);
     out = writeVarint(out, size);
@@ -300,7 +333,7 @@ inline uint8_t* encodeDeallocation(
         *out++ = static_cast<uint8_t>(kRecordRecentDeallocationBase | slot << 2 | static_cast<uint8_t>(deallocator));
     } else {
         *out++ = static_cast<uint8_t>(kRecordDeallocationBase | static_cast<uint8_t>(deallocator));
-        out = writeSignedVarint(out, static_cast<int64_t>(address - addresses->last()));
+        out = encodeNewAddress(out, address, addresses->nearest(address), *addresses);
     }
     addresses->use(address, slot);
     if (deallocator == Deallocator::Munmap) {
@@ -397,6 +430,7 @@ class RecordDecoder
 
   private:
     Status fail(const char* what);
+    bool readNewAddress(const uint8_t** p, const uint8_t* end, uint64_t* address, const char* truncated);
     bool readString(const uint8_t** p, const uint8_t* end, std::string_view* text);
 
     struct ThreadDeltas

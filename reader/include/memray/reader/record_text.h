@@ -1,6 +1,6 @@
 // The one-line text form of each record, as `memray parse` prints it (a debugging aid):
 //
-//   HEADER format_version=2 pid=4242 python_version="3.11.7" command_line="app.py" ...
+//   HEADER format_version=3 pid=4242 python_version="3.11.7" command_line="app.py" ...
 //   THREAD_START tid=1 os_tid=4242
 //   THREAD_NAME tid=1 name="MainThread"
 //   THREAD_SWITCH tid=1
