@@ -97,6 +97,19 @@ class RefusalTests(lib.TempDirTestCase):
         self.assert_refused(detach(gone.pid), "no process with pid %d" % gone.pid)
         self.assertFalse((self.tmp / "x.bin").exists())
 
+    def test_a_memray_without_its_attach_library_says_so(self):
+        # attach and detach live in libmemray_attach.so next to the payload; a copy of the
+        # executable without it must fail in one line, not crash.
+        (self.tmp / "bin").mkdir()
+        shutil.copy(lib.memray_binary(), self.tmp / "bin" / "memray")
+        for command in ("attach", "detach"):
+            result = subprocess.run([str(self.tmp / "bin" / "memray"), command, str(os.getpid())],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                                    env=lib.memray_env(), timeout=60)
+            self.assertEqual(result.returncode, 1, result.stderr)
+            self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+            self.assertIn("memray %s: error: cannot find libmemray_attach.so" % command, result.stderr)
+
     def test_not_a_python_process(self):
         sleeper = subprocess.Popen(["sleep", "30"])
         try:

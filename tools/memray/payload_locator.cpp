@@ -48,21 +48,26 @@ fs::path findPayload()
         return path;
     }
 
+    return findBundledLibrary(kPayloadName);
+}
+
+fs::path findBundledLibrary(const char* name)
+{
     const fs::path dir = executableDirectory();
     const std::vector<fs::path> candidates = {
-        dir / ".." / "lib" / kPayloadName,
-        dir / ".." / "lib" / "memray" / kPayloadName,
+        dir / ".." / "lib" / name,
+        dir / ".." / "lib" / "memray" / name,
     };
     std::string tried;
     for (const fs::path& candidate : candidates) {
         if (isRegularFile(candidate)) {
             fs::path resolved = fs::weakly_canonical(candidate);
-            spdlog::debug("payload: {}", resolved.string());
+            spdlog::debug("{}: {}", name, resolved.string());
             return resolved;
         }
         tried += (tried.empty() ? "" : ", ") + fs::weakly_canonical(candidate).string();
     }
-    throw std::runtime_error(std::string("cannot find ") + kPayloadName + " (looked for " + tried
+    throw std::runtime_error(std::string("cannot find ") + name + " (looked for " + tried
                              + "); is memray installed completely?");
 }
 

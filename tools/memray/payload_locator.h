@@ -21,4 +21,8 @@ namespace memray::cli {
 // The payload's absolute path. Throws std::runtime_error naming every location it tried.
 std::filesystem::path findPayload();
 
+// Another library that travels with the executable (libmemray_attach.so), looked up in the
+// same two places as the payload (no override). Throws like findPayload().
+std::filesystem::path findBundledLibrary(const char* name);
+
 }  // namespace memray::cli
