@@ -39,7 +39,8 @@ WalkedStack walkPythonStack(const PythonFrameWalker& walker, const void* stop_co
     const bool same_code =
             walk.reached_stop_frame && thread->frames[walk.count - 1].code == thread->stack_cache[on_stack - 1].code;
     if (walk.reached_stop_frame && (walk.inside_trace_function || !same_code)) {
-        // Inside a trace function frames may have come and gone unseen: trust nothing.
+        // Frames may have come and gone unseen (inside a trace function, or an exit event
+        // missed): trust nothing.
         stack.count = walkWholePythonStack(walker, stop_code, thread->frames);
     } else if (walk.reached_stop_frame) {
         stack.kept = on_stack - 1;
