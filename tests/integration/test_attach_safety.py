@@ -321,6 +321,11 @@ class ChannelTests(lib.TempDirTestCase):
             if line.strip() != "ready":
                 self.skipTest("cannot mount a private /tmp here: %s" % process.stderr.read())
             pid = process.pid
+            # A target killed earlier under the same PID (any test that SIGKILLs one) leaves its
+            # socket behind in our /tmp; nothing can be listening on it, since this PID is ours.
+            host_socket = Path("/tmp/memray-%d/attach-%d.sock" % (os.geteuid(), pid))
+            if host_socket.exists():
+                host_socket.unlink()
             payload = lib.real_payload().resolve()
             outputs = Path(tempfile.mkdtemp(prefix="memray-attach-", dir="/var/tmp"))
             self.addCleanup(shutil.rmtree, outputs, ignore_errors=True)
@@ -336,7 +341,7 @@ class ChannelTests(lib.TempDirTestCase):
             self.assertEqual(result.returncode, 0, result.stderr)
             private_socket = Path("/proc/%d/root/tmp/memray-%d/attach-%d.sock" % (pid, os.geteuid(), pid))
             self.assertTrue(private_socket.exists())
-            self.assertFalse(Path("/tmp/memray-%d/attach-%d.sock" % (os.geteuid(), pid)).exists())
+            self.assertFalse(host_socket.exists())
             process.stdin.write("2000007\n")
             process.stdin.flush()
             self.assertEqual(process.stdout.readline().strip(), "allocated")
