@@ -66,7 +66,9 @@ bool CaptureWriter::open(
     sampler_ = sampler;
     start_ns_ = monotonicNs();
     bytes_written_ = file_start.size();
-    compressed_.resize(format::ChunkCompressor::maxChunkBytes(kBufferSize));
+    // Uninitialised: zeroing a megabyte would fault in every page of it at start, for a
+    // capture that may never fill a chunk.
+    compressed_.reset(new uint8_t[format::ChunkCompressor::maxChunkBytes(kBufferSize)]);
     current_ = takeFreeBuffer();
     thread_ = std::thread([this] { backgroundLoop(); });
     return true;
@@ -164,8 +166,8 @@ uint64_t CaptureWriter::sampleRss() const
 
 bool CaptureWriter::writeChunk(const Buffer& buffer)
 {
-    size_t size = compressor_.compress(buffer.data, buffer.used, compressed_.data());
-    if (!writeAll(fd_, compressed_.data(), size)) {
+    size_t size = compressor_.compress(buffer.data, buffer.used, compressed_.get());
+    if (!writeAll(fd_, compressed_.get(), size)) {
         return false;
     }
     bytes_written_ += size;

@@ -13,6 +13,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -133,7 +134,7 @@ class CaptureWriter
     uint64_t bytes_written_ = 0;
 
     format::ChunkCompressor compressor_;
-    std::vector<uint8_t> compressed_;
+    std::unique_ptr<uint8_t[]> compressed_;
 };
 
 // Monotonic clock in nanoseconds (what capture timestamps are measured against).

@@ -1,6 +1,7 @@
 #include "python_integration.h"
 
 #include "pymalloc_hooks.h"
+#include "python_c_abi.h"
 #include "tracker.h"
 
 #include <dlfcn.h>
@@ -9,7 +10,8 @@ namespace memray::payload {
 
 namespace {
 
-using PyObject = void;
+using python_abi::MethodDef;
+using python_abi::PyObject;
 
 // The handful of C API entry points used here; all exist, with these signatures, in 3.8-3.13.
 struct CApi
@@ -37,18 +39,6 @@ CApi g_api;
 PyObject* g_helpers = nullptr;  // globals of the helper module below, compiled once
 
 constexpr int kPyFileInput = 257;
-constexpr int kMethVarargs = 0x0001;
-constexpr int kMethNoargs = 0x0004;
-constexpr int kMethFastcall = 0x0080;
-
-// PyMethodDef, whose layout is part of the stable ABI.
-struct MethodDef
-{
-    const char* name;
-    void* function;
-    int flags;
-    const char* doc;
-};
 
 const char kHelperSource[] = R"PY(
 import sys, os
@@ -85,28 +75,80 @@ def describe():
     return " ".join(str(arg) for arg in argv), os.environ.get("PYTHONMALLOC", "pymalloc")
 
 
-def install(report_thread_name, stop_capture, stop_at_exit, on_main_thread):
+class _AfterThreadingImport:
+    # A meta path finder that waits for the program's first `import threading`, from any
+    # thread, and hands the module to `then` once its body has run. Importing threading
+    # ourselves would cost every capture milliseconds, and change the program: threading
+    # registers fork handlers and a shutdown step that a program without it does not have.
+    def __init__(self, then):
+        self.then = then
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "threading":
+            return None
+        self.remove()
+        for finder in sys.meta_path:
+            find_spec = getattr(finder, "find_spec", None)
+            spec = find_spec(name, path, target) if find_spec is not None else None
+            if spec is not None:
+                break
+        else:
+            return None
+        if hasattr(spec.loader, "exec_module"):
+            spec.loader = _ThenLoader(spec.loader, self.then)
+        return spec
+
+    def remove(self):
+        try:
+            sys.meta_path.remove(self)
+        except ValueError:
+            pass
+
+
+class _ThenLoader:
+    # Stands in for the module's loader only until its body runs: the module keeps the real one.
+    def __init__(self, loader, then):
+        self.loader = loader
+        self.then = then
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__spec__.loader = module.__loader__ = self.loader
+        self.loader.exec_module(module)
+        self.then(module)
+
+
+def install(report_thread_name, stop_capture, stop_at_exit):
     import atexit
     reporters = []
-    # Importing threading from a thread other than the main one would make that thread
-    # "MainThread" for the rest of the process (3.8); without threading there are no
-    # Python thread names to follow anyway.
-    threading = sys.modules.get("threading")
-    if threading is None and on_main_thread:
-        import threading
-    if threading is not None:
-        reporters = [_ThreadNameReporter(a, report_thread_name) for a in ("_name", "_ident")]
+
+    def follow_thread_names(threading):
+        reporters[:] = [_ThreadNameReporter(a, report_thread_name) for a in ("_name", "_ident")]
         for reporter in reporters:
             setattr(threading.Thread, reporter.attribute, reporter)
         for thread in threading.enumerate():
             if thread.ident is not None:
                 report_thread_name(thread.ident, thread.name)
+
+    # Without threading there are no Python thread names to follow, until the program imports it.
+    threading = sys.modules.get("threading")
+    watcher = None
+    if threading is not None:
+        follow_thread_names(threading)
+    else:
+        watcher = _AfterThreadingImport(follow_thread_names)
+        sys.meta_path.insert(0, watcher)
     if stop_at_exit:
         atexit.register(stop_capture)
 
     def uninstall():
+        if watcher is not None:
+            watcher.remove()
+        threading = sys.modules.get("threading")
         for reporter in reporters:
-            if threading.Thread.__dict__.get(reporter.attribute) is reporter:
+            if threading is not None and threading.Thread.__dict__.get(reporter.attribute) is reporter:
                 delattr(threading.Thread, reporter.attribute)
         if stop_at_exit:
             atexit.unregister(stop_capture)
@@ -171,9 +213,9 @@ PyObject* onFrameExit(PyObject*, PyObject* const*, long)
     return g_api.none;
 }
 
-MethodDef g_report_thread_name_def{"_memray_report_thread_name", reinterpret_cast<void*>(&reportThreadName), kMethVarargs, nullptr};
-MethodDef g_stop_capture_def{"_memray_stop_capture", reinterpret_cast<void*>(&stopCapture), kMethNoargs, nullptr};
-MethodDef g_frame_exit_def{"_memray_frame_exit", reinterpret_cast<void*>(&onFrameExit), kMethFastcall, nullptr};
+MethodDef g_report_thread_name_def{"_memray_report_thread_name", reinterpret_cast<void*>(&reportThreadName), python_abi::kMethVarargs, nullptr};
+MethodDef g_stop_capture_def{"_memray_stop_capture", reinterpret_cast<void*>(&stopCapture), python_abi::kMethNoargs, nullptr};
+MethodDef g_frame_exit_def{"_memray_frame_exit", reinterpret_cast<void*>(&onFrameExit), python_abi::kMethFastcall, nullptr};
 
 std::string fetchError()
 {
@@ -288,13 +330,12 @@ bool PythonIntegration::install(bool stop_at_exit, bool trace_python_allocators,
     PyObject* report = g_api.PyCFunction_NewEx(&g_report_thread_name_def, nullptr, nullptr);
     PyObject* stop = g_api.PyCFunction_NewEx(&g_stop_capture_def, nullptr, nullptr);
     PyObject* at_exit = g_api.PyLong_FromLong(stop_at_exit ? 1 : 0);
-    PyObject* on_main = g_api.PyLong_FromLong(Tracker::onMainThread() ? 1 : 0);
     PyObject* result = nullptr;
-    if (report && stop && at_exit && on_main) {
+    if (report && stop && at_exit) {
         PyObject* install = g_api.PyDict_GetItemString(g_helpers, "install");
-        result = g_api.PyObject_CallFunctionObjArgs(install, report, stop, at_exit, on_main, nullptr);
+        result = g_api.PyObject_CallFunctionObjArgs(install, report, stop, at_exit, nullptr);
     }
-    for (PyObject* object : {report, stop, at_exit, on_main}) {
+    for (PyObject* object : {report, stop, at_exit}) {
         if (object) {
             g_api.Py_DecRef(object);
         }

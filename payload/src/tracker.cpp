@@ -401,6 +401,7 @@ void forkChild()
     }
     RecursionGuard guard;
     Capture& c = *g_capture;
+    c.record_mutex.disableBiasingInChild();
     c.record_mutex.unlock();
     c.patch_mutex.unlock();
     c.control_mutex.unlock();
@@ -665,6 +666,11 @@ bool Tracker::start(const CaptureConfig& config, std::string* error)
         *error = "the Python interpreter is not initialized";
         return false;
     }
+    // Before the GIL: registering for membarrier may take a millisecond. A knob for measuring
+    // what the bias saves (benchmarks), not for users.
+    if (!std::getenv("MEMRAY_UNBIASED_RECORD_LOCK")) {
+        c.record_mutex.enableBiasing();
+    }
     // The GIL first (see Capture's lock order).
     int gil = api.PyGILState_Ensure();
     bool ok = startWithGil(c, api, config, error);
@@ -722,11 +728,6 @@ void Tracker::finishAtProcessExit()
 bool Tracker::isActive()
 {
     return g_tracking.load();
-}
-
-bool Tracker::onMainThread()
-{
-    return gettid() == getpid();
 }
 
 void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, size_t size)

@@ -46,9 +46,6 @@ class Tracker
     static void patchNewlyLoadedObjects();
     // Native mode, after a dlopen or dlclose: record the new map of loaded objects.
     static void loadedObjectsChanged(bool unloaded);
-
-    // Whether the calling thread is the process's main thread.
-    static bool onMainThread();
 };
 
 // The inline gate in front of the recording functions. Addresses are plain integers: they are

@@ -4,10 +4,17 @@
 # and records the configuration it was given, and tracks nothing. test_run_cli.py points
 # MEMRAY_PAYLOAD at it to test the CLI's plumbing on its own; the tests that look at real
 # captures load the real payload. It is kept out of lib/, where the CLI finds the real one.
+# The bootstrap enters it the way it enters the payload, through the payload's own Python
+# extension-module shim (python_module.cpp), which calls whichever memray_start is linked in.
 add_library(memray_cli_test_stand_in_payload SHARED
-  ${CMAKE_CURRENT_SOURCE_DIR}/integration/cli_stand_in_payload.c)
+  ${CMAKE_CURRENT_SOURCE_DIR}/integration/cli_stand_in_payload.c
+  ${CMAKE_SOURCE_DIR}/payload/src/python_module.cpp)
+target_include_directories(memray_cli_test_stand_in_payload PRIVATE
+  ${CMAKE_SOURCE_DIR}/payload/include ${CMAKE_SOURCE_DIR}/payload/src)
+target_link_libraries(memray_cli_test_stand_in_payload PRIVATE ${CMAKE_DL_LIBS})
 set_target_properties(memray_cli_test_stand_in_payload PROPERTIES
   C_VISIBILITY_PRESET hidden
+  CXX_VISIBILITY_PRESET hidden
   LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/cli)
 
 memray_add_python_test(run_cli ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_run_cli.py)

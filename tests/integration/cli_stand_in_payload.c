@@ -2,7 +2,8 @@
  *
  * A stand-in for libmemray_payload.so that test_run_cli.py loads through MEMRAY_PAYLOAD to
  * test the plumbing of `memray run` (argument splitting, the bootstrap, exit statuses and
- * signals) independently of the real payload. It exports the same C API (payload_api.h) but
+ * signals) independently of the real payload. It exports the same C API (payload_api.h), is
+ * entered by the bootstrap through the same extension-module shim (python_module.cpp), but
  * tracks nothing: memray_start() only creates the output file, the way the payload would
  * (O_EXCL unless force=1), and writes a marker line followed by the configuration text it was
  * given, so tests can check what the CLI asked for. Capture tests must use the real payload.

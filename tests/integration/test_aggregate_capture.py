@@ -115,9 +115,11 @@ class AggregateCaptureTest(lib.TempDirTestCase):
         self.assertGreaterEqual(begin["peak_bytes"], 5 * MIB)
         self.assertGreater(begin["allocations"], 10000)
         self.assertLessEqual(begin["peak_events"], begin["events"])
-        # Every stack a location names was defined before it.
+        # Every stack a location names was defined before it (0: no Python frame, as for an
+        # allocation of the bootstrap's last steps, whose frames the capture hides).
         for location in locations.values():
-            self.assertIn(location["stack"], capture.stacks)
+            if location["stack"] != 0:
+                self.assertIn(location["stack"], capture.stacks)
         # Memory records carry the tracked heap: the kept buffer once it exists.
         memory = capture.of_kind("MEMORY")
         self.assertTrue(memory)

@@ -3,7 +3,7 @@
 // with -c, so the interpreter does not even open a file for it.
 //
 // It must compile on every Python the user might point --python at (see its header comment),
-// and it must be fast: it imports only ctypes (and runpy for -m or a directory), because the
+// and it must be fast: it imports nothing but runpy (for -m or a directory), because the
 // whole fixed cost of `memray run` over plain python is this text plus the payload's start.
 #include "bootstrap.h"
 
@@ -60,7 +60,6 @@ def _memray_run():
             cwd = None
         if cwd not in sys.path:
             sys.path_importer_cache.pop(cwd, None)
-    import ctypes
     import _frozen_importlib_external as external
 
     code = None
@@ -140,23 +139,23 @@ def _memray_run():
             else:
                 del linecache.cache['<string>']
 
+        # The payload is also an extension module (see payload/src/python_module.cpp): Python's
+        # own loader costs nothing, where ctypes would cost an import. Its start() is entered
+        # with the GIL held and finds this function's frame as the innermost one
+        # (skip_caller_frames hides it and what is above it).
         try:
-            # PyDLL: the payload is entered with the GIL held, and finds this function's
-            # frame as the innermost one (skip_caller_frames hides it and what is above it).
-            library = ctypes.PyDLL(payload)
-        except OSError as error:
+            loader = external.ExtensionFileLoader('libmemray_payload', payload)
+            library = loader.create_module(
+                external.spec_from_file_location('libmemray_payload', payload, loader=loader))
+        except ImportError as error:
             fail('cannot load the memray payload: %s' % error)
-        last_error = library.memray_last_error
-        last_error.restype = ctypes.c_char_p
-        last_error.argtypes = []
-        start = library.memray_start
-        start.restype = ctypes.c_int
-        start.argtypes = [ctypes.c_char_p]
         config = os.fsencode(config)
 
         # From here on every allocation is captured: only the start and the program may run.
-        if start(config) != 0:
-            fail((last_error() or b'memray_start failed').decode('utf-8', 'replace'))
+        try:
+            library.start(config)
+        except RuntimeError as error:
+            fail(str(error))
         if code is not None:
             exec(code, main_dict)
         elif mode == 'module':
