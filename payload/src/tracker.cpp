@@ -569,7 +569,9 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
 
     std::vector<LoadedImage> images;
     if (config.native) {
-        native_unwinder::prepare();
+        if (!native_unwinder::prepare(error)) {
+            return false;
+        }
         images = collectLoadedImages(metadata.executable);
     }
     CaptureWriter* writer = openWriter(c, effective, config.output, error);
