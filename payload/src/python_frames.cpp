@@ -364,9 +364,12 @@ PythonFrameWalker::PartialWalk PythonFrameWalker::walkCurrentThreadDownTo(RawFra
     if (tstate == nullptr) {
         return walk;
     }
-    walk.inside_trace_function = load<TracingInt>(tstate, layout_->tstate_tracing) != 0;
-    walk.count = walk_(api_->PyCode_Type, tstate, out, capacity, stop_code, stop_frame, &walk.reached_stop_frame);
-    return walk;
+    // Built from locals, not filled in place: byte stores into `walk` followed by the caller's
+    // load of the whole struct defeated store forwarding, a stall on every allocation.
+    const bool inside_trace_function = load<TracingInt>(tstate, layout_->tstate_tracing) != 0;
+    bool reached_stop_frame = false;
+    const size_t count = walk_(api_->PyCode_Type, tstate, out, capacity, stop_code, stop_frame, &reached_stop_frame);
+    return PartialWalk{count, reached_stop_frame, inside_trace_function};
 }
 
 const void* PythonFrameWalker::innermostFrameAddress() const
