@@ -121,21 +121,22 @@ class PeakFinder
     {
         for (size_t i = 0; i < count; ++i) {
             HeapEvent& event = events[i];
-            if (event.kind == EventKind::Allocation) {
-                if (event.allocatorKind() == format::Allocator::Mmap) {
-                    logMapping(event, PackedLocation::of(event, split_threads_));
-                    const uint64_t end = RangeMap<NoTag>::rangeEnd(event.address, event.size);
-                    const uint64_t replaced = mapped_.insert(event.address, end, NoTag{});
-                    event.native_stack_id = (end - event.address) - replaced;
-                }
-                ++inspected_events_;
-            } else if (event.kind == EventKind::Deallocation) {
-                if (event.deallocatorKind() == format::Deallocator::Munmap) {
-                    logMapping(event, {});
-                    event.native_stack_id = 0 - mapped_.erase(event.address, RangeMap<NoTag>::rangeEnd(event.address, event.size));
-                }
-                ++inspected_events_;
+            // Allocations and deallocations come in no order a branch predictor could learn, so
+            // the common case tests both conditions at once (`&`, not `&&`) and branches only on
+            // the rare mapping events.
+            const bool map = (event.kind == EventKind::Allocation) & (event.allocatorKind() == format::Allocator::Mmap);
+            const bool unmap = (event.kind == EventKind::Deallocation)
+                               & (event.deallocatorKind() == format::Deallocator::Munmap);
+            if (map) [[unlikely]] {
+                logMapping(event, PackedLocation::of(event, split_threads_));
+                const uint64_t end = RangeMap<NoTag>::rangeEnd(event.address, event.size);
+                const uint64_t replaced = mapped_.insert(event.address, end, NoTag{});
+                event.native_stack_id = (end - event.address) - replaced;
+            } else if (unmap) [[unlikely]] {
+                logMapping(event, {});
+                event.native_stack_id = 0 - mapped_.erase(event.address, RangeMap<NoTag>::rangeEnd(event.address, event.size));
             }
+            inspected_events_ += (event.kind == EventKind::Allocation) | (event.kind == EventKind::Deallocation);
         }
     }
 
@@ -411,6 +412,7 @@ std::vector<LocationUsage> usageFromRecords(CaptureReader& capture, const Snapsh
                 peak.prefetch(events[i]);
             }
             for (size_t i = 0; i < count; ++i) {
+                prefetchEventAhead(events, i, count);
                 if (i + kPrefetchDistance < count) {
                     peak.prefetch(events[i + kPrefetchDistance]);
                 }
