@@ -210,6 +210,7 @@ void track(StatsAggregator& aggregator, const HeapEvent* events, size_t count)
         prefetch(events[i]);
     }
     for (size_t i = 0; i < count; ++i) {
+        prefetchEventAhead(events, i, count);
         if (i + kPrefetchDistance < count) {
             prefetch(events[i + kPrefetchDistance]);
         }
@@ -230,9 +231,8 @@ void count(StatsAggregator& aggregator, const HeapEvent* events, size_t count)
             aggregator.prefetchCount(events[i + kPrefetchDistance].stack_id);
         }
         const HeapEvent& event = events[i];
-        if (event.kind == HeapEvent::Kind::Allocation) {
-            aggregator.countAllocation(event.allocatorKind(), event.size, event.stack_id, event.native_stack_id);
-        }
+        aggregator.countIfAllocation(event.kind == HeapEvent::Kind::Allocation, event.allocatorKind(), event.size,
+                                     event.stack_id, event.native_stack_id);
     }
 }
 

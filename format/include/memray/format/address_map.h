@@ -11,6 +11,7 @@
 #pragma once
 
 #include "memray/format/huge_page_allocator.h"
+#include "memray/format/prefetch.h"
 
 #include <bit>
 #include <cstddef>
@@ -76,7 +77,7 @@ class AddressMap
 
     // Starts loading the slot where a lookup of `address` begins. Replaying a batch of records
     // prefetches all their slots first, so the cache misses overlap instead of queueing.
-    void prefetch(uint64_t address) const { __builtin_prefetch(&slots_[home(address)]); }
+    void prefetch(uint64_t address) const { format::prefetch(&slots_[home(address)]); }
 
     // Removes `address`; false if it was not present. The removed value goes to `*erased`.
     bool erase(uint64_t address, Value* erased = nullptr)

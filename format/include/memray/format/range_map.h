@@ -34,31 +34,9 @@ class RangeMap
     template <typename F>
     uint64_t erase(uint64_t start, uint64_t end, F&& removed)
     {
-        if (start >= end) {
-            return 0;
-        }
         uint64_t bytes = 0;
-        auto it = ranges_.upper_bound(start);
-        if (it != ranges_.begin() && std::prev(it)->second.end > start) {
-            --it;
-        }
-        while (it != ranges_.end() && it->first < end) {
-            const uint64_t range_start = it->first;
-            const uint64_t range_end = it->second.end;
-            const Value value = it->second.value;
-            const uint64_t cut_start = std::max(range_start, start);
-            const uint64_t cut_end = std::min(range_end, end);
-            bytes += cut_end - cut_start;
-            removed(cut_start, cut_end, value, range_start == cut_start && cut_end == range_end);
-            it = ranges_.erase(it);
-            if (range_start < cut_start) {
-                ranges_.emplace_hint(it, range_start, Range{cut_start, value});
-            }
-            if (cut_end < range_end) {
-                // This range outlives the cut, so nothing after it can overlap [start, end).
-                ranges_.emplace_hint(it, cut_end, Range{range_end, value});
-                break;
-            }
+        if (start < end) {
+            eraseRange(start, end, &bytes, removed);
         }
         return bytes;
     }
@@ -89,8 +67,10 @@ class RangeMap
         if (start >= end) {
             return 0;
         }
-        uint64_t replaced = erase(start, end);
-        ranges_.emplace(start, Range{end, value});
+        uint64_t replaced = 0;
+        // The erase ends where the new range goes: no second walk down the tree to find it.
+        const auto next = eraseRange(start, end, &replaced, [](uint64_t, uint64_t, const Value&, bool) {});
+        ranges_.emplace_hint(next, start, Range{end, value});
         return replaced;
     }
 
@@ -111,7 +91,38 @@ class RangeMap
         uint64_t end;
         Value value;
     };
-    std::map<uint64_t, Range> ranges_;
+    using Ranges = std::map<uint64_t, Range>;
+
+    // erase() for start < end, adding the bytes removed to *bytes. Returns the first range
+    // starting at or after `end`: where a range [start, end) now belongs.
+    template <typename F>
+    typename Ranges::iterator eraseRange(uint64_t start, uint64_t end, uint64_t* bytes, F&& removed)
+    {
+        auto it = ranges_.upper_bound(start);
+        if (it != ranges_.begin() && std::prev(it)->second.end > start) {
+            --it;
+        }
+        while (it != ranges_.end() && it->first < end) {
+            const uint64_t range_start = it->first;
+            const uint64_t range_end = it->second.end;
+            const Value value = it->second.value;
+            const uint64_t cut_start = std::max(range_start, start);
+            const uint64_t cut_end = std::min(range_end, end);
+            *bytes += cut_end - cut_start;
+            removed(cut_start, cut_end, value, range_start == cut_start && cut_end == range_end);
+            it = ranges_.erase(it);
+            if (range_start < cut_start) {
+                ranges_.emplace_hint(it, range_start, Range{cut_start, value});
+            }
+            if (cut_end < range_end) {
+                // This range outlives the cut, so nothing after it can overlap [start, end).
+                return ranges_.emplace_hint(it, cut_end, Range{range_end, value});
+            }
+        }
+        return it;
+    }
+
+    Ranges ranges_;
 };
 
 }  // namespace memray::format

@@ -11,6 +11,7 @@
 
 #include "memray/format/address_map.h"
 #include "memray/format/huge_page_allocator.h"
+#include "memray/format/prefetch.h"
 
 #include <cstdint>
 #include <vector>
@@ -67,7 +68,7 @@ class SizeHistogram
     void prefetch(uint64_t size) const
     {
         if (size < kDirectSizes) {
-            __builtin_prefetch(&direct_[static_cast<size_t>(size)]);
+            format::prefetch(&direct_[static_cast<size_t>(size)]);
         } else if (!approximate_) {
             exact_.prefetch(size);
         }

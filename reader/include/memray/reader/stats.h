@@ -20,6 +20,7 @@
 #include "memray/format/capture_format.h"
 #include "memray/reader/capture_reader.h"
 #include "memray/format/heap_tracker.h"
+#include "memray/format/prefetch.h"
 #include "memray/reader/size_histogram.h"
 
 #include <algorithm>
@@ -90,22 +91,35 @@ class StatsAggregator
     // heap does, so it sits with the heap to keep the two threads' shares even).
     void countAllocation(format::Allocator allocator, uint64_t size, uint64_t stack_id, uint64_t native_stack_id)
     {
-        ++total_allocations_;
+        countIfAllocation(true, allocator, size, stack_id, native_stack_id);
+    }
+    // countAllocation if `allocation`, else nothing, without branching on it: computeStats's
+    // decoding thread sees allocations and deallocations interleaved in no order a branch
+    // predictor could learn, and adding zeros costs less than a mispredicted branch per event.
+    void countIfAllocation(bool allocation, format::Allocator allocator, uint64_t size, uint64_t stack_id,
+                           uint64_t native_stack_id)
+    {
+        const uint64_t one = allocation;
+        const uint64_t all_bits = 0 - one;
+        size &= all_bits;
+        stack_id &= all_bits;  // what is not an allocation adds its zeros to stack 0's totals
+        total_allocations_ += one;
         total_bytes_ += size;
-        ++allocator_counts_[static_cast<uint8_t>(allocator) & 0x0f];
+        allocator_counts_[static_cast<uint8_t>(allocator) & 0x0f] += one;
         if (stack_id >= by_stack_.size()) [[unlikely]] {
             // Stack ids are dense (the decoder only accepts defined ones), so this stays small.
             by_stack_.resize(std::max<size_t>(static_cast<size_t>(stack_id) + 1, by_stack_.size() * 2));
         }
         by_stack_[stack_id].bytes += size;
-        ++by_stack_[stack_id].count;
-        if (native_stack_id != 0) {
+        by_stack_[stack_id].count += one;
+        if ((native_stack_id & all_bits) != 0) [[unlikely]] {
             // Only --native captures have these; their locations come from hybrid stacks.
             Totals& hybrid = by_hybrid_stack_[HybridStack{stack_id, native_stack_id}];
             hybrid.bytes += size;
             ++hybrid.count;
         }
     }
+
     void trackAllocation(format::Allocator allocator, uint64_t address, uint64_t size)
     {
         sizes_.add(size);
@@ -128,7 +142,7 @@ class StatsAggregator
     void prefetchCount(uint64_t stack_id) const
     {
         if (stack_id < by_stack_.size()) {
-            __builtin_prefetch(&by_stack_[stack_id]);
+            format::prefetch(&by_stack_[stack_id]);
         }
     }
     void prefetchTrack(uint64_t address, uint64_t size) const
@@ -176,7 +190,12 @@ class StatsAggregator
     const CaptureReader& reader_;
     format::HeapTracker<> heap_;
     SizeHistogram sizes_;
-    std::array<uint64_t, 16> allocator_counts_{};
+    // From here on, what countAllocation updates: computeStats runs it on the decoding thread
+    // while the heap thread updates the members above, so it starts a cache line of its own
+    // (the alignment also rounds the object up to whole lines). Sharing a line made every
+    // allocation's count take it away from the heap thread, which reads the size table's
+    // header there.
+    alignas(64) std::array<uint64_t, 16> allocator_counts_{};
     std::vector<Totals> by_stack_;  // index: stack id; 0 = no Python stack (every allocation)
     // (Python stack, native stack) of the allocations with a native stack (--native captures).
     std::unordered_map<HybridStack, Totals, HybridStackHash> by_hybrid_stack_;
