@@ -69,14 +69,35 @@ bool CaptureWriter::open(
     // Uninitialised: zeroing a megabyte would fault in every page of it at start, for a
     // capture that may never fill a chunk.
     compressed_.reset(new uint8_t[format::ChunkCompressor::maxChunkBytes(kBufferSize)]);
-    current_ = takeFreeBuffer();
+    setCurrent(takeFreeBuffer());
     thread_ = std::thread([this] { backgroundLoop(); });
     return true;
 }
 
+void CaptureWriter::setCurrent(Buffer* buffer)
+{
+    current_ = buffer;
+    cursor_ = buffer ? buffer->data + buffer->used : nullptr;
+    limit_ = buffer && !failed_ && !stop_requested_ ? buffer->data + buffer->capacity : cursor_;
+}
+
+void CaptureWriter::settleCurrent()
+{
+    if (current_) {
+        current_->used = static_cast<size_t>(cursor_ - current_->data);
+    }
+}
+
+void CaptureWriter::returnSpare(Buffer* buffer)
+{
+    buffer->used = 0;
+    spare_.push_back(buffer);
+    out_of_buffers_ = false;
+}
+
 void CaptureWriter::waitForRoomSlow(std::unique_lock<RecordLock>& lock)
 {
-    while (spare_.empty() && buffers_allocated_ >= kMaxBuffers && !failed_ && !stop_requested_) {
+    while (out_of_buffers_ && !failed_ && !stop_requested_) {
         wake_writer_.notify_one();
         buffer_returned_.wait(lock);
     }
@@ -87,10 +108,12 @@ CaptureWriter::Buffer* CaptureWriter::takeFreeBuffer()
     if (!spare_.empty()) {
         Buffer* buffer = spare_.back();
         spare_.pop_back();
+        out_of_buffers_ = spare_.empty() && buffers_allocated_ >= kMaxBuffers;
         return buffer;
     }
     // Past kMaxBuffers only by the records of events already under way (see waitForRoom).
     ++buffers_allocated_;
+    out_of_buffers_ = buffers_allocated_ >= kMaxBuffers;
     return new Buffer{new uint8_t[kBufferSize], 0, kBufferSize};
 }
 
@@ -99,17 +122,19 @@ uint8_t* CaptureWriter::reserveSlow(size_t bytes)
     if (failed_ || stop_requested_ || !current_) {
         return nullptr;
     }
+    settleCurrent();
     if (current_->capacity - current_->used < bytes) {
         filled_.push_back(current_);
         wake_writer_.notify_one();
-        current_ = takeFreeBuffer();
+        setCurrent(takeFreeBuffer());
     }
-    return current_->data + current_->used;
+    return cursor_;
 }
 
 void CaptureWriter::requestStop()
 {
     stop_requested_ = true;
+    closeRoom();
     wake_writer_.notify_one();
 }
 
@@ -133,7 +158,7 @@ void CaptureWriter::abandonInChild()
     // The parent's thread object is meaningless here: detach it from std::thread without
     // touching the (nonexistent) thread, and leak the buffers that belong to the parent.
     new (&thread_) std::thread();
-    current_ = nullptr;
+    setCurrent(nullptr);
     filled_.clear();
     spare_.clear();
     if (fd_ >= 0) {
@@ -209,9 +234,10 @@ void CaptureWriter::backgroundLoop()
         bool stopping = stop_requested_;
         to_write.swap(filled_);
         // Flush the partly filled buffer too: this bounds what a SIGKILL can lose.
+        settleCurrent();
         if (current_ && current_->used > 0 && (sample_due || checkpoint_due || stopping)) {
             to_write.push_back(current_);
-            current_ = stopping ? nullptr : takeFreeBuffer();
+            setCurrent(stopping ? nullptr : takeFreeBuffer());
         }
         lock.unlock();
 
@@ -228,18 +254,19 @@ void CaptureWriter::backgroundLoop()
 
         lock.lock();
         for (Buffer* buffer : to_write) {
-            buffer->used = 0;
-            spare_.push_back(buffer);
+            returnSpare(buffer);
         }
         to_write.clear();
         if (!ok) {
             failed_ = true;
+            closeRoom();
         }
         buffer_returned_.notify_all();
         if (stopping && filled_.empty()) {
             if (current_) {
+                settleCurrent();
                 spare_.push_back(current_);
-                current_ = nullptr;
+                setCurrent(nullptr);
             }
             break;
         }
@@ -258,6 +285,7 @@ void CaptureWriter::backgroundLoop()
     }
     spare_.clear();
     buffers_allocated_ = 0;
+    out_of_buffers_ = false;
 }
 
 }  // namespace memray::payload

@@ -60,23 +60,25 @@ class CaptureWriter
     // The check is inline: it runs for every event, and there is almost always room.
     void waitForRoom(std::unique_lock<RecordLock>& lock)
     {
-        if (spare_.empty() && buffers_allocated_ >= kMaxBuffers) {
+        if (out_of_buffers_) {
             waitForRoomSlow(lock);
         }
     }
 
     // With the mutex held: room for `bytes` more bytes of records. Never waits. nullptr if the
     // capture can no longer be written (a write error, or stopping); the caller drops the record.
-    // Inline for the same reason: the current buffer almost always has the room.
+    // Inline for the same reason: the current buffer almost always has the room. One compare
+    // of two members: a write error or a stop closes the room (limit_ = cursor_), so the
+    // fast path needs no other test.
     uint8_t* reserve(size_t bytes)
     {
-        if (current_ && !failed_ && !stop_requested_ && current_->capacity - current_->used >= bytes) {
-            return current_->data + current_->used;
+        if (static_cast<size_t>(limit_ - cursor_) >= bytes) {
+            return cursor_;
         }
         return reserveSlow(bytes);
     }
     // With the mutex held: the records written up to `end` (from the last reserve()) are done.
-    void commit(uint8_t* end) { current_->used = static_cast<size_t>(end - current_->data); }
+    void commit(uint8_t* end) { cursor_ = end; }
 
     // With the mutex held: ask the background thread to finish. Then, without the lock, join().
     void requestStop();
@@ -125,10 +127,20 @@ class CaptureWriter
     unsigned checkpoint_interval_ms_ = 1000;
     uint64_t start_ns_ = 0;
 
+    // The buffer records go to. Its `used` is brought up to date from cursor_ only when the
+    // buffer changes hands (settleCurrent): commit() touches nothing but the cursor.
     Buffer* current_ = nullptr;
+    uint8_t* cursor_ = nullptr;  // where the next record goes in current_
+    uint8_t* limit_ = nullptr;   // current_'s end, or cursor_ once nothing may be written
     std::vector<Buffer*> filled_;
     std::vector<Buffer*> spare_;
     size_t buffers_allocated_ = 0;
+    bool out_of_buffers_ = false;  // no spare buffer and no more may be allocated
+
+    void setCurrent(Buffer* buffer);
+    void settleCurrent();
+    void closeRoom() { limit_ = cursor_; }
+    void returnSpare(Buffer* buffer);
     bool stop_requested_ = false;
     bool failed_ = false;
     uint64_t bytes_written_ = 0;

@@ -15,6 +15,9 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace memray::format {
 
@@ -36,10 +39,7 @@ class AddressHistory
         // the lowest set bit is the lowest slot (an address can be there twice). No branch
         // depends on the data: a running minimum compiles to a branch per entry, and the hit
         // among them is mispredicted about once per record on the allocation hot path.
-        uint32_t positions = 0;
-        for (unsigned i = 0; i < kRecentAddresses; ++i) {
-            positions |= static_cast<uint32_t>(ring_[i] == address) << i;
-        }
+        const uint32_t positions = matchingPositions(address);
         const uint32_t slots = ((positions | positions << kRecentAddresses) >> head_) & kRingMask;
         return slots != 0 ? static_cast<unsigned>(std::countr_zero(slots)) : kRecentAddresses;
     }
@@ -82,7 +82,31 @@ class AddressHistory
     }
 
   private:
+    // Bit i set where ring_[i] == address. SSE2 (every x86-64) compares two entries at a time:
+    // equal 32-bit halves, ANDed with their swapped pair, mark equal 64-bit entries. Half the
+    // instructions of the scalar loop, on every allocation and free.
+    uint32_t matchingPositions(uint64_t address) const
+    {
+#if defined(__SSE2__)
+        const __m128i needle = _mm_set1_epi64x(static_cast<long long>(address));
+        uint32_t positions = 0;
+        for (unsigned i = 0; i < kRecentAddresses; i += 2) {
+            const __m128i halves = _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&ring_[i])), needle);
+            const __m128i entries = _mm_and_si128(halves, _mm_shuffle_epi32(halves, _MM_SHUFFLE(2, 3, 0, 1)));
+            positions |= static_cast<uint32_t>(_mm_movemask_pd(_mm_castsi128_pd(entries))) << i;
+        }
+        return positions;
+#else
+        uint32_t positions = 0;
+        for (unsigned i = 0; i < kRecentAddresses; ++i) {
+            positions |= static_cast<uint32_t>(ring_[i] == address) << i;
+        }
+        return positions;
+#endif
+    }
+
     static_assert((kRecentAddresses & (kRecentAddresses - 1)) == 0, "the ring wraps with a mask");
+    static_assert(kRecentAddresses % 2 == 0, "matchingPositions() compares entries in pairs");
     static_assert(kRecentAddresses <= 16, "find() rotates a mask of positions within 32 bits");
     static constexpr uint32_t kRingMask = (uint32_t{1} << kRecentAddresses) - 1;
     uint64_t ring_[kRecentAddresses] = {};  // all slots start as address 0
