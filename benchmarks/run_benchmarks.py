@@ -149,25 +149,47 @@ def format_ratio(summary, target=None):
     return text
 
 
+# The second untracked run of each overhead round, and how much the rounds' baselines may
+# differ before a row is called unsteady.
+UNTRACKED_AGAIN = "untracked (again)"
+UNSTEADY_BASELINE = 1.2
+
+
+def format_baseline(walls):
+    if not walls:
+        return "n/a"
+    return "%.3f (%.3f-%.3f)" % (statistics.median(walls), min(walls), max(walls))
+
+
 def overhead_section(ctx):
     lines = ["## Tracking overhead", "",
              "Wall time of the whole run (interpreter start-up, CLI and capture finishing included) as a",
              "ratio to the untracked run of the same round: median (lowest-highest round). Targets from",
-             "issue 6 are marked.", ""]
+             "issue 6 are marked. The untracked run goes twice in each round and the faster of the",
+             "two is the round's baseline; its median and range are in the second column.", ""]
     names = [name for name, _ in variants(ctx)]
-    lines.append("| workload | untracked (median s) | " + " | ".join(names[1:]) + " |")
+    lines.append("| workload | untracked (median s, range) | " + " | ".join(names[1:]) + " |")
     lines.append("|---|---|" + "---|" * (len(names) - 1))
     notes = []
     for workload, script, description in OVERHEAD_WORKLOADS:
         argv_tail = [os.path.join(WORKLOADS, script)] + ctx.workload_args(workload)
         cases = [(name, prefix + argv_tail if prefix else None) for name, prefix in variants(ctx)]
+        # The untracked run twice per round, half a round apart: a disturbance of
+        # this VM that slows one of them would otherwise make every ratio of the round look
+        # better than it is. The round's baseline is the faster of the two.
+        cases.insert(len(cases) // 2, (UNTRACKED_AGAIN, cases[0][1]))
         results, failures = rounds_of(ctx, cases)
-        baselines = results["untracked"]
+        baselines = [min((m for m in pair if m is not None), key=lambda m: m.wall, default=None)
+                     for pair in zip(results["untracked"], results[UNTRACKED_AGAIN])]
         base_walls = [m.wall for m in baselines if m is not None]
-        row = ["%s: %s" % (workload, description), "%.3f" % statistics.median(base_walls) if base_walls else "n/a"]
+        row = ["%s: %s" % (workload, description), format_baseline(base_walls)]
         for name in names[1:]:
             row.append(format_ratio(ratio_summary(results[name], baselines), OVERHEAD_TARGETS.get((workload, name))))
         lines.append("| " + " | ".join(row) + " |")
+        if base_walls and max(base_walls) > UNSTEADY_BASELINE * min(base_walls):
+            notes.append("- %s: the untracked run varied by %.0f%% between rounds (more than %.0f%%): the"
+                         " machine was not steady, and this row's ratios are less certain."
+                         % (workload, 100 * (max(base_walls) / min(base_walls) - 1), 100 * (UNSTEADY_BASELINE - 1)))
         for name, error in failures.items():
             notes.append("- %s, %s: failed: %s" % (workload, name, error))
     return lines + [""] + notes
