@@ -51,19 +51,24 @@ class AddressHistory
     // another pool: the delta is short and, in a loop, repeats. Does not change the history.
     unsigned nearest(uint64_t address) const
     {
-        // One branch-free pass in slot order: a strictly closer entry wins, so the lowest slot
-        // wins a tie. The distance is that of the wrapped 64-bit delta, which is what the
-        // delta's encoding costs.
-        unsigned best = 0;
-        uint64_t best_distance = ~uint64_t{0};
-        for (unsigned slot = 0; slot < kRecentAddresses; ++slot) {
-            const uint64_t delta = address - ring_[(head_ + slot) % kRecentAddresses];
-            const uint64_t sign = 0 - (delta >> 63);
-            const uint64_t distance = (delta ^ sign) - sign;
-            best = distance < best_distance ? slot : best;
-            best_distance = distance < best_distance ? distance : best_distance;
+        // The distance is that of the wrapped 64-bit delta, which is what the delta's encoding
+        // costs. Each entry becomes one key, its distance above its slot (distances of 2^60
+        // and more, which no two user-space addresses are apart, count as equal), so the
+        // smallest key is the closest entry and, among equals, the lowest slot. Four running
+        // minima in storage order, not one in slot order: a single minimum makes every entry
+        // wait for the compare of the one before (this runs for most frees and allocations).
+        constexpr uint64_t kFar = (uint64_t{1} << 60) - 1;
+        uint64_t best[4] = {~uint64_t{0}, ~uint64_t{0}, ~uint64_t{0}, ~uint64_t{0}};
+        for (unsigned i = 0; i < kRecentAddresses; ++i) {
+            const uint64_t up = address - ring_[i];
+            const uint64_t down = ring_[i] - address;
+            const uint64_t distance = up < down ? up : down;
+            const uint64_t key = (distance < kFar ? distance : kFar) << 4 | ((i - head_) & (kRecentAddresses - 1));
+            best[i % 4] = key < best[i % 4] ? key : best[i % 4];
         }
-        return best;
+        const uint64_t low = best[0] < best[1] ? best[0] : best[1];
+        const uint64_t high = best[2] < best[3] ? best[2] : best[3];
+        return static_cast<unsigned>((low < high ? low : high) & (kRecentAddresses - 1));
     }
 
     // Makes `address`, found at `slot` (kRecentAddresses: not found), the most recent one.
@@ -107,7 +112,7 @@ class AddressHistory
 
     static_assert((kRecentAddresses & (kRecentAddresses - 1)) == 0, "the ring wraps with a mask");
     static_assert(kRecentAddresses % 2 == 0, "matchingPositions() compares entries in pairs");
-    static_assert(kRecentAddresses <= 16, "find() rotates a mask of positions within 32 bits");
+    static_assert(kRecentAddresses <= 16, "find() rotates a 32-bit mask; nearest() keeps a slot in 4 bits");
     static constexpr uint32_t kRingMask = (uint32_t{1} << kRecentAddresses) - 1;
     uint64_t ring_[kRecentAddresses] = {};  // all slots start as address 0
     unsigned head_ = 0;  // the slot-0 (most recent) entry
