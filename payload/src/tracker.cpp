@@ -259,7 +259,7 @@ void resetStreamState(Capture& c)
 
 // With record_mutex held: the thread's first record in this capture announces it (and its
 // name); a name that changed since it was last written is written again.
-void announceThreadSlow(Capture& c, ThreadState* thread, StreamEncoder& encoder)
+void announceThreadSlow(Capture& c, ThreadState* thread)
 {
     if (thread->generation != c.generation) {
         thread->generation = c.generation;
@@ -274,16 +274,17 @@ void announceThreadSlow(Capture& c, ThreadState* thread, StreamEncoder& encoder)
         }
     }
     if (thread->name_generation != c.generation && !thread->name.empty()) {
+        StreamEncoder encoder(c.writer);
         encoder.writeThreadName(thread->tid, thread->name);
         thread->name_generation = c.generation;
     }
 }
 
 // The check inline: every event makes it, and almost every time there is nothing to write.
-inline void announceThread(Capture& c, ThreadState* thread, StreamEncoder& encoder)
+inline void announceThread(Capture& c, ThreadState* thread)
 {
     if (thread->generation != c.generation || (thread->name_generation != c.generation && !thread->name.empty())) {
-        announceThreadSlow(c, thread, encoder);
+        announceThreadSlow(c, thread);
     }
 }
 
@@ -749,8 +750,8 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
     if (!c.active) {
         return;
     }
+    announceThread(c, thread);
     StreamEncoder encoder(c.writer, native);
-    announceThread(c, thread, encoder);
     if (stack.kept > thread->stack_cache.size()) {
         // A new capture emptied the cache since the walk.
         stack = WalkedStack{0, walkWholePythonStack(c.walker, c.stop_code, thread->frames), stack.exits_watched};
@@ -811,8 +812,7 @@ void Tracker::recordDeallocation(format::Deallocator deallocator, uintptr_t addr
     if (c.config.aggregate) {
         c.aggregator.deallocate(deallocator, address, size);
     }
-    StreamEncoder encoder(c.writer);
-    announceThread(c, thread, encoder);
+    announceThread(c, thread);
     uint8_t* out = c.writer->reserve(2 * format::kMaxFixedRecordBytes);
     if (!out) {
         return;
@@ -837,8 +837,7 @@ void Tracker::setCurrentThreadName(const char* name)
     thread->name = name;
     thread->name_generation = 0;
     if (c.active && thread->generation == c.generation) {
-        StreamEncoder encoder(c.writer);
-        announceThread(c, thread, encoder);
+        announceThread(c, thread);
     }
 }
 
@@ -852,8 +851,7 @@ void Tracker::setThreadNameByIdent(unsigned long ident, const char* name)
             thread->name = name;
             thread->name_generation = 0;
             if (c.active && thread->generation == c.generation) {
-                StreamEncoder encoder(c.writer);
-                announceThread(c, thread, encoder);
+                announceThread(c, thread);
             }
             return;
         }
