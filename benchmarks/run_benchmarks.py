@@ -183,16 +183,23 @@ def overhead_section(ctx):
                      for pair in zip(results["untracked"], results[UNTRACKED_AGAIN])]
         base_walls = [m.wall for m in baselines if m is not None]
         row = ["%s: %s" % (workload, description), format_baseline(base_walls)]
+        impossible = []
         for name in names[1:]:
-            row.append(format_ratio(ratio_summary(results[name], baselines), OVERHEAD_TARGETS.get((workload, name))))
+            summary = ratio_summary(results[name], baselines)
+            row.append(format_ratio(summary, OVERHEAD_TARGETS.get((workload, name))))
+            if summary is not None and summary[0] < 1.0:
+                impossible.append(name)
         lines.append("| " + " | ".join(row) + " |")
+        if impossible:
+            notes.append("- %s: %s ran faster than the untracked program, which tracking cannot do: the"
+                         " machine was disturbed during this row." % (workload, ", ".join(impossible)))
         if base_walls and max(base_walls) > UNSTEADY_BASELINE * min(base_walls):
             notes.append("- %s: the untracked run varied by %.0f%% between rounds (more than %.0f%%): the"
                          " machine was not steady, and this row's ratios are less certain."
                          % (workload, 100 * (max(base_walls) / min(base_walls) - 1), 100 * (UNSTEADY_BASELINE - 1)))
         for name, error in failures.items():
             notes.append("- %s, %s: failed: %s" % (workload, name, error))
-    return lines + [""] + notes
+    return lines + [""] + notes + ([""] if notes else [])
 
 
 def fixed_cost_section(ctx):
