@@ -264,8 +264,7 @@ void CaptureWriter::backgroundLoop()
         buffer_returned_.notify_all();
         if (stopping && filled_.empty()) {
             if (current_) {
-                settleCurrent();
-                spare_.push_back(current_);
+                returnSpare(current_);
                 setCurrent(nullptr);
             }
             break;

@@ -113,6 +113,12 @@ class CaptureWriter
     uint64_t sampleRss() const;
     bool writeChunk(const Buffer& buffer);
     Buffer* takeFreeBuffer();
+    // current_ and its cursor change together; its fill level is settled from the cursor only
+    // when it changes hands.
+    void setCurrent(Buffer* buffer);
+    void settleCurrent();
+    void closeRoom() { limit_ = cursor_; }
+    void returnSpare(Buffer* buffer);
 
     RecordLock& mutex_;
     std::condition_variable_any wake_writer_;
@@ -136,11 +142,6 @@ class CaptureWriter
     std::vector<Buffer*> spare_;
     size_t buffers_allocated_ = 0;
     bool out_of_buffers_ = false;  // no spare buffer and no more may be allocated
-
-    void setCurrent(Buffer* buffer);
-    void settleCurrent();
-    void closeRoom() { limit_ = cursor_; }
-    void returnSpare(Buffer* buffer);
     bool stop_requested_ = false;
     bool failed_ = false;
     uint64_t bytes_written_ = 0;

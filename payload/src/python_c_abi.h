@@ -4,10 +4,20 @@
 #pragma once
 
 #include <cstdint>
+#include <dlfcn.h>
 
 namespace memray::payload::python_abi {
 
 using PyObject = void;
+
+// Finds a C API symbol among those the process already has (libpython's, or a static
+// Python's own). False if there is none.
+template<typename Symbol>
+bool lookUp(const char* name, Symbol* out)
+{
+    *out = reinterpret_cast<Symbol>(dlsym(RTLD_DEFAULT, name));
+    return *out != nullptr;
+}
 
 constexpr int kMethVarargs = 0x0001;
 constexpr int kMethNoargs = 0x0004;

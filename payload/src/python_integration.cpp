@@ -4,7 +4,6 @@
 #include "python_c_abi.h"
 #include "tracker.h"
 
-#include <dlfcn.h>
 
 namespace memray::payload {
 
@@ -242,8 +241,7 @@ std::string fetchError()
 template<typename Function>
 bool resolveOne(Function* slot, const char* name, std::string* error)
 {
-    *slot = reinterpret_cast<Function>(dlsym(RTLD_DEFAULT, name));
-    if (!*slot) {
+    if (!python_abi::lookUp(name, slot)) {
         *error = std::string("Python C API function not found: ") + name;
         return false;
     }

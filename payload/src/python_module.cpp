@@ -11,8 +11,6 @@
 #include "memray/payload/payload_api.h"
 #include "python_c_abi.h"
 
-#include <dlfcn.h>
-
 namespace {
 
 using memray::payload::python_abi::MethodDef;
@@ -30,13 +28,6 @@ struct ModuleApi
 };
 
 ModuleApi g_module_api;
-
-template<typename Symbol>
-bool resolve(Symbol* slot, const char* name)
-{
-    *slot = reinterpret_cast<Symbol>(dlsym(RTLD_DEFAULT, name));
-    return *slot != nullptr;
-}
 
 // start(config: bytes) -> None: starts a capture (see memray_start), or raises RuntimeError
 // with the reason. Entered with the GIL held, with the caller's frame the innermost one,
@@ -67,10 +58,11 @@ ModuleDef g_module{1, nullptr, nullptr, 0, nullptr, "libmemray_payload", nullptr
 
 extern "C" __attribute__((visibility("default"))) PyObject* PyInit_libmemray_payload()
 {
+    using memray::payload::python_abi::lookUp;
     ModuleApi api{};
-    if (!resolve(&api.PyBytes_AsString, "PyBytes_AsString") || !resolve(&api.PyErr_SetString, "PyErr_SetString")
-        || !resolve(&api.PyExc_RuntimeError, "PyExc_RuntimeError") || !resolve(&api.Py_IncRef, "Py_IncRef")
-        || !resolve(&api.none, "_Py_NoneStruct") || !resolve(&api.PyModuleDef_Init, "PyModuleDef_Init")) {
+    if (!lookUp("PyBytes_AsString", &api.PyBytes_AsString) || !lookUp("PyErr_SetString", &api.PyErr_SetString)
+        || !lookUp("PyExc_RuntimeError", &api.PyExc_RuntimeError) || !lookUp("Py_IncRef", &api.Py_IncRef)
+        || !lookUp("_Py_NoneStruct", &api.none) || !lookUp("PyModuleDef_Init", &api.PyModuleDef_Init)) {
         return nullptr;  // not inside a Python process: the import fails with SystemError
     }
     g_module_api = api;
