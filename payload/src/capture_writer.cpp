@@ -95,12 +95,14 @@ void CaptureWriter::returnSpare(Buffer* buffer)
     out_of_buffers_ = false;
 }
 
-void CaptureWriter::waitForRoomSlow(std::unique_lock<RecordLock>& lock)
+void CaptureWriter::waitForRoomSlow(RecordLock& lock)
 {
+    std::unique_lock held(lock, std::adopt_lock);  // the caller's hold, for the waits
     while (out_of_buffers_ && !failed_ && !stop_requested_) {
         wake_writer_.notify_one();
-        buffer_returned_.wait(lock);
+        buffer_returned_.wait(held);
     }
+    held.release();  // still held, and still the caller's
 }
 
 CaptureWriter::Buffer* CaptureWriter::takeFreeBuffer()

@@ -54,11 +54,11 @@ class CaptureWriter
         checkpoint_interval_ms_ = interval_ms;
     }
 
-    // With the mutex held (via `lock`), before writing the records of one event: waits,
+    // With `lock` (the mutex) held, before writing the records of one event: waits,
     // releasing the lock, while the background thread is too far behind, so memory stays
     // bounded. Waiting only here, never inside reserve(), keeps each event's records together.
     // The check is inline: it runs for every event, and there is almost always room.
-    void waitForRoom(std::unique_lock<RecordLock>& lock)
+    void waitForRoom(RecordLock& lock)
     {
         if (out_of_buffers_) {
             waitForRoomSlow(lock);
@@ -107,7 +107,7 @@ class CaptureWriter
     static constexpr size_t kBufferSize = 1u << 20;
     static constexpr size_t kMaxBuffers = 64;
 
-    void waitForRoomSlow(std::unique_lock<RecordLock>& lock);
+    void waitForRoomSlow(RecordLock& lock);
     uint8_t* reserveSlow(size_t bytes);
     void backgroundLoop();
     uint64_t sampleRss() const;

@@ -2,8 +2,8 @@
 //
 // Everything here runs on the allocating thread, possibly without the GIL, possibly in the
 // middle of the interpreter's own bookkeeping. So: plain loads through the per-version offsets
-// of python_layouts.h, no calls into Python other than PyGILState_GetThisThreadState (a TSS
-// lookup) and PyCode_Addr2Line (a read of the code object's immutable line table), and no heap
+// of python_layouts.h, no calls into Python other than the thread-state lookups (a
+// thread-local or TSS read) and PyCode_Addr2Line (a read of the code object's immutable line table), and no heap
 // allocation other than into the std::string the caller hands to readCode().
 //
 // Reading our own thread's frames without the GIL is safe because only the owning thread
@@ -304,6 +304,15 @@ bool resolvePythonApi(PythonApi* api, std::string* error)
     {
         return false;
     }
+    // Looked up by name rather than by version: the name tells which one this library has.
+    // (3.8-3.11 export _PyThreadState_UncheckedGet too, but there it reads the GIL holder's
+    // state, which is another thread's for a thread allocating without the GIL.)
+    int major = 0;
+    int minor = 0;
+    if (parseVersion(resolved.Py_GetVersion(), &major, &minor) && major == 3 && minor >= 12) {
+        const char* name = minor == 12 ? "_PyThreadState_UncheckedGet" : "PyThreadState_GetUnchecked";
+        resolved.attached_thread_state = reinterpret_cast<void* (*)()>(dlsym(RTLD_DEFAULT, name));
+    }
     *api = resolved;
     return true;
 }
@@ -350,6 +359,20 @@ size_t PythonFrameWalker::walkCurrentThread(RawFrame* out, size_t capacity, cons
     return walkCurrentThreadDownTo(out, capacity, stop_code, nullptr).count;
 }
 
+const void* PythonFrameWalker::callingThreadState() const
+{
+    // 3.12+, holding the GIL (every pymalloc call, most others): the interpreter's own
+    // thread-local, a load where the thread-specific-storage lookup below is a few calls. The
+    // attached state is the one whose frames are running (under a subinterpreter, not
+    // necessarily the thread's PyGILState one).
+    if (api_->attached_thread_state != nullptr) {
+        if (const void* attached = api_->attached_thread_state()) {
+            return attached;
+        }
+    }
+    return api_->PyGILState_GetThisThreadState();
+}
+
 PythonFrameWalker::PartialWalk PythonFrameWalker::walkCurrentThreadDownTo(RawFrame* out, size_t capacity,
                                                                           const void* stop_code,
                                                                           const void* stop_frame) const
@@ -358,9 +381,7 @@ PythonFrameWalker::PartialWalk PythonFrameWalker::walkCurrentThreadDownTo(RawFra
     if (layout_ == nullptr || capacity == 0) {
         return walk;
     }
-    // The calling thread's own state, found through thread-specific storage whether or not
-    // this thread holds the GIL right now. NULL for threads that never ran Python.
-    const void* tstate = api_->PyGILState_GetThisThreadState();
+    const void* tstate = callingThreadState();
     if (tstate == nullptr) {
         return walk;
     }
@@ -377,7 +398,7 @@ const void* PythonFrameWalker::innermostFrameAddress() const
     if (layout_ == nullptr) {
         return nullptr;
     }
-    const void* tstate = api_->PyGILState_GetThisThreadState();
+    const void* tstate = callingThreadState();
     if (tstate == nullptr) {
         return nullptr;
     }

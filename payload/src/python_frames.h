@@ -27,6 +27,10 @@ struct PythonApi
     int (*PyGILState_Ensure)() = nullptr;
     void (*PyGILState_Release)(int) = nullptr;
     int (*PyCode_Addr2Line)(void* code, int byte_offset) = nullptr;
+    // 3.12+ only (else null): the thread state attached to the calling thread, read from the
+    // interpreter's own thread-local; null while the thread does not hold the GIL.
+    // _PyThreadState_UncheckedGet in 3.12, PyThreadState_GetUnchecked from 3.13.
+    void* (*attached_thread_state)() = nullptr;
     // A data symbol, not a function: the code type object. 3.13 frames may run something else
     // than a code object, and comparing ob_type with this is how the walker tells.
     const void* PyCode_Type = nullptr;
@@ -104,6 +108,10 @@ class PythonFrameWalker
     int pythonMinor() const { return minor_; }
 
   private:
+    // The calling thread's own state, whether or not it holds the GIL right now; null for
+    // threads that never ran Python.
+    const void* callingThreadState() const;
+
     const PythonApi* api_ = nullptr;
     int minor_ = 0;
     const struct PythonLayout* layout_ = nullptr;

@@ -81,6 +81,19 @@ uint32_t StackTable::intern(ThreadState* thread, size_t kept, const RawFrame* fr
     // The new stack, outermost first, is cache[0..kept) then frames[count-1] .. frames[0]:
     // depth d >= kept is frames[total - 1 - d]. Keep the common prefix with the cache.
     std::vector<CachedFrame>& cache = thread->stack_cache;
+    if (count == 1 && kept + 1 == cache.size()) {
+        // The common case of a partial walk, without the general loop's vector traffic: only
+        // the innermost frame was re-read, and it is the cached one, perhaps moved on.
+        CachedFrame& cached = cache.back();
+        const RawFrame& frame = frames[0];
+        const bool entry = native_ && frame.entry;
+        if (cached.code != frame.code || cached.byte_offset != frame.byte_offset || cached.entry != entry) {
+            const uint32_t parent = kept ? cache[kept - 1].stack_id : 0;
+            cached = CachedFrame{frame.code, frame.byte_offset, frame.frame, internChild(parent, frame, entry, sink), entry};
+        }
+        cached.frame = frame.frame;
+        return cached.stack_id;
+    }
     const size_t total = kept + count;
     size_t common = kept;
     size_t limit = std::min(total, cache.size());

@@ -55,6 +55,9 @@ struct ThreadState
     // Names: the latest known, and whether the capture has seen it yet.
     std::string name;
     uint64_t name_generation = 0;
+    // Both the start and the latest name are in the capture of this generation: the one
+    // compare every event makes (a new name resets it).
+    uint64_t announced_generation = 0;
 
     // Scratch for frame walks (innermost first); grows when a walk fills it.
     std::vector<RawFrame> frames;

@@ -278,12 +278,13 @@ void announceThreadSlow(Capture& c, ThreadState* thread)
         encoder.writeThreadName(thread->tid, thread->name);
         thread->name_generation = c.generation;
     }
+    thread->announced_generation = c.generation;
 }
 
 // The check inline: every event makes it, and almost every time there is nothing to write.
 inline void announceThread(Capture& c, ThreadState* thread)
 {
-    if (thread->generation != c.generation || (thread->name_generation != c.generation && !thread->name.empty())) {
+    if (thread->announced_generation != c.generation) {
         announceThreadSlow(c, thread);
     }
 }
@@ -742,11 +743,11 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
     const bool native = c.native;
     const size_t native_depth = native ? native_unwinder::unwind(thread->native_scratch) : 0;
 
-    std::unique_lock lock(c.record_mutex);
+    std::lock_guard lock(c.record_mutex);  // not unique_lock: its wrappers were calls
     if (!c.active) {
         return;
     }
-    c.writer->waitForRoom(lock);
+    c.writer->waitForRoom(c.record_mutex);
     if (!c.active) {
         return;
     }
@@ -797,7 +798,7 @@ void Tracker::recordDeallocation(format::Deallocator deallocator, uintptr_t addr
 {
     Capture& c = *g_capture;
     ThreadState* thread = threadState();
-    std::unique_lock lock(c.record_mutex);
+    std::lock_guard lock(c.record_mutex);  // not unique_lock: its wrappers were calls
     if (!c.active) {
         return;
     }
@@ -805,7 +806,7 @@ void Tracker::recordDeallocation(format::Deallocator deallocator, uintptr_t addr
         c.aggregator.deallocate(deallocator, address, size);  // no record: nothing to wait for
         return;
     }
-    c.writer->waitForRoom(lock);
+    c.writer->waitForRoom(c.record_mutex);
     if (!c.active) {
         return;
     }
@@ -836,6 +837,7 @@ void Tracker::setCurrentThreadName(const char* name)
     std::unique_lock lock(c.record_mutex);
     thread->name = name;
     thread->name_generation = 0;
+    thread->announced_generation = 0;
     if (c.active && thread->generation == c.generation) {
         announceThread(c, thread);
     }
@@ -850,6 +852,7 @@ void Tracker::setThreadNameByIdent(unsigned long ident, const char* name)
         if (thread->self == ident && !thread->exited) {
             thread->name = name;
             thread->name_generation = 0;
+            thread->announced_generation = 0;
             if (c.active && thread->generation == c.generation) {
                 announceThread(c, thread);
             }
@@ -884,7 +887,7 @@ void Tracker::loadedObjectsChanged(bool unloaded)
     if (!c.active || !c.native) {
         return;
     }
-    c.writer->waitForRoom(lock);
+    c.writer->waitForRoom(c.record_mutex);
     if (!c.active) {
         return;
     }

@@ -560,6 +560,34 @@ TEST(RecordCodec, RecentAddressFindIsTheLowestSlotHoldingTheAddress)
     }
 }
 
+
+// The AVX2 versions of find() and nearest() answer exactly as the portable ones: which one runs
+// depends on the CPU, and the answers are in the stream's bytes. Addresses from a few pools
+// (hits, near misses, ties) and extremes (0, 2^63 apart, the top of the address space).
+TEST(RecordCodec, RecentAddressSearchesAgreeOnEveryCpu)
+{
+    if (!address_history_detail::cpuHasAvx2()) {
+        GTEST_SKIP() << "this CPU has no AVX2";
+    }
+    AddressHistory history;
+    auto next = pseudoRandom(4242);
+    const uint64_t extremes[] = {0, 1, uint64_t{1} << 63, (uint64_t{1} << 63) + 16, ~uint64_t{0},
+                                 ~uint64_t{0} - 15, uint64_t{1} << 59, (uint64_t{1} << 59) - 16};
+    for (int i = 0; i < 200000; ++i) {
+        uint64_t address;
+        switch (next() % 4) {
+            case 0: address = 0x7f0000000000 + 16 * (next() % 24); break;
+            case 1: address = 0x550000000000 + 16 * (next() % 4096); break;
+            case 2: address = extremes[next() % (sizeof(extremes) / sizeof(extremes[0]))]; break;
+            default: address = next(); break;
+        }
+        ASSERT_EQ(history.matchingPositionsAvx2(address), history.matchingPositionsPortable(address)) << "step " << i;
+        ASSERT_EQ(history.nearestAvx2(address), history.nearestPortable(address)) << "step " << i;
+        const unsigned found = history.find(address);
+        history.use(address, next() % 2 && found >= kRecentAllocationSlots ? kRecentAddresses : found);
+    }
+}
+
 }  // namespace
 }  // namespace memray::format
 

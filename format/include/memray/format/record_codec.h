@@ -6,6 +6,7 @@
 // the writer and RecordDecoder replay it identically.
 #pragma once
 
+#include "memray/format/address_history.h"
 #include "memray/format/capture_format.h"
 #include "memray/format/varint.h"
 
@@ -15,108 +16,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace memray::format {
-
-// The addresses of the stream's latest allocation and deallocation records, most recent first.
-// A block is usually freed soon after it is allocated, and pymalloc and glibc hand a freed block
-// out again first, so most records name an address seen a few records before: a slot in this
-// list (in the opcode) replaces the address delta, and the move-to-front order keeps the slot
-// sequences of a loop repetitive, which LZ4 then folds. The writer and RecordDecoder keep one
-// each and update it identically for every allocation and deallocation record.
-class AddressHistory
-{
-  public:
-    // The slot of `address`, or kRecentAddresses if it is not among the recent ones. Does not
-    // change the history.
-    unsigned find(uint64_t address) const
-    {
-        // The entries are a ring starting at head_: one pass in storage order sets a bit per
-        // matching position, rotating the mask right by head_ turns positions into slots, and
-        // the lowest set bit is the lowest slot (an address can be there twice). No branch
-        // depends on the data: a running minimum compiles to a branch per entry, and the hit
-        // among them is mispredicted about once per record on the allocation hot path.
-        const uint32_t positions = matchingPositions(address);
-        const uint32_t slots = ((positions | positions << kRecentAddresses) >> head_) & kRingMask;
-        return slots != 0 ? static_cast<unsigned>(std::countr_zero(slots)) : kRecentAddresses;
-    }
-    uint64_t at(unsigned slot) const { return ring_[(head_ + slot) % kRecentAddresses]; }
-
-    // The slot of the recent address closest to `address`, which a new address is written as a
-    // delta from. An allocator serves a size class from one pool, so a new block usually lies a
-    // few blocks away from one named lately, even when the previous record's address is in
-    // another pool: the delta is short and, in a loop, repeats. Does not change the history.
-    unsigned nearest(uint64_t address) const
-    {
-        // The distance is that of the wrapped 64-bit delta, which is what the delta's encoding
-        // costs. Each entry becomes one key, its distance above its slot (distances of 2^60
-        // and more, which no two user-space addresses are apart, count as equal), so the
-        // smallest key is the closest entry and, among equals, the lowest slot. Four running
-        // minima in storage order, not one in slot order: a single minimum makes every entry
-        // wait for the compare of the one before (this runs for most frees and allocations).
-        constexpr uint64_t kFar = (uint64_t{1} << 60) - 1;
-        uint64_t best[4] = {~uint64_t{0}, ~uint64_t{0}, ~uint64_t{0}, ~uint64_t{0}};
-        for (unsigned i = 0; i < kRecentAddresses; ++i) {
-            const uint64_t up = address - ring_[i];
-            const uint64_t down = ring_[i] - address;
-            const uint64_t distance = up < down ? up : down;
-            const uint64_t key = (distance < kFar ? distance : kFar) << 4 | ((i - head_) & (kRecentAddresses - 1));
-            best[i % 4] = key < best[i % 4] ? key : best[i % 4];
-        }
-        const uint64_t low = best[0] < best[1] ? best[0] : best[1];
-        const uint64_t high = best[2] < best[3] ? best[2] : best[3];
-        return static_cast<unsigned>((low < high ? low : high) & (kRecentAddresses - 1));
-    }
-
-    // Makes `address`, found at `slot` (kRecentAddresses: not found), the most recent one.
-    // A new address costs a step of the ring's head (the oldest entry is overwritten); one
-    // found at slot k moves the k more recent ones down, and k is small for most hits.
-    void use(uint64_t address, unsigned slot)
-    {
-        if (slot >= kRecentAddresses) {
-            head_ = (head_ + kRecentAddresses - 1) % kRecentAddresses;
-        } else {
-            for (unsigned i = slot; i > 0; --i) {
-                ring_[(head_ + i) % kRecentAddresses] = ring_[(head_ + i - 1) % kRecentAddresses];
-            }
-        }
-        ring_[head_] = address;
-    }
-
-  private:
-    // Bit i set where ring_[i] == address. SSE2 (every x86-64) compares two entries at a time:
-    // equal 32-bit halves, ANDed with their swapped pair, mark equal 64-bit entries. Half the
-    // instructions of the scalar loop, on every allocation and free.
-    uint32_t matchingPositions(uint64_t address) const
-    {
-#if defined(__SSE2__)
-        const __m128i needle = _mm_set1_epi64x(static_cast<long long>(address));
-        uint32_t positions = 0;
-        for (unsigned i = 0; i < kRecentAddresses; i += 2) {
-            const __m128i halves = _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&ring_[i])), needle);
-            const __m128i entries = _mm_and_si128(halves, _mm_shuffle_epi32(halves, _MM_SHUFFLE(2, 3, 0, 1)));
-            positions |= static_cast<uint32_t>(_mm_movemask_pd(_mm_castsi128_pd(entries))) << i;
-        }
-        return positions;
-#else
-        uint32_t positions = 0;
-        for (unsigned i = 0; i < kRecentAddresses; ++i) {
-            positions |= static_cast<uint32_t>(ring_[i] == address) << i;
-        }
-        return positions;
-#endif
-    }
-
-    static_assert((kRecentAddresses & (kRecentAddresses - 1)) == 0, "the ring wraps with a mask");
-    static_assert(kRecentAddresses % 2 == 0, "matchingPositions() compares entries in pairs");
-    static_assert(kRecentAddresses <= 16, "find() rotates a 32-bit mask; nearest() keeps a slot in 4 bits");
-    static constexpr uint32_t kRingMask = (uint32_t{1} << kRecentAddresses) - 1;
-    uint64_t ring_[kRecentAddresses] = {};  // all slots start as address 0
-    unsigned head_ = 0;  // the slot-0 (most recent) entry
-};
 
 // ---------------------------------------------------------------------------------------------
 // Encoding. Each function writes one record at `out` and returns the byte after it. The caller
