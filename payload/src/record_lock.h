@@ -126,4 +126,22 @@ class RecordLock
     uint64_t revocations_ = 0;
 };
 
+// A scoped hold of a RecordLock for the event hot paths. std::lock_guard does the same, but
+// link-time optimisation left its constructor a call (with the lock's path inlined inside).
+class RecordLockHold
+{
+  public:
+    [[gnu::always_inline]] explicit RecordLockHold(RecordLock& lock)
+    : lock_(lock)
+    {
+        lock_.lock();
+    }
+    [[gnu::always_inline]] ~RecordLockHold() { lock_.unlock(); }
+    RecordLockHold(const RecordLockHold&) = delete;
+    RecordLockHold& operator=(const RecordLockHold&) = delete;
+
+  private:
+    RecordLock& lock_;
+};
+
 }  // namespace memray::payload

@@ -743,7 +743,7 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
     const bool native = c.native;
     const size_t native_depth = native ? native_unwinder::unwind(thread->native_scratch) : 0;
 
-    std::lock_guard lock(c.record_mutex);  // not unique_lock: its wrappers were calls
+    RecordLockHold hold(c.record_mutex);
     if (!c.active) {
         return;
     }
@@ -798,7 +798,7 @@ void Tracker::recordDeallocation(format::Deallocator deallocator, uintptr_t addr
 {
     Capture& c = *g_capture;
     ThreadState* thread = threadState();
-    std::lock_guard lock(c.record_mutex);  // not unique_lock: its wrappers were calls
+    RecordLockHold hold(c.record_mutex);
     if (!c.active) {
         return;
     }
