@@ -85,17 +85,24 @@ class _AfterThreadingImport:
     def find_spec(self, name, path=None, target=None):
         if name != "threading":
             return None
-        self.remove()
+        # An import, or only a lookup (importlib.util.find_spec): the watcher stays until the
+        # module's body has run, and the spec is whatever the finders after it say.
         for finder in sys.meta_path:
-            find_spec = getattr(finder, "find_spec", None)
+            find_spec = getattr(finder, "find_spec", None) if finder is not self else None
             spec = find_spec(name, path, target) if find_spec is not None else None
             if spec is not None:
                 break
         else:
             return None
         if hasattr(spec.loader, "exec_module"):
-            spec.loader = _ThenLoader(spec.loader, self.then)
+            spec.loader = _ThenLoader(spec.loader, self.ran)
+        else:
+            self.remove()  # a loader we cannot follow: give up on names rather than guess
         return spec
+
+    def ran(self, module):
+        self.remove()
+        self.then(module)
 
     def remove(self):
         try:

@@ -183,6 +183,21 @@ class CaptureTests(lib.TempDirTestCase):
         main = next(t for t in capture.of_kind("THREAD_START") if t["os_tid"] == capture.header["pid"])
         self.assertEqual(names[main["tid"]], ["MainThread"])
 
+    def test_thread_names_when_threading_is_looked_up_before_it_is_imported(self):
+        # The payload waits for the program's own `import threading` to follow thread names.
+        # A lookup that imports nothing (importlib.util.find_spec) must not end that wait.
+        _, capture = self.run_ok("""
+            import importlib.util
+            assert importlib.util.find_spec("threading") is not None
+            import threading
+            def work():
+                bytearray(2_000_006)
+            thread = threading.Thread(target=work, name="after-a-lookup")
+            thread.start(); thread.join()
+        """)
+        [allocation] = bytearrays(capture, 2_000_006)
+        self.assertEqual(thread_names(capture)[allocation["tid"]], ["after-a-lookup"])
+
     def test_threads_created_in_c_that_take_the_gil(self):
         result, capture = self.run_ok("""
             import ctypes
