@@ -22,8 +22,9 @@ bool RecordDecoder::readString(const uint8_t** p, const uint8_t* end, std::strin
 }
 
 // The body of a new-address record (encodeNewAddress). On failure fail() has said why:
-// `truncated` if the record ends inside it.
-bool RecordDecoder::readNewAddress(const uint8_t** p, const uint8_t* end, uint64_t* address, const char* truncated)
+// `truncated` if the record ends inside it. Inlined into next(), which calls it for most
+// records: as a call it kept the cursor and the address in memory (6% of decoding).
+[[gnu::always_inline]] inline bool RecordDecoder::readNewAddress(const uint8_t** p, const uint8_t* end, uint64_t* address, const char* truncated)
 {
     uint64_t value;
     if (!readVarint(p, end, &value)) {

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <vector>
 
@@ -49,6 +51,27 @@ TEST(Varint, RoundTripsEdgeValues)
     }
     for (uint64_t value : values) {
         EXPECT_EQ(roundTrip(value), value);
+    }
+}
+
+TEST(Varint, DecodesTheSameWithMoreBytesAfterIt)
+{
+    // With 8 bytes or more left the decoder reads a whole word at once: each encoding length,
+    // followed by bytes that would continue a varint (0xff) or end one (0x00), must decode to
+    // the value and stop exactly at its end.
+    for (unsigned bit = 0; bit < 64; ++bit) {
+        for (uint64_t value : {uint64_t{1} << bit, (uint64_t{1} << bit) - 1, (uint64_t{1} << bit) | 0x55}) {
+            for (uint8_t filler : {uint8_t{0xff}, uint8_t{0x00}, uint8_t{0x80}}) {
+                uint8_t buffer[kMaxVarintBytes + 8];
+                std::fill(std::begin(buffer), std::end(buffer), filler);
+                uint8_t* end = writeVarint(buffer, value);
+                const uint8_t* cursor = buffer;
+                uint64_t decoded = ~value;
+                ASSERT_TRUE(readVarint(&cursor, std::end(buffer), &decoded)) << value;
+                EXPECT_EQ(decoded, value);
+                EXPECT_EQ(cursor, end) << value;
+            }
+        }
     }
 }
 

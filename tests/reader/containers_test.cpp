@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
@@ -83,17 +84,19 @@ TEST(AddressMap, GrowsAndEmptiesCompletely)
     EXPECT_FALSE(map.erase(16));
 }
 
-// A page-granular model: the set of mapped pages and each page's value.
-TEST(RangeMap, MatchesAPageModelUnderRandomMapsAndUnmaps)
+// A page-granular model: the set of mapped pages and each page's value. `pages` pages, maps
+// and unmaps of up to `max_run` pages, the whole map compared with the model every
+// `check_every` steps. Returns the most ranges the map held at once.
+size_t checkAgainstPageModel(uint64_t pages_in_space, uint64_t max_run, int steps, int check_every)
 {
     constexpr uint64_t kPage = 4096;
-    constexpr uint64_t kPages = 256;
     std::mt19937_64 random(2);
     RangeMap<int> ranges;
     std::map<uint64_t, int> pages;
-    for (int i = 0; i < 20000; ++i) {
-        const uint64_t first = random() % kPages;
-        const uint64_t count = 1 + random() % 16;
+    size_t most_ranges = 0;
+    for (int i = 0; i < steps; ++i) {
+        const uint64_t first = random() % pages_in_space;
+        const uint64_t count = 1 + random() % max_run;
         const uint64_t start = first * kPage;
         const uint64_t end = (first + count) * kPage;
         if (random() % 2) {
@@ -102,29 +105,59 @@ TEST(RangeMap, MatchesAPageModelUnderRandomMapsAndUnmaps)
                 model_replaced += pages.count(page) * kPage;
                 pages[page] = i;
             }
-            ASSERT_EQ(ranges.insert(start, end, i), model_replaced);
+            EXPECT_EQ(ranges.insert(start, end, i), model_replaced);
         } else {
+            // A hole in one range: the pages on both sides of it are mapped, with one value
+            // (each insert has its own, and the pieces of one range are never adjacent).
+            bool model_splits = first > 0 && pages.count(first - 1);
+            for (uint64_t page = first; model_splits && page <= first + count; ++page) {
+                model_splits = pages.count(page) && pages[page] == pages[first - 1];
+            }
+            EXPECT_EQ(ranges.splits(start, end), model_splits) << "at step " << i;
             uint64_t model_removed = 0;
             for (uint64_t page = first; page < first + count; ++page) {
                 model_removed += pages.erase(page) * kPage;
             }
             uint64_t reported = 0;
-            ASSERT_EQ(ranges.erase(start, end, [&](uint64_t s, uint64_t e, int, bool) { reported += e - s; }), model_removed);
-            ASSERT_EQ(reported, model_removed);
+            EXPECT_EQ(ranges.erase(start, end, [&](uint64_t s, uint64_t e, int, bool) { reported += e - s; }), model_removed);
+            EXPECT_EQ(reported, model_removed);
+        }
+        most_ranges = std::max(most_ranges, ranges.size());
+        if (i % check_every != 0 && i + 1 != steps) {
+            continue;
         }
         // The ranges must be disjoint, sorted, non-empty, and cover exactly the mapped pages.
         std::map<uint64_t, int> covered;
         uint64_t previous_end = 0;
+        size_t seen = 0;
         ranges.forEach([&](uint64_t s, uint64_t e, int value) {
-            ASSERT_LT(s, e);
-            ASSERT_GE(s, previous_end);
+            EXPECT_LT(s, e);
+            EXPECT_GE(s, previous_end);
             previous_end = e;
+            ++seen;
             for (uint64_t page = s / kPage; page < e / kPage; ++page) {
                 covered[page] = value;
             }
         });
-        ASSERT_EQ(covered, pages) << "after step " << i;
+        EXPECT_EQ(seen, ranges.size());
+        EXPECT_EQ(covered, pages) << "after step " << i;
+        if (::testing::Test::HasFailure()) {
+            break;
+        }
     }
+    return most_ranges;
+}
+
+TEST(RangeMap, MatchesAPageModelUnderRandomMapsAndUnmaps)
+{
+    checkAgainstPageModel(256, 16, 20000, 1);
+}
+
+// Thousands of ranges: lookups, insertions and erasures cross the blocks the map keeps them in,
+// and blocks split and empty out.
+TEST(RangeMap, MatchesAPageModelWithThousandsOfRanges)
+{
+    EXPECT_GT(checkAgainstPageModel(1 << 16, 6, 60000, 997), 2000u);
 }
 
 TEST(RangeMap, EmptyAndInvertedRangesAreNoOps)

@@ -5,8 +5,10 @@
 // make the reader read past its buffer.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace memray::format {
 
@@ -44,6 +46,27 @@ inline uint8_t* writeSignedVarint(uint8_t* out, int64_t value)
 inline bool readVarint(const uint8_t** cursor, const uint8_t* end, uint64_t* value)
 {
     const uint8_t* p = *cursor;
+    if constexpr (std::endian::native == std::endian::little) {
+        // With 8 bytes at hand, a varint of up to 8 bytes (every value below 2^56) is decoded
+        // without a branch on its length: the reader's records are mostly varints of random
+        // lengths (sizes, address deltas), and the byte loop mispredicted its exit on most of them.
+        if (end - p >= 8) {
+            uint64_t word;
+            std::memcpy(&word, p, sizeof(word));
+            const uint64_t last_bytes = ~word & 0x8080808080808080ull;  // a clear top bit ends it
+            if (last_bytes != 0) {
+                const unsigned bits = static_cast<unsigned>(std::countr_zero(last_bytes)) + 1;  // 8 per byte
+                uint64_t x = word & (~uint64_t{0} >> (64 - bits)) & 0x7f7f7f7f7f7f7f7full;
+                // Close the gaps between the 7-bit groups: pairs, then quads, then the eight.
+                x = (x & 0x007f007f007f007full) | (x & 0x7f007f007f007f00ull) >> 1;
+                x = (x & 0x00003fff00003fffull) | (x & 0x3fff00003fff0000ull) >> 2;
+                x = (x & 0x000000000fffffffull) | (x & 0x0fffffff00000000ull) >> 4;
+                *cursor = p + bits / 8;
+                *value = x;
+                return true;
+            }
+        }
+    }
     uint64_t result = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
         if (p == end) {

@@ -131,14 +131,15 @@ class StatsAggregator
         heap_.deallocate(deallocator, address, size);
     }
 
-    // Hints that an allocation (or a deallocation) will be added soon: its table slots start
-    // loading now, so a caller that looks a few records ahead hides the memory latency.
+    // Hints that an allocation will be added soon: its table slots start loading now, so a
+    // caller that looks a few records ahead hides the memory latency.
     void prefetchAllocation(uint64_t address, uint64_t size, uint64_t stack_id) const
     {
         prefetchTrack(address, size);
         prefetchCount(stack_id);
     }
-    // The same for each half of addAllocation alone.
+    // The same for each half of addAllocation alone. prefetchTrack(address, 0) serves a
+    // deallocation too (its heap slot is where the allocation went).
     void prefetchCount(uint64_t stack_id) const
     {
         if (stack_id < by_stack_.size()) {
@@ -150,7 +151,6 @@ class StatsAggregator
         heap_.prefetch(address);
         sizes_.prefetch(size);
     }
-    void prefetchDeallocation(uint64_t address) const { heap_.prefetch(address); }
 
     // The statistics so far, with at most `top_n` entries in each top list.
     CaptureStats result(size_t top_n) const;
