@@ -196,7 +196,7 @@ namespace {
 
 constexpr size_t kPrefetchDistance = 16;
 
-// The heap half of each event and the size histogram (on the consuming thread)...
+// The heap half of each event and the size histogram...
 void track(StatsAggregator& aggregator, const HeapEvent* events, size_t count)
 {
     // Every event loads as an allocation would: allocations and deallocations come in no order
@@ -220,7 +220,9 @@ void track(StatsAggregator& aggregator, const HeapEvent* events, size_t count)
     }
 }
 
-// ...and the totals of each allocation (on the decoding thread).
+// ...and the totals of each allocation. Both on the consuming thread: since decoding got its
+// work (record decoding, batching) and the heap half lost some (the range map), counting there
+// balances the two threads, where on the decoding thread it made that thread the long one.
 void count(StatsAggregator& aggregator, const HeapEvent* events, size_t count)
 {
     for (size_t i = 0; i < count; ++i) {
@@ -241,13 +243,11 @@ CaptureStats computeStats(CaptureReader& reader, size_t top_n)
 {
     reader.requireAllocationRecords("stats");
     StatsAggregator aggregator(reader);
-    streamHeapEvents(
-            reader,
-            [&](const HeapEvent* events, size_t n) {
-                track(aggregator, events, n);
-                return true;
-            },
-            [&](const HeapEvent* events, size_t n) { count(aggregator, events, n); });
+    streamHeapEvents(reader, [&](const HeapEvent* events, size_t n) {
+        track(aggregator, events, n);
+        count(aggregator, events, n);
+        return true;
+    });
     return aggregator.result(top_n);
 }
 
