@@ -11,9 +11,8 @@
 // call site. Code and str objects the frames reference are kept alive by those frames.
 #include "python_frames.h"
 
+#include "python_c_abi.h"
 #include "python_layouts.h"
-
-#include <dlfcn.h>
 
 #include <cstring>
 #include <utility>
@@ -46,15 +45,12 @@ const void* loadPointer(const void* base, int16_t offset)
 template<typename Fn>
 bool resolveSymbol(const char* name, Fn* out, std::string* error)
 {
-    void* symbol = dlsym(RTLD_DEFAULT, name);
-    if (symbol == nullptr) {
+    if (!python_abi::lookUp(name, out)) {
         if (error != nullptr) {
             *error = std::string("not a Python process: symbol ") + name + " not found";
         }
         return false;
     }
-    // POSIX guarantees a dlsym result can be converted to a function pointer.
-    *out = reinterpret_cast<Fn>(symbol);
     return true;
 }
 
@@ -304,15 +300,6 @@ bool resolvePythonApi(PythonApi* api, std::string* error)
     {
         return false;
     }
-    // Looked up by name rather than by version: the name tells which one this library has.
-    // (3.8-3.11 export _PyThreadState_UncheckedGet too, but there it reads the GIL holder's
-    // state, which is another thread's for a thread allocating without the GIL.)
-    int major = 0;
-    int minor = 0;
-    if (parseVersion(resolved.Py_GetVersion(), &major, &minor) && major == 3 && minor >= 12) {
-        const char* name = minor == 12 ? "_PyThreadState_UncheckedGet" : "PyThreadState_GetUnchecked";
-        resolved.attached_thread_state = reinterpret_cast<void* (*)()>(dlsym(RTLD_DEFAULT, name));
-    }
     *api = resolved;
     return true;
 }
@@ -346,6 +333,14 @@ bool PythonFrameWalker::init(const PythonApi& api, std::string* error)
     if (std::strstr(version, "free-threading") != nullptr) {
         return fail("unsupported Python build: free-threaded CPython (3.13t) has other object layouts");
     }
+    // 3.12+: the attached state's getter, which reads the interpreter's own thread-local
+    // (3.8-3.11 export _PyThreadState_UncheckedGet too, but there it reads the GIL holder's
+    // state, another thread's for a thread allocating without the GIL). Missing: TSS only.
+    attached_thread_state_ = nullptr;
+    if (minor >= 12) {
+        python_abi::lookUp(minor == 12 ? "_PyThreadState_UncheckedGet" : "PyThreadState_GetUnchecked",
+                           &attached_thread_state_);
+    }
     api_ = &api;
     minor_ = minor;
     layout_ = layout;
@@ -365,8 +360,8 @@ const void* PythonFrameWalker::callingThreadState() const
     // thread-local, a load where the thread-specific-storage lookup below is a few calls. The
     // attached state is the one whose frames are running (under a subinterpreter, not
     // necessarily the thread's PyGILState one).
-    if (api_->attached_thread_state != nullptr) {
-        if (const void* attached = api_->attached_thread_state()) {
+    if (attached_thread_state_ != nullptr) {
+        if (const void* attached = attached_thread_state_()) {
             return attached;
         }
     }

@@ -27,10 +27,6 @@ struct PythonApi
     int (*PyGILState_Ensure)() = nullptr;
     void (*PyGILState_Release)(int) = nullptr;
     int (*PyCode_Addr2Line)(void* code, int byte_offset) = nullptr;
-    // 3.12+ only (else null): the thread state attached to the calling thread, read from the
-    // interpreter's own thread-local; null while the thread does not hold the GIL.
-    // _PyThreadState_UncheckedGet in 3.12, PyThreadState_GetUnchecked from 3.13.
-    void* (*attached_thread_state)() = nullptr;
     // A data symbol, not a function: the code type object. 3.13 frames may run something else
     // than a code object, and comparing ob_type with this is how the walker tells.
     const void* PyCode_Type = nullptr;
@@ -113,6 +109,9 @@ class PythonFrameWalker
     const void* callingThreadState() const;
 
     const PythonApi* api_ = nullptr;
+    // 3.12+ (else null): the thread state attached to the calling thread, null while it does
+    // not hold the GIL. _PyThreadState_UncheckedGet in 3.12, PyThreadState_GetUnchecked after.
+    void* (*attached_thread_state_)() = nullptr;
     int minor_ = 0;
     const struct PythonLayout* layout_ = nullptr;
     // The walk specialised for layout_ (python_frames.cpp).

@@ -131,15 +131,9 @@ class StatsAggregator
         heap_.deallocate(deallocator, address, size);
     }
 
-    // Hints that an allocation will be added soon: its table slots start loading now, so a
-    // caller that looks a few records ahead hides the memory latency.
-    void prefetchAllocation(uint64_t address, uint64_t size, uint64_t stack_id) const
-    {
-        prefetchTrack(address, size);
-        prefetchCount(stack_id);
-    }
-    // The same for each half of addAllocation alone. prefetchTrack(address, 0) serves a
-    // deallocation too (its heap slot is where the allocation went).
+    // Hints that each half of addAllocation will run soon: its table slots start loading now,
+    // so a caller that looks a few records ahead hides the memory latency. prefetchTrack also
+    // serves a deallocation (its heap slot is where the allocation went).
     void prefetchCount(uint64_t stack_id) const
     {
         if (stack_id < by_stack_.size()) {
