@@ -561,7 +561,7 @@ TEST(RecordCodec, RecentAddressFindIsTheLowestSlotHoldingTheAddress)
 }
 
 
-// The AVX2 versions of find() and nearest() answer exactly as the portable ones: which one runs
+// The AVX2 versions of find(), nearest() and use() act exactly as the portable ones: which runs
 // depends on the CPU, and the answers are in the stream's bytes. Addresses from a few pools
 // (hits, near misses, ties) and extremes (0, 2^63 apart, the top of the address space).
 TEST(RecordCodec, RecentAddressSearchesAgreeOnEveryCpu)
@@ -584,7 +584,34 @@ TEST(RecordCodec, RecentAddressSearchesAgreeOnEveryCpu)
         ASSERT_EQ(history.matchingPositionsAvx2(address), history.matchingPositionsPortable(address)) << "step " << i;
         ASSERT_EQ(history.nearestAvx2(address), history.nearestPortable(address)) << "step " << i;
         const unsigned found = history.find(address);
-        history.use(address, next() % 2 && found >= kRecentAllocationSlots ? kRecentAddresses : found);
+        const unsigned slot = next() % 2 && found >= kRecentAllocationSlots ? kRecentAddresses : found;
+        AddressHistory portable = history;
+        portable.usePortable(address, slot);
+        history.useAvx2(address, slot);
+        for (unsigned s = 0; s < kRecentAddresses; ++s) {
+            ASSERT_EQ(history.at(s), portable.at(s)) << "step " << i << ", slot " << s;
+        }
+    }
+}
+
+// use() is a move to the front: the address goes to slot 0 and the entries before its old
+// slot move down one (all of them for a new address, dropping the oldest). Checked against a
+// list, on whichever version this CPU runs.
+TEST(RecordCodec, RecentAddressUseMovesTheAddressToTheFront)
+{
+    AddressHistory history;
+    std::vector<uint64_t> expected(kRecentAddresses, 0);
+    auto next = pseudoRandom(99);
+    for (int i = 0; i < 20000; ++i) {
+        const uint64_t address = 0x1000 + 16 * (next() % 24);
+        const unsigned found = history.find(address);
+        const unsigned slot = next() % 4 == 0 ? kRecentAddresses : found;
+        expected.erase(expected.begin() + (slot < kRecentAddresses ? slot : kRecentAddresses - 1));
+        expected.insert(expected.begin(), address);
+        history.use(address, slot);
+        for (unsigned s = 0; s < kRecentAddresses; ++s) {
+            ASSERT_EQ(history.at(s), expected[s]) << "step " << i << ", slot " << s;
+        }
     }
 }
 

@@ -51,17 +51,15 @@ class AddressHistory
     // change the history.
     unsigned find(uint64_t address) const
     {
-        // The entries are a ring starting at head_: one pass in storage order sets a bit per
-        // matching position, rotating the mask right by head_ turns positions into slots, and
-        // the lowest set bit is the lowest slot (an address can be there twice). No branch
-        // depends on the data: a running minimum compiles to a branch per entry, and the hit
-        // among them is mispredicted about once per record on the allocation hot path.
-        const uint32_t positions = address_history_detail::kUseAvx2 ? matchingPositionsAvx2(address)
-                                                                     : matchingPositionsPortable(address);
-        const uint32_t slots = ((positions | positions << kRecentAddresses) >> head_) & kRingMask;
+        // One pass sets a bit per matching slot; the lowest set bit is the lowest slot (an
+        // address can be there twice). No branch depends on the data: a running minimum
+        // compiles to a branch per entry, and the hit among them is mispredicted about once
+        // per record on the allocation hot path.
+        const uint32_t slots = address_history_detail::kUseAvx2 ? matchingPositionsAvx2(address)
+                                                                 : matchingPositionsPortable(address);
         return slots != 0 ? static_cast<unsigned>(std::countr_zero(slots)) : kRecentAddresses;
     }
-    uint64_t at(unsigned slot) const { return ring_[(head_ + slot) % kRecentAddresses]; }
+    uint64_t at(unsigned slot) const { return storage_[kSlot0 + slot]; }
 
     // The slot of the recent address closest to `address`, which a new address is written as a
     // delta from. An allocator serves a size class from one pool, so a new block usually lies a
@@ -72,19 +70,15 @@ class AddressHistory
         return address_history_detail::kUseAvx2 ? nearestAvx2(address) : nearestPortable(address);
     }
 
-    // Makes `address`, found at `slot` (kRecentAddresses: not found), the most recent one.
-    // A new address costs a step of the ring's head (the oldest entry is overwritten); one
-    // found at slot k moves the k more recent ones down, and k is small for most hits.
+    // Makes `address`, found at `slot` (kRecentAddresses: not found), the most recent one: the
+    // entries above `slot` move down one (a new address pushes the oldest one out).
     void use(uint64_t address, unsigned slot)
     {
-        if (slot >= kRecentAddresses) {
-            head_ = (head_ + kRecentAddresses - 1) % kRecentAddresses;
+        if (address_history_detail::kUseAvx2) {
+            useAvx2(address, slot);
         } else {
-            for (unsigned i = slot; i > 0; --i) {
-                ring_[(head_ + i) % kRecentAddresses] = ring_[(head_ + i - 1) % kRecentAddresses];
-            }
+            usePortable(address, slot);
         }
-        ring_[head_] = address;
     }
 
     // Both versions, whatever this CPU has, for the tests that hold them to the same answers.
@@ -93,6 +87,8 @@ class AddressHistory
     uint32_t matchingPositionsAvx2(uint64_t address) const;
     unsigned nearestPortable(uint64_t address) const;
     unsigned nearestAvx2(uint64_t address) const;
+    void usePortable(uint64_t address, unsigned slot);
+    void useAvx2(uint64_t address, unsigned slot);
 
   private:
     // nearest() ranks entries by one key: the entry's distance above its slot, so the smallest
@@ -102,15 +98,19 @@ class AddressHistory
     // below 2^63: AVX2 has only signed 64-bit compares.
     static constexpr uint64_t kFar = (uint64_t{1} << 59) - 1;
 
-    static_assert((kRecentAddresses & (kRecentAddresses - 1)) == 0, "the ring wraps with a mask");
     static_assert(kRecentAddresses % 4 == 0, "the vector versions take entries in pairs and fours");
-    static_assert(kRecentAddresses <= 16, "find() rotates a 32-bit mask; nearest() keeps a slot in 4 bits");
-    static constexpr uint32_t kRingMask = (uint32_t{1} << kRecentAddresses) - 1;
-    alignas(64) uint64_t ring_[kRecentAddresses] = {};  // all slots start as address 0
-    unsigned head_ = 0;  // the slot-0 (most recent) entry
+    static_assert(kRecentAddresses <= 16, "nearest() keeps a slot in 4 bits");
+
+    // The entries in slot order, most recent first. A move to the front is a fixed sequence
+    // of vector loads, blends and stores (useAvx2), where a ring with a moving head made it a
+    // loop of one step per slot passed: hits land around slot 8 on a busy loop, and that loop
+    // was the payload's costliest line. The spare words before slot 0 are never written:
+    // useAvx2 reads the last one as the entry before slot 0. All slots start as address 0.
+    static constexpr unsigned kSlot0 = 4;  // storage_[kSlot0 + slot]; aligned for the vector loads
+    alignas(32) uint64_t storage_[kSlot0 + kRecentAddresses] = {};
 };
 
-// Bit i set where ring_[i] == address.
+// Bit i set where slot i holds `address`.
 inline uint32_t AddressHistory::matchingPositionsPortable(uint64_t address) const
 {
 #if defined(__SSE2__)
@@ -119,7 +119,7 @@ inline uint32_t AddressHistory::matchingPositionsPortable(uint64_t address) cons
     const __m128i needle = _mm_set1_epi64x(static_cast<long long>(address));
     uint32_t positions = 0;
     for (unsigned i = 0; i < kRecentAddresses; i += 2) {
-        const __m128i halves = _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&ring_[i])), needle);
+        const __m128i halves = _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&storage_[kSlot0 + i])), needle);
         const __m128i entries = _mm_and_si128(halves, _mm_shuffle_epi32(halves, _MM_SHUFFLE(2, 3, 0, 1)));
         positions |= static_cast<uint32_t>(_mm_movemask_pd(_mm_castsi128_pd(entries))) << i;
     }
@@ -127,7 +127,7 @@ inline uint32_t AddressHistory::matchingPositionsPortable(uint64_t address) cons
 #else
     uint32_t positions = 0;
     for (unsigned i = 0; i < kRecentAddresses; ++i) {
-        positions |= static_cast<uint32_t>(ring_[i] == address) << i;
+        positions |= static_cast<uint32_t>(storage_[kSlot0 + i] == address) << i;
     }
     return positions;
 #endif
@@ -135,19 +135,27 @@ inline uint32_t AddressHistory::matchingPositionsPortable(uint64_t address) cons
 
 inline unsigned AddressHistory::nearestPortable(uint64_t address) const
 {
-    // Four running minima in storage order, not one in slot order: a single minimum makes
-    // every entry wait for the compare of the one before.
+    // Four running minima, not one: a single minimum makes every entry wait for the compare
+    // of the one before.
     uint64_t best[4] = {~uint64_t{0}, ~uint64_t{0}, ~uint64_t{0}, ~uint64_t{0}};
     for (unsigned i = 0; i < kRecentAddresses; ++i) {
-        const uint64_t up = address - ring_[i];
-        const uint64_t down = ring_[i] - address;
+        const uint64_t up = address - storage_[kSlot0 + i];
+        const uint64_t down = storage_[kSlot0 + i] - address;
         const uint64_t distance = up < down ? up : down;
-        const uint64_t key = (distance < kFar ? distance : kFar) << 4 | ((i - head_) & (kRecentAddresses - 1));
+        const uint64_t key = (distance < kFar ? distance : kFar) << 4 | i;
         best[i % 4] = key < best[i % 4] ? key : best[i % 4];
     }
     const uint64_t low = best[0] < best[1] ? best[0] : best[1];
     const uint64_t high = best[2] < best[3] ? best[2] : best[3];
     return static_cast<unsigned>((low < high ? low : high) & (kRecentAddresses - 1));
+}
+
+inline void AddressHistory::usePortable(uint64_t address, unsigned slot)
+{
+    for (unsigned i = slot < kRecentAddresses ? slot : kRecentAddresses - 1; i > 0; --i) {
+        storage_[kSlot0 + i] = storage_[kSlot0 + i - 1];
+    }
+    storage_[kSlot0] = address;
 }
 
 #if defined(__x86_64__)
@@ -157,7 +165,7 @@ inline unsigned AddressHistory::nearestPortable(uint64_t address) const
     const __m256i needle = _mm256_set1_epi64x(static_cast<long long>(address));
     uint32_t positions = 0;
     for (unsigned i = 0; i < kRecentAddresses; i += 4) {
-        const __m256i entries = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&ring_[i]));
+        const __m256i entries = _mm256_load_si256(reinterpret_cast<const __m256i*>(&storage_[kSlot0 + i]));
         const __m256i equal = _mm256_cmpeq_epi64(entries, needle);
         positions |= static_cast<uint32_t>(_mm256_movemask_pd(_mm256_castsi256_pd(equal))) << i;
     }
@@ -171,12 +179,10 @@ inline unsigned AddressHistory::nearestPortable(uint64_t address) const
     const __m256i needle = _mm256_set1_epi64x(static_cast<long long>(address));
     const __m256i zero = _mm256_setzero_si256();
     const __m256i far = _mm256_set1_epi64x(static_cast<long long>(kFar));
-    const __m256i head = _mm256_set1_epi64x(head_);
-    const __m256i slot_mask = _mm256_set1_epi64x(kRecentAddresses - 1);
     // Every key is at most 2^63 - 1 (kFar's, in slot 15), so this start is no smaller than any.
     __m256i best = _mm256_set1_epi64x(INT64_MAX);
     for (unsigned i = 0; i < kRecentAddresses; i += 4) {
-        const __m256i entries = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&ring_[i]));
+        const __m256i entries = _mm256_load_si256(reinterpret_cast<const __m256i*>(&storage_[kSlot0 + i]));
         // |address - entry| as a signed 64-bit value: the smaller of the two wrapped deltas,
         // except for a delta of exactly 2^63, which stays negative and is caught as far below.
         const __m256i delta = _mm256_sub_epi64(needle, entries);
@@ -184,8 +190,7 @@ inline unsigned AddressHistory::nearestPortable(uint64_t address) const
         const __m256i distance = _mm256_sub_epi64(_mm256_xor_si256(delta, negative), negative);
         const __m256i is_far = _mm256_or_si256(_mm256_cmpgt_epi64(distance, far), _mm256_cmpgt_epi64(zero, distance));
         const __m256i clamped = _mm256_blendv_epi8(distance, far, is_far);
-        const __m256i positions = _mm256_setr_epi64x(i, i + 1, i + 2, i + 3);
-        const __m256i slots = _mm256_and_si256(_mm256_sub_epi64(positions, head), slot_mask);
+        const __m256i slots = _mm256_setr_epi64x(i, i + 1, i + 2, i + 3);
         const __m256i keys = _mm256_or_si256(_mm256_slli_epi64(clamped, 4), slots);
         // Keys are below 2^63, so the signed compare orders them.
         best = _mm256_blendv_epi8(best, keys, _mm256_cmpgt_epi64(best, keys));
@@ -199,6 +204,30 @@ inline unsigned AddressHistory::nearestPortable(uint64_t address) const
     return static_cast<unsigned>(static_cast<uint64_t>(_mm_cvtsi128_si64(pair)) & (kRecentAddresses - 1));
 }
 
+// The same moves as usePortable() in a fixed sequence, whatever the slot: each entry up to
+// `slot` takes the value of the entry before it, read with a load one word lower (slot 0's
+// comes from the spare word and is then replaced by `address`). Every load comes before the
+// first store, since the stores overwrite entries the shifted loads read. `address` is not
+// stored in the spare word for the shifted load to pick up: a load spanning a store that
+// recent waits for the store to reach the cache.
+[[gnu::target("avx2")]] inline void AddressHistory::useAvx2(uint64_t address, unsigned slot)
+{
+    // Entry i moves when i <= slot, that is when slot + 1 > i.
+    const __m256i limit = _mm256_set1_epi64x(static_cast<long long>(slot) + 1);
+    __m256i moved[kRecentAddresses / 4];
+    for (unsigned i = 0; i < kRecentAddresses; i += 4) {
+        const __m256i current = _mm256_load_si256(reinterpret_cast<const __m256i*>(&storage_[kSlot0 + i]));
+        const __m256i before = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&storage_[kSlot0 + i - 1]));
+        const __m256i moves = _mm256_cmpgt_epi64(limit, _mm256_setr_epi64x(i, i + 1, i + 2, i + 3));
+        moved[i / 4] = _mm256_blendv_epi8(current, before, moves);
+    }
+    // Slot 0: the low two 32-bit lanes.
+    moved[0] = _mm256_blend_epi32(moved[0], _mm256_set1_epi64x(static_cast<long long>(address)), 0x03);
+    for (unsigned i = 0; i < kRecentAddresses; i += 4) {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(&storage_[kSlot0 + i]), moved[i / 4]);
+    }
+}
+
 #else
 
 inline uint32_t AddressHistory::matchingPositionsAvx2(uint64_t address) const
@@ -209,6 +238,11 @@ inline uint32_t AddressHistory::matchingPositionsAvx2(uint64_t address) const
 inline unsigned AddressHistory::nearestAvx2(uint64_t address) const
 {
     return nearestPortable(address);
+}
+
+inline void AddressHistory::useAvx2(uint64_t address, unsigned slot)
+{
+    usePortable(address, slot);
 }
 
 #endif
