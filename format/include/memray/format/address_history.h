@@ -59,7 +59,7 @@ class AddressHistory
                                                                  : matchingPositionsPortable(address);
         return slots != 0 ? static_cast<unsigned>(std::countr_zero(slots)) : kRecentAddresses;
     }
-    uint64_t at(unsigned slot) const { return storage_[kSlot0 + slot]; }
+    uint64_t at(unsigned slot) const { return storage_[slot]; }
 
     // The slot of the recent address closest to `address`, which a new address is written as a
     // delta from. An allocator serves a size class from one pool, so a new block usually lies a
@@ -98,16 +98,14 @@ class AddressHistory
     // below 2^63: AVX2 has only signed 64-bit compares.
     static constexpr uint64_t kFar = (uint64_t{1} << 59) - 1;
 
-    static_assert(kRecentAddresses % 4 == 0, "the vector versions take entries in pairs and fours");
-    static_assert(kRecentAddresses <= 16, "nearest() keeps a slot in 4 bits");
+    static_assert(kRecentAddresses == 16, "the vector versions take entries in pairs and fours, and nearest() keeps a slot in 4 bits");
 
     // The entries in slot order, most recent first. A move to the front is a fixed sequence
     // of vector loads, blends and stores (useAvx2), where a ring with a moving head made it a
     // loop of one step per slot passed: hits land around slot 8 on a busy loop, and that loop
-    // was the payload's costliest line. The spare words before slot 0 are never written:
-    // useAvx2 reads the last one as the entry before slot 0. All slots start as address 0.
-    static constexpr unsigned kSlot0 = 4;  // storage_[kSlot0 + slot]; aligned for the vector loads
-    alignas(32) uint64_t storage_[kSlot0 + kRecentAddresses] = {};
+    // was the payload's costliest line. The AVX2 versions only load and store whole aligned
+    // fours, so each load is forwarded from one earlier store. All slots start as address 0.
+    alignas(32) uint64_t storage_[kRecentAddresses] = {};
 };
 
 // Bit i set where slot i holds `address`.
@@ -119,7 +117,7 @@ inline uint32_t AddressHistory::matchingPositionsPortable(uint64_t address) cons
     const __m128i needle = _mm_set1_epi64x(static_cast<long long>(address));
     uint32_t positions = 0;
     for (unsigned i = 0; i < kRecentAddresses; i += 2) {
-        const __m128i halves = _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&storage_[kSlot0 + i])), needle);
+        const __m128i halves = _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&storage_[i])), needle);
         const __m128i entries = _mm_and_si128(halves, _mm_shuffle_epi32(halves, _MM_SHUFFLE(2, 3, 0, 1)));
         positions |= static_cast<uint32_t>(_mm_movemask_pd(_mm_castsi128_pd(entries))) << i;
     }
@@ -127,7 +125,7 @@ inline uint32_t AddressHistory::matchingPositionsPortable(uint64_t address) cons
 #else
     uint32_t positions = 0;
     for (unsigned i = 0; i < kRecentAddresses; ++i) {
-        positions |= static_cast<uint32_t>(storage_[kSlot0 + i] == address) << i;
+        positions |= static_cast<uint32_t>(storage_[i] == address) << i;
     }
     return positions;
 #endif
@@ -139,8 +137,8 @@ inline unsigned AddressHistory::nearestPortable(uint64_t address) const
     // of the one before.
     uint64_t best[4] = {~uint64_t{0}, ~uint64_t{0}, ~uint64_t{0}, ~uint64_t{0}};
     for (unsigned i = 0; i < kRecentAddresses; ++i) {
-        const uint64_t up = address - storage_[kSlot0 + i];
-        const uint64_t down = storage_[kSlot0 + i] - address;
+        const uint64_t up = address - storage_[i];
+        const uint64_t down = storage_[i] - address;
         const uint64_t distance = up < down ? up : down;
         const uint64_t key = (distance < kFar ? distance : kFar) << 4 | i;
         best[i % 4] = key < best[i % 4] ? key : best[i % 4];
@@ -153,9 +151,9 @@ inline unsigned AddressHistory::nearestPortable(uint64_t address) const
 inline void AddressHistory::usePortable(uint64_t address, unsigned slot)
 {
     for (unsigned i = slot < kRecentAddresses ? slot : kRecentAddresses - 1; i > 0; --i) {
-        storage_[kSlot0 + i] = storage_[kSlot0 + i - 1];
+        storage_[i] = storage_[i - 1];
     }
-    storage_[kSlot0] = address;
+    storage_[0] = address;
 }
 
 #if defined(__x86_64__)
@@ -165,7 +163,7 @@ inline void AddressHistory::usePortable(uint64_t address, unsigned slot)
     const __m256i needle = _mm256_set1_epi64x(static_cast<long long>(address));
     uint32_t positions = 0;
     for (unsigned i = 0; i < kRecentAddresses; i += 4) {
-        const __m256i entries = _mm256_load_si256(reinterpret_cast<const __m256i*>(&storage_[kSlot0 + i]));
+        const __m256i entries = _mm256_load_si256(reinterpret_cast<const __m256i*>(&storage_[i]));
         const __m256i equal = _mm256_cmpeq_epi64(entries, needle);
         positions |= static_cast<uint32_t>(_mm256_movemask_pd(_mm256_castsi256_pd(equal))) << i;
     }
@@ -182,7 +180,7 @@ inline void AddressHistory::usePortable(uint64_t address, unsigned slot)
     // Every key is at most 2^63 - 1 (kFar's, in slot 15), so this start is no smaller than any.
     __m256i best = _mm256_set1_epi64x(INT64_MAX);
     for (unsigned i = 0; i < kRecentAddresses; i += 4) {
-        const __m256i entries = _mm256_load_si256(reinterpret_cast<const __m256i*>(&storage_[kSlot0 + i]));
+        const __m256i entries = _mm256_load_si256(reinterpret_cast<const __m256i*>(&storage_[i]));
         // |address - entry| as a signed 64-bit value: the smaller of the two wrapped deltas,
         // except for a delta of exactly 2^63, which stays negative and is caught as far below.
         const __m256i delta = _mm256_sub_epi64(needle, entries);
@@ -205,26 +203,28 @@ inline void AddressHistory::usePortable(uint64_t address, unsigned slot)
 }
 
 // The same moves as usePortable() in a fixed sequence, whatever the slot: each entry up to
-// `slot` takes the value of the entry before it, read with a load one word lower (slot 0's
-// comes from the spare word and is then replaced by `address`). Every load comes before the
-// first store, since the stores overwrite entries the shifted loads read. `address` is not
-// stored in the spare word for the shifted load to pick up: a load spanning a store that
-// recent waits for the store to reach the cache.
+// `slot` takes the value of the entry before it (slot 0 takes `address`). The entries before
+// are shifted in registers from aligned loads, not read with loads one word lower: those span
+// two of the previous call's stores, which the CPU cannot forward to a load, so each waited
+// for the stores to reach the cache (this function then cost twice its share of cycles).
 [[gnu::target("avx2")]] inline void AddressHistory::useAvx2(uint64_t address, unsigned slot)
 {
     // Entry i moves when i <= slot, that is when slot + 1 > i.
     const __m256i limit = _mm256_set1_epi64x(static_cast<long long>(slot) + 1);
+    __m256i previous = _mm256_set1_epi64x(static_cast<long long>(address));  // its last lane goes first
     __m256i moved[kRecentAddresses / 4];
     for (unsigned i = 0; i < kRecentAddresses; i += 4) {
-        const __m256i current = _mm256_load_si256(reinterpret_cast<const __m256i*>(&storage_[kSlot0 + i]));
-        const __m256i before = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&storage_[kSlot0 + i - 1]));
+        const __m256i current = _mm256_load_si256(reinterpret_cast<const __m256i*>(&storage_[i]));
+        // [previous 2, previous 3, current 0, current 1], then per 128-bit half, one entry over:
+        // [previous 3, current 0, current 1, current 2].
+        const __m256i straddle = _mm256_permute2x128_si256(current, previous, 0x03);
+        const __m256i before = _mm256_alignr_epi8(current, straddle, 8);
         const __m256i moves = _mm256_cmpgt_epi64(limit, _mm256_setr_epi64x(i, i + 1, i + 2, i + 3));
         moved[i / 4] = _mm256_blendv_epi8(current, before, moves);
+        previous = current;
     }
-    // Slot 0: the low two 32-bit lanes.
-    moved[0] = _mm256_blend_epi32(moved[0], _mm256_set1_epi64x(static_cast<long long>(address)), 0x03);
     for (unsigned i = 0; i < kRecentAddresses; i += 4) {
-        _mm256_store_si256(reinterpret_cast<__m256i*>(&storage_[kSlot0 + i]), moved[i / 4]);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(&storage_[i]), moved[i / 4]);
     }
 }
 
