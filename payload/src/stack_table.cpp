@@ -51,25 +51,8 @@ uint32_t StackTable::internStack(uint32_t parent, uint32_t frame_id, bool entry,
     return it->second;
 }
 
-uint32_t StackTable::internChild(uint32_t parent, const RawFrame& frame, bool entry, RecordSink& sink)
+uint32_t StackTable::internChildMiss(uint32_t parent, const RawFrame& frame, bool entry, RecordSink& sink, ChildSlot* set)
 {
-    uint64_t hash = reinterpret_cast<uintptr_t>(frame.code) ^ (static_cast<uint64_t>(parent) << 32)
-                    ^ static_cast<uint32_t>(frame.byte_offset) ^ (entry ? uint64_t{1} << 31 : 0);
-    hash *= 0x9E3779B97F4A7C15ull;
-    // Two ways per set, the most recently filled first: a deep recursion's few thousand stack
-    // nodes no longer evict each other in pairs, which sent a third of its allocations to the
-    // maps.
-    ChildSlot* set = &child_slots_[(hash >> (64 - kChildSetBits)) * 2];
-    auto matches = [&](const ChildSlot& slot) {
-        return slot.stack_id != 0 && slot.code == frame.code && slot.parent == parent
-               && slot.byte_offset == frame.byte_offset && slot.entry == static_cast<uint32_t>(entry);
-    };
-    if (matches(set[0])) {
-        return set[0].stack_id;
-    }
-    if (matches(set[1])) {
-        return set[1].stack_id;
-    }
     uint32_t stack_id = internStack(parent, internFrame(frame, sink), entry, sink);
     set[1] = set[0];
     set[0] = ChildSlot{frame.code, parent, frame.byte_offset, stack_id, static_cast<uint32_t>(entry)};
