@@ -79,8 +79,10 @@ bool ControlServer::open(const std::string& path, std::string* error)
     }
     address.sun_family = AF_UNIX;
     std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 || chmod(path.c_str(), 0600) != 0
-        || listen(fd, 8) != 0)
+    // Linux creates the socket file with the socket's own mode (less the umask): set before
+    // bind(), the file is never looser than 0600, not even between bind() and the chmod().
+    if (fchmod(fd, 0600) != 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0
+        || chmod(path.c_str(), 0600) != 0 || listen(fd, 8) != 0)
     {
         *error = "cannot listen on " + path + ": " + std::strerror(errno);
         ::close(fd);

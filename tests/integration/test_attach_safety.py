@@ -279,23 +279,26 @@ class ChannelTests(lib.TempDirTestCase):
         """, args=[lib.real_payload(), self.tmp / "own.bin", path], name="own_session.py")
         self.assertEqual(target.wait_for("started"), "started 0")
         self.assertTrue(wait_until(path.exists))
-        os.chmod(self.tmp, 0o755)
-        os.chmod(directory, 0o755)
-        os.chmod(path, 0o666)
+        # The socket file is created no looser than 0600.
+        self.assertEqual(path.stat().st_mode & 0o777, 0o600)
         python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
         client = ("import socket, sys\n"
                   "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)\n"
                   "try:\n    s.sendall(b'status\\n'); data = s.recv(100)\n"
                   "    print('answered %r' % data if data else 'refused')\n"
                   "except (BrokenPipeError, ConnectionResetError):\n    print('refused')\n")
+        # Root is let in. Its answer also says the session is listening, so the modes opened up
+        # below are not set back by the session's own setup (the socket appears before that ends).
+        probe = subprocess.run([python, "-c", client, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               universal_newlines=True, timeout=30)
+        self.assertTrue(probe.stdout.startswith("answered b'active "), probe.stdout + probe.stderr)
+        os.chmod(self.tmp, 0o755)
+        os.chmod(directory, 0o755)
+        os.chmod(path, 0o666)
         probe = subprocess.run([python, "-c", client, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                universal_newlines=True, timeout=30,
                                preexec_fn=lambda: (os.setgid(nobody.pw_gid), os.setuid(nobody.pw_uid)))
         self.assertEqual(probe.stdout.strip(), "refused", probe.stderr)
-        # Root is let in.
-        probe = subprocess.run([python, "-c", client, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               universal_newlines=True, timeout=30)
-        self.assertTrue(probe.stdout.startswith("answered b'active "), probe.stdout + probe.stderr)
         with socket.socket(socket.AF_UNIX) as client_socket:
             client_socket.connect(str(path))
             client_socket.sendall(b"stop\n")
