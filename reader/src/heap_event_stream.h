@@ -13,6 +13,8 @@
 #include "memray/format/prefetch.h"
 #include "memray/reader/capture_reader.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <exception>
@@ -101,10 +103,13 @@ inline bool toHeapEvent(const Record& record, HeapEvent* event)
     }
 }
 
-template <typename Event, typename Convert, typename Inspect>
-void decodeEvents(CaptureReader& reader, HandoffQueue<Event>& queue, Convert& convert, Inspect& inspect)
+// Fills batches with the events that convert makes of `reader`'s remaining records and hands
+// each, once inspected, to handOver(batch), which leaves the batch empty and returns false to
+// stop the decoding.
+template <typename Event, typename Convert, typename Inspect, typename HandOver>
+void decodeEvents(CaptureReader& reader, std::vector<Event> batch, Convert& convert, Inspect& inspect,
+                  HandOver&& handOver)
 {
-    auto batch = queue.takeEmpty();
     batch.reserve(kHeapEventsPerBatch);
     Record record;
     Event event;
@@ -115,17 +120,23 @@ void decodeEvents(CaptureReader& reader, HandoffQueue<Event>& queue, Convert& co
         batch.push_back(event);
         if (batch.size() == kHeapEventsPerBatch) {
             inspect(batch.data(), batch.size());
-            if (!queue.push(std::move(batch))) {
-                return;  // the consumer has stopped
+            if (!handOver(batch)) {
+                return;
             }
-            batch = queue.takeEmpty();
             batch.reserve(kHeapEventsPerBatch);
         }
     }
     if (!batch.empty()) {
         inspect(batch.data(), batch.size());
-        queue.push(std::move(batch));
+        handOver(batch);
     }
+}
+
+// Whether this thread may run on more than one CPU (taskset, cgroup cpusets).
+inline bool hasSecondCpu()
+{
+    cpu_set_t cpus;
+    return sched_getaffinity(0, sizeof(cpus), &cpus) != 0 || CPU_COUNT(&cpus) > 1;
 }
 
 }  // namespace detail
@@ -134,24 +145,46 @@ void decodeEvents(CaptureReader& reader, HandoffQueue<Event>& queue, Convert& co
 // &event) makes of `reader`'s remaining records (a record it returns false for makes none),
 // until the capture ends or consume returns false. convert and inspect(events, count) run on the
 // decoding thread: inspect sees each batch first and may rewrite it. Work that needs none of the
-// consumer's state can run there, balancing the two threads. Rethrows what either thread threw;
-// throws CaptureError if the capture is corrupted (when read to its end).
+// consumer's state can run there, balancing the two threads. (When this thread may only run on
+// one CPU, everything runs on it, in the same order.) Rethrows what either thread threw; throws
+// CaptureError if the capture is corrupted (when read to its end).
 template <typename Event, typename Convert, typename Consume, typename Inspect>
 void streamEvents(CaptureReader& reader, Convert&& convert, Consume&& consume, Inspect&& inspect)
 {
+    using Batch = std::vector<Event>;
+    bool finished = true;
+    if (!detail::hasSecondCpu()) {
+        // Pinned to one CPU, a second thread only adds switches between the two, and each
+        // thread's turn evicts the batches the other left in the cache: decode a batch, consume
+        // it, and so on, in this thread.
+        detail::decodeEvents(reader, Batch(), convert, inspect, [&](Batch& batch) {
+            finished = consume(static_cast<const Event*>(batch.data()), batch.size());
+            batch.clear();
+            return finished;
+        });
+        if (finished) {
+            reader.throwIfCorrupt();
+        }
+        return;
+    }
     HandoffQueue<Event> queue(detail::kHeapBatchesInFlight);
     std::exception_ptr decode_failure;
     std::thread decoder([&] {
         try {
-            detail::decodeEvents(reader, queue, convert, inspect);
+            detail::decodeEvents(reader, queue.takeEmpty(), convert, inspect, [&](Batch& batch) {
+                if (!queue.push(std::move(batch))) {
+                    return false;  // the consumer has stopped
+                }
+                batch = queue.takeEmpty();
+                return true;
+            });
         } catch (...) {
             decode_failure = std::current_exception();
         }
         queue.close();
     });
-    bool finished = true;
     try {
-        typename HandoffQueue<Event>::Batch batch;
+        Batch batch;
         while (queue.pop(&batch)) {
             const bool more = consume(static_cast<const Event*>(batch.data()), batch.size());
             queue.recycle(std::move(batch));
