@@ -2,6 +2,7 @@
 // allocations by location, merged and split threads, mmap ranges, and the call tree built from
 // them.
 #include "capture_fixture.h"
+#include "synthetic_capture.h"
 
 #include "memray/reader/allocation_snapshot.h"
 #include "memray/reader/call_tree.h"
@@ -9,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <string>
 
 namespace memray::reader {
@@ -298,6 +300,49 @@ TEST(MemoryPoints, StridingKeepsTheEndsAndTheHighestPoint)
                                [](const MemoryPoint& a, const MemoryPoint& b) { return a.time_ms < b.time_ms; }));
     EXPECT_TRUE(std::any_of(kept.begin(), kept.end(), [](const MemoryPoint& p) { return p.heap == 1'000'000; }));
     EXPECT_EQ(strideMemoryPoints(points, 5000).size(), 1000u);
+}
+
+// Pinned to one CPU the analyses decode and apply their events on one thread, batch by batch,
+// instead of two: every report must come out the same, on a capture of many batches.
+TEST(AllocationSnapshot, OneCpuGivesTheSameSnapshots)
+{
+    synth::SynthOptions options;
+    options.allocations = 30000;
+    options.stacks = 300;
+    options.seed = 11;
+    options.max_live = 2000;
+    std::string bytes;
+    synth::generateCapture(options, synth::CaptureBuilder::toString(&bytes));
+    testing::TempDir dir;
+    testing::writeBytes(dir.file("s.bin"), bytes);
+
+    for (const ReportKind kind : {ReportKind::Peak, ReportKind::Leaks, ReportKind::Temporary}) {
+        SnapshotOptions snapshot_options{kind};
+        snapshot_options.split_threads = true;
+        const AllocationSnapshot two = analyseCapture(dir.file("s.bin"), snapshot_options).snapshot;
+        std::optional<AllocationSnapshot> one;
+        {
+            testing::PinnedToOneCpu pinned;
+            one = analyseCapture(dir.file("s.bin"), snapshot_options).snapshot;
+        }
+        SCOPED_TRACE(static_cast<int>(kind));
+        EXPECT_GT(two.count, 0u);
+        EXPECT_EQ(one->bytes, two.bytes);
+        EXPECT_EQ(one->count, two.count);
+        EXPECT_EQ(one->peak_bytes, two.peak_bytes);
+        EXPECT_EQ(one->total_allocations, two.total_allocations);
+        EXPECT_EQ(one->total_bytes, two.total_bytes);
+        ASSERT_EQ(one->locations.size(), two.locations.size());
+        for (size_t i = 0; i < two.locations.size(); ++i) {
+            EXPECT_EQ(one->locations[i].key, two.locations[i].key);
+            EXPECT_EQ(one->locations[i].bytes, two.locations[i].bytes);
+            EXPECT_EQ(one->locations[i].count, two.locations[i].count);
+        }
+        ASSERT_EQ(one->memory.size(), two.memory.size());
+        for (size_t i = 0; i < two.memory.size(); ++i) {
+            EXPECT_EQ(one->memory[i].heap, two.memory[i].heap);
+        }
+    }
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 
 #include "memray/format/container.h"
 
+#include <sched.h>
+
 #include <string>
 #include <utility>
 
@@ -90,5 +92,31 @@ inline TenThenFiveStacks startTenThenFive(synth::CaptureBuilder& builder)
     stacks.c = defineStack(builder, "c", "app.py", 11, main);
     return stacks;
 }
+
+// While alive, the calling thread (and the threads it starts) may run on one CPU only, as under
+// `taskset -c 0`: the readers then analyse on this thread alone (heap_event_stream.h).
+class PinnedToOneCpu
+{
+  public:
+    PinnedToOneCpu()
+    {
+        sched_getaffinity(0, sizeof(all_), &all_);
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+            if (CPU_ISSET(cpu, &all_)) {
+                CPU_SET(cpu, &one);
+                break;
+            }
+        }
+        sched_setaffinity(0, sizeof(one), &one);
+    }
+    ~PinnedToOneCpu() { sched_setaffinity(0, sizeof(all_), &all_); }
+    PinnedToOneCpu(const PinnedToOneCpu&) = delete;
+    PinnedToOneCpu& operator=(const PinnedToOneCpu&) = delete;
+
+  private:
+    cpu_set_t all_;
+};
 
 }  // namespace memray::testing

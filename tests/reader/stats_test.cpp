@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace memray::reader {
@@ -289,6 +290,67 @@ TEST(Stats, SyntheticCapturesMatchTheGeneratorAndANaiveModel)
             histogram_total += bin.count;
         }
         EXPECT_EQ(histogram_total, stats.total_allocations);
+    }
+}
+
+// computeStats streams its own compact events between two threads, the native stack ids
+// counted on the decoding thread (or on one thread, pinned to one CPU); the record-by-record
+// aggregator sees whole records. All must give the same statistics, on captures of many
+// batches, with and without native stacks.
+TEST(Stats, StreamedStatsEqualRecordByRecordStats)
+{
+    for (const bool native : {false, true}) {
+        synth::SynthOptions options;
+        options.allocations = 30000;  // several batches of events
+        options.stacks = 500;
+        options.seed = 7;
+        options.max_live = 2000;
+        options.native_traces = native;
+        std::string bytes;
+        synth::generateCapture(options, CaptureBuilder::toString(&bytes));
+        testing::TempDir dir;
+        testing::writeBytes(dir.file("s.bin"), bytes);
+
+        CaptureReader whole_records(dir.file("s.bin"));
+        StatsAggregator aggregator(whole_records);
+        Record record;
+        while (whole_records.next(record)) {
+            aggregator.add(record);
+        }
+        const CaptureStats expected = aggregator.result(1000000);
+
+        for (const bool one_cpu : {false, true}) {
+            SCOPED_TRACE(std::string(native ? "native" : "python only") + (one_cpu ? ", one CPU" : ""));
+            std::optional<testing::PinnedToOneCpu> pinned;
+            if (one_cpu) {
+                pinned.emplace();
+            }
+            CaptureReader streamed_reader(dir.file("s.bin"));
+            const CaptureStats streamed = computeStats(streamed_reader, 1000000);
+            EXPECT_EQ(streamed.total_allocations, expected.total_allocations);
+            EXPECT_EQ(streamed.total_bytes, expected.total_bytes);
+            EXPECT_EQ(streamed.peak_bytes, expected.peak_bytes);
+            EXPECT_EQ(streamed.min_size, expected.min_size);
+            EXPECT_EQ(streamed.max_size, expected.max_size);
+            ASSERT_EQ(streamed.histogram.size(), expected.histogram.size());
+            for (size_t i = 0; i < expected.histogram.size(); ++i) {
+                EXPECT_EQ(streamed.histogram[i].min_bytes, expected.histogram[i].min_bytes);
+                EXPECT_EQ(streamed.histogram[i].count, expected.histogram[i].count);
+            }
+            ASSERT_EQ(streamed.allocators.size(), expected.allocators.size());
+            for (size_t i = 0; i < expected.allocators.size(); ++i) {
+                EXPECT_EQ(streamed.allocators[i].allocator, expected.allocators[i].allocator);
+                EXPECT_EQ(streamed.allocators[i].count, expected.allocators[i].count);
+            }
+            EXPECT_EQ(namesAndBytes(streamed.top_locations_by_size), namesAndBytes(expected.top_locations_by_size));
+            EXPECT_EQ(namesAndCounts(streamed.top_locations_by_count), namesAndCounts(expected.top_locations_by_count));
+            EXPECT_EQ(namesAndBytes(streamed.top_modules_by_size), namesAndBytes(expected.top_modules_by_size));
+            EXPECT_EQ(namesAndCounts(streamed.top_modules_by_count), namesAndCounts(expected.top_modules_by_count));
+            if (native) {
+                EXPECT_TRUE(std::any_of(streamed.top_locations_by_size.begin(), streamed.top_locations_by_size.end(),
+                                        [](const AllocationTotal& total) { return total.name.rfind("[native] ", 0) == 0; }));
+            }
+        }
     }
 }
 

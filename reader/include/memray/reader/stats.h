@@ -86,18 +86,19 @@ class StatsAggregator
     }
 
     // The two halves of addAllocation: the totals, and the live heap with the size histogram.
-    // They touch disjoint state, so two threads may run one each (computeStats counts on its
-    // decoding thread; the histogram's table of large sizes misses the cache as often as the
-    // heap does, so it sits with the heap to keep the two threads' shares even).
+    // The totals of an allocation with a native stack also go by hybrid stack (countHybrid).
+    // They touch disjoint state, so threads may run them apart: computeStats's consuming
+    // thread counts and tracks, its decoding thread counts by hybrid stack (which keeps the
+    // native stack id out of the events it hands over).
     void countAllocation(format::Allocator allocator, uint64_t size, uint64_t stack_id, uint64_t native_stack_id)
     {
-        countIfAllocation(true, allocator, size, stack_id, native_stack_id);
+        countIfAllocation(true, allocator, size, stack_id);
+        countHybrid(size, stack_id, native_stack_id);
     }
-    // countAllocation if `allocation`, else nothing, without branching on it: computeStats's
-    // decoding thread sees allocations and deallocations interleaved in no order a branch
+    // countAllocation (but countHybrid) if `allocation`, else nothing, without branching on it:
+    // computeStats sees allocations and deallocations interleaved in no order a branch
     // predictor could learn, and adding zeros costs less than a mispredicted branch per event.
-    void countIfAllocation(bool allocation, format::Allocator allocator, uint64_t size, uint64_t stack_id,
-                           uint64_t native_stack_id)
+    void countIfAllocation(bool allocation, format::Allocator allocator, uint64_t size, uint64_t stack_id)
     {
         const uint64_t one = allocation;
         const uint64_t all_bits = 0 - one;
@@ -112,7 +113,10 @@ class StatsAggregator
         }
         by_stack_[stack_id].bytes += size;
         by_stack_[stack_id].count += one;
-        if ((native_stack_id & all_bits) != 0) [[unlikely]] {
+    }
+    void countHybrid(uint64_t size, uint64_t stack_id, uint64_t native_stack_id)
+    {
+        if (native_stack_id != 0) [[unlikely]] {
             // Only --native captures have these; their locations come from hybrid stacks.
             Totals& hybrid = by_hybrid_stack_[HybridStack{stack_id, native_stack_id}];
             hybrid.bytes += size;
@@ -184,17 +188,16 @@ class StatsAggregator
     const CaptureReader& reader_;
     format::HeapTracker<> heap_;
     SizeHistogram sizes_;
-    // From here on, what countAllocation updates: computeStats runs it on the decoding thread
-    // while the heap thread updates the members above, so it starts a cache line of its own
-    // (the alignment also rounds the object up to whole lines). Sharing a line made every
-    // allocation's count take it away from the heap thread, which reads the size table's
-    // header there.
-    alignas(64) std::array<uint64_t, 16> allocator_counts_{};
+    std::array<uint64_t, 16> allocator_counts_{};
     std::vector<Totals> by_stack_;  // index: stack id; 0 = no Python stack (every allocation)
-    // (Python stack, native stack) of the allocations with a native stack (--native captures).
-    std::unordered_map<HybridStack, Totals, HybridStackHash> by_hybrid_stack_;
     uint64_t total_allocations_ = 0;
     uint64_t total_bytes_ = 0;
+    // (Python stack, native stack) of the allocations with a native stack (--native captures).
+    // countHybrid updates it on computeStats's decoding thread while the other thread updates
+    // the members above, so it starts a cache line of its own (the alignment also rounds the
+    // object up to whole lines): sharing one would move the line between cores on every
+    // allocation.
+    alignas(64) std::unordered_map<HybridStack, Totals, HybridStackHash> by_hybrid_stack_;
 };
 
 // Reads the rest of `reader` and returns its statistics. Throws CaptureError if the capture
