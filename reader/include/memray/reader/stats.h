@@ -95,9 +95,9 @@ class StatsAggregator
         countIfAllocation(true, allocator, size, stack_id);
         countHybrid(size, stack_id, native_stack_id);
     }
-    // countAllocation (but countHybrid) if `allocation`, else nothing, without branching on it:
-    // computeStats sees allocations and deallocations interleaved in no order a branch
-    // predictor could learn, and adding zeros costs less than a mispredicted branch per event.
+    // countAllocation, except its countHybrid, if `allocation`; else nothing, without
+    // branching on it: computeStats sees allocations and deallocations interleaved in no order
+    // a branch predictor could learn, and adding zeros costs less than a mispredicted branch.
     void countIfAllocation(bool allocation, format::Allocator allocator, uint64_t size, uint64_t stack_id)
     {
         const uint64_t one = allocation;
