@@ -266,6 +266,9 @@ InjectionReport Injector::inject(const InjectionRequest& request, Interruption& 
                     const uint64_t path = caller.pushString(request.payload_path);
                     const uint64_t symbol = caller.pushString(request.entry_symbol);
                     const uint64_t argument = caller.pushString(request.argument);
+                    if (request.on_dlopen) {
+                        request.on_dlopen(tid);
+                    }
                     const uint64_t handle = timed(dlopen_, {path, RTLD_NOW}, "dlopen");
                     report.dlopen_time = report.calls.back().second;
                     if (handle == 0) {

@@ -19,6 +19,7 @@ void Aggregator::reset()
     changed_.clear();
     allocations_ = 0;
     allocated_bytes_ = 0;
+    sample_high_water_ = 0;
 }
 
 void Aggregator::allocate(const LocationKey& key, uint64_t address, uint64_t size)
@@ -34,6 +35,7 @@ void Aggregator::allocate(const LocationKey& key, uint64_t address, uint64_t siz
     ++allocations_;
     allocated_bytes_ += size;
     heap_.allocate(key.allocator, address, size, it->second);
+    sample_high_water_ = std::max(sample_high_water_, heap_.currentBytes());
 }
 
 void Aggregator::deallocate(format::Deallocator deallocator, uint64_t address, uint64_t size)

@@ -13,6 +13,7 @@
 #include "memray/format/heap_tracker.h"
 #include "memray/format/record_codec.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
@@ -44,6 +45,14 @@ class Aggregator
     void deallocate(format::Deallocator deallocator, uint64_t address, uint64_t size);
 
     uint64_t heapBytes() const { return heap_.currentBytes(); }
+    // The highest heap since the previous call (the memory samples' heap); starts the next
+    // stretch at the heap of now.
+    uint64_t takeSampleHighWater()
+    {
+        const uint64_t highest = std::max(sample_high_water_, heap_.currentBytes());
+        sample_high_water_ = heap_.currentBytes();
+        return highest;
+    }
     format::AggregateTotals totals() const;
     size_t locationCount() const { return locations_.size(); }
     size_t changedCount() const { return changed_.size(); }
@@ -100,6 +109,7 @@ class Aggregator
     std::unordered_map<LocationKey, uint32_t, KeyHash> index_;
     std::vector<uint32_t> changed_;
     uint64_t allocations_ = 0;
+    uint64_t sample_high_water_ = 0;
     uint64_t allocated_bytes_ = 0;
 };
 

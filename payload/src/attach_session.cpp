@@ -14,6 +14,7 @@
 #include <mutex>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <string>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,8 @@ constexpr size_t kMaxConfigBytes = 16384;
 // How long a session that failed to start waits for the CLI to collect the error.
 constexpr int kFailedSessionLingerMs = 30000;
 constexpr int kRequestTimeoutMs = 2000;
+// `memray attach` looks for it (tools/memray/cmd_attach.cpp).
+constexpr const char* kSessionThreadName = "memray-attach";
 
 // Static storage: the hijacked thread copies its argument here without allocating.
 char g_config[kMaxConfigBytes];
@@ -107,6 +110,10 @@ class Session
     // Answers one connection. False when the session is over.
     bool serve(int client);
     std::string statusLine();
+    // After a `stop` that came while the capture was still starting: waits for the start (in
+    // this, the session's thread), stops the capture if it began, and ends the session.
+    void cancelStart();
+    void closeChannel();
     void end();
 
     static void* startCapture(void* session);
@@ -244,8 +251,18 @@ bool Session::serve(int client)
         return true;
     }
     if (*request == "stop") {
+        if (start_.current() == Phase::Starting) {
+            // The start waits for the GIL, which may take any time (a long C call holding it):
+            // answer now, and stop the capture the moment it starts (cancelStart). Nobody waits.
+            closeChannel();
+            ControlServer::writeLine(client, "cancelled the capture had not started yet (its start waits for the GIL); "
+                                             "it is stopped as soon as it starts");
+            close(client);
+            cancelStart();
+            return false;
+        }
         std::string reply;
-        if (start_.awaitStarted() == Phase::Active) {
+        if (start_.current() == Phase::Active) {
             std::string error, summary;
             reply = Tracker::stop(&error, &summary) ? "stopped " + summary : "error " + error;
         } else {
@@ -261,20 +278,34 @@ bool Session::serve(int client)
     return true;
 }
 
+void Session::cancelStart()
+{
+    if (start_.awaitStarted() == Phase::Active) {
+        std::string error, summary;
+        Tracker::stop(&error, &summary);
+    }
+    end();
+}
+
+void Session::closeChannel()
+{
+    g_listen_fd = -1;  // first: a fork must not close the number once it is reused
+    server_.close();
+}
+
 void Session::end()
 {
-    server_.close();
+    closeChannel();
     if (starter_running_) {
         pthread_join(starter_, nullptr);
         starter_running_ = false;
     }
-    g_listen_fd = -1;
     g_session_running = false;
 }
 
 void* sessionMain(void*)
 {
-    becomeMemrayThread("memray-attach");
+    becomeMemrayThread(kSessionThreadName);
     static std::once_flag process_hooks;
     std::call_once(process_hooks, [] {
         pthread_atfork(nullptr, nullptr, &forgetSessionInChild);
@@ -313,8 +344,15 @@ int beginAttachSession(const char* config)
     pthread_attr_t attributes;
     pthread_attr_init(&attributes);
     pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    // The thread is born with its name (threads inherit their creator's, restored right after):
+    // `memray attach` tells a session slow to open its socket on a loaded machine from one that
+    // failed by this name, even before the thread first runs.
+    char own_name[17] = {};
+    prctl(PR_GET_NAME, own_name, 0, 0, 0);
+    prctl(PR_SET_NAME, kSessionThreadName, 0, 0, 0);
     pthread_t thread;
     int result = pthread_create(&thread, &attributes, &sessionMain, nullptr);
+    prctl(PR_SET_NAME, own_name, 0, 0, 0);
     pthread_attr_destroy(&attributes);
     pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     if (result != 0) {

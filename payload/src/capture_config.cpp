@@ -67,6 +67,9 @@ bool parseCaptureConfig(const char* text, CaptureConfig* config, std::string* er
             auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), config->rss_interval_ms);
             ok = ec == std::errc() && end == value.data() + value.size() && config->rss_interval_ms > 0
                  && config->rss_interval_ms <= 60000;
+        } else if (key == "fork_window_ms") {
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), config->fork_window_ms);
+            ok = ec == std::errc() && end == value.data() + value.size() && config->fork_window_ms <= 60000;
         } else {
             *error = "unknown configuration key: " + std::string(key);
             return false;

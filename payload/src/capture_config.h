@@ -18,6 +18,9 @@ struct CaptureConfig
     bool aggregate = false;         // --aggregate: checkpoints instead of allocation records
     bool aggregate_verify = false;  // with aggregate: the allocation records as well
     unsigned rss_interval_ms = 10;
+    // Tests only: widens the moments a fork must be safe in (fork_window.h). From
+    // MEMRAY_TEST_FORK_WINDOW_MS in the environment of `memray run` or `memray attach`.
+    unsigned fork_window_ms = 0;
 };
 
 // False (with a reason) on an unknown key, a malformed value, or a missing output.

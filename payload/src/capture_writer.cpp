@@ -1,5 +1,6 @@
 #include "capture_writer.h"
 
+#include "fork_window.h"
 #include "recursion_guard.h"
 
 #include <cerrno>
@@ -61,6 +62,9 @@ bool CaptureWriter::open(
         return false;
     }
     statm_fd_ = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    // Here, not lazily in the background thread: a lazy initialisation there could be under
+    // way when another thread forks, and the child's writer would wait for it forever.
+    page_size_ = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
     path_ = path;
     interval_ms_ = rss_interval_ms;
     sampler_ = sampler;
@@ -133,6 +137,17 @@ uint8_t* CaptureWriter::reserveSlow(size_t bytes)
     return cursor_;
 }
 
+void CaptureWriter::writeFinalSample()
+{
+    if (!sampler_) {
+        return;
+    }
+    if (uint8_t* out = reserve(format::kMaxFixedRecordBytes)) {
+        sampler_(&out, (monotonicNs() - start_ns_) / 1000000u, sampleRss());
+        commit(out);
+    }
+}
+
 void CaptureWriter::requestStop()
 {
     stop_requested_ = true;
@@ -187,8 +202,7 @@ uint64_t CaptureWriter::sampleRss() const
     if (std::sscanf(text, "%llu %llu", &size_pages, &resident_pages) != 2) {
         return 0;
     }
-    static const uint64_t page_size = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-    return resident_pages * page_size;
+    return resident_pages * page_size_;
 }
 
 bool CaptureWriter::writeChunk(const Buffer& buffer)
@@ -214,6 +228,7 @@ void CaptureWriter::backgroundLoop()
         uint64_t rss = 0;
         bool sample_due = now >= next_sample_ns;
         if (sample_due) {
+            widenForkWindowForTests();
             rss = sampleRss();
             next_sample_ns = std::max(next_sample_ns + interval_ns, now + interval_ns / 2);
         }

@@ -80,6 +80,9 @@ class CaptureWriter
     // With the mutex held: the records written up to `end` (from the last reserve()) are done.
     void commit(uint8_t* end) { cursor_ = end; }
 
+    // With the mutex held: one more memory sample, now. A capture ends with one, so that its
+    // last stretch (a short program's whole run) is never missing from the plot.
+    void writeFinalSample();
     // With the mutex held: ask the background thread to finish. Then, without the lock, join().
     void requestStop();
     // Waits for the background thread to write everything and closes the file.
@@ -132,6 +135,7 @@ class CaptureWriter
     Checkpointer checkpointer_ = nullptr;
     unsigned checkpoint_interval_ms_ = 1000;
     uint64_t start_ns_ = 0;
+    uint64_t page_size_ = 4096;
 
     // The buffer records go to. Its `used` is brought up to date from cursor_ only when the
     // buffer changes hands (settleCurrent): commit() touches nothing but the cursor.

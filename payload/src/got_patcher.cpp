@@ -30,10 +30,10 @@ namespace memray::payload {
 
 namespace {
 
+// No lazily initialised static: see fork_window.h.
 size_t pageSize()
 {
-    static const size_t size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    return size;
+    return static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
 
 const char* baseName(const char* path)

@@ -2,6 +2,7 @@
 
 #include "aggregator.h"
 #include "capture_writer.h"
+#include "fork_window.h"
 #include "got_patcher.h"
 #include "hooks.h"
 #include "image_map.h"
@@ -17,11 +18,13 @@
 #include "memray/format/container.h"
 #include "memray/format/record_codec.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <new>
 #include <string_view>
 #include <pthread.h>
 #include <sys/prctl.h>
@@ -116,10 +119,22 @@ struct Capture
 // the process, after static destructors.
 Capture* g_capture = nullptr;
 
+// Not a function-local static: its initialisation guard, half-taken by a thread that another
+// thread's fork() interrupted, would make the child's first capture wait forever. A lost race
+// only costs the loser's copy.
 Capture& capture()
 {
-    static Capture* instance = g_capture = new Capture;
-    return *instance;
+    std::atomic_ref<Capture*> shared(g_capture);
+    if (Capture* existing = shared.load(std::memory_order_acquire)) {
+        return *existing;
+    }
+    auto* fresh = new Capture;
+    Capture* expected = nullptr;
+    if (!shared.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) {
+        delete fresh;
+        return *expected;
+    }
+    return *fresh;
 }
 
 uint64_t wallClockUs()
@@ -199,9 +214,11 @@ void sampleMemory(uint8_t** out, uint64_t ms_since_start, uint64_t rss_bytes)
 }
 
 // Aggregated captures: the memory record carries the tracked heap too (record_mutex is held).
+// Its heap is the highest since the previous sample, so that a block that lived between two
+// samples still shows on the plot.
 void sampleAggregatedMemory(uint8_t** out, uint64_t ms_since_start, uint64_t rss_bytes)
 {
-    *out = format::encodeAggregatedMemory(*out, ms_since_start, rss_bytes, g_capture->aggregator.heapBytes());
+    *out = format::encodeAggregatedMemory(*out, ms_since_start, rss_bytes, g_capture->aggregator.takeSampleHighWater());
 }
 
 // With record_mutex held: one checkpoint, the totals and every location changed since the last
@@ -356,32 +373,41 @@ std::string currentOsThreadName()
     return name;
 }
 
+// The process's name as the first capture found it (what new threads inherit): read once, in
+// the first start, before any thread can look at it.
+char g_process_name[17];
+
+void readProcessName()
+{
+    FILE* file = std::fopen("/proc/self/comm", "re");
+    if (file) {
+        if (std::fgets(g_process_name, sizeof(g_process_name), file)) {
+            g_process_name[std::strcspn(g_process_name, "\n")] = '\0';
+        }
+        std::fclose(file);
+    }
+}
+
 // A new thread inherits its creator's OS name; only a name set on purpose is worth showing.
 bool isInheritedProcessName(const std::string& name)
 {
-    static const std::string process_name = [] {
-        char comm[17] = {};
-        FILE* file = std::fopen("/proc/self/comm", "re");
-        if (file) {
-            if (std::fgets(comm, sizeof(comm), file)) {
-                comm[std::strcspn(comm, "\n")] = '\0';
-            }
-            std::fclose(file);
-        }
-        return std::string(comm);
-    }();
-    return name == process_name;
+    return name == g_process_name;
 }
 
 // ---------------------------------------------------------------------------------------------
 // fork
+//
+// The handlers take the locks that guard what the child inherits (the GOT patches, the record
+// stream), so the child gets them in a consistent state. Not control_mutex: start and stop hold
+// it while they run Python code, which may drop the GIL and wait to take it back, and the
+// forking thread holds the GIL: waiting for control_mutex here froze the process for good.
+// Neither lock taken here is ever held while waiting for the GIL.
 
 void forkPrepare()
 {
     if (!g_capture) {
         return;
     }
-    g_capture->control_mutex.lock();
     g_capture->patch_mutex.lock();
     g_capture->record_mutex.lock();
 }
@@ -393,7 +419,6 @@ void forkParent()
     }
     g_capture->record_mutex.unlock();
     g_capture->patch_mutex.unlock();
-    g_capture->control_mutex.unlock();
 }
 
 void forkChild()
@@ -406,7 +431,10 @@ void forkChild()
     c.record_mutex.disableBiasingInChild();
     c.record_mutex.unlock();
     c.patch_mutex.unlock();
-    c.control_mutex.unlock();
+    // A start or stop under way in another thread of the parent (control_mutex, whose holder
+    // does not exist here, may be taken): the child has no such thread. Its mutex is made anew,
+    // and only a capture that was fully running (active and tracking) goes on in the child.
+    new (&c.control_mutex) std::mutex;
     if (!c.active) {
         return;
     }
@@ -423,7 +451,9 @@ void forkChild()
     }
     c.writer->abandonInChild();
     c.writer = nullptr;
-    if (!c.config.follow_fork) {
+    // A capture caught between starting and tracking, or stopping, is finished in neither way
+    // here: only one that was fully running in the parent goes on in the child.
+    if (!c.config.follow_fork || !g_tracking.load()) {
         c.active = false;
         g_tracking = false;
         return;
@@ -471,6 +501,7 @@ bool stopLocked(Capture& c, std::string* summary, bool restore_hooks = true)
         std::lock_guard lock(c.record_mutex);
         writer = c.writer;
         records = c.allocation_records;
+        writer->writeFinalSample();
         if (c.config.aggregate) {
             writeCheckpoint(*writer);
         }
@@ -517,9 +548,12 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
         return false;
     }
     c.stop_code = config.skip_caller_frames ? c.walker.currentCode() : nullptr;
+    setForkWindowForTests(config.fork_window_ms);
+    dropGilForForkWindowForTests();
 
     static std::once_flag process_setup;
     std::call_once(process_setup, [&c] {
+        readProcessName();
         pthread_key_create(&c.thread_key, &onThreadExit);
         pthread_atfork(&forkPrepare, &forkParent, &forkChild);
         // exit() called from C code skips Python's atexit handlers: finish the file anyway.
@@ -634,6 +668,7 @@ ThreadState* currentThreadState()
     thread->self = pthread_self();
     thread->os_tid = static_cast<pid_t>(gettid());
     if (thread->os_tid != getpid()) {
+        widenForkWindowForTests();
         // e.g. a native thread named with pthread_setname_np before the capture started
         std::string os_name = currentOsThreadName();
         if (!isInheritedProcessName(os_name)) {

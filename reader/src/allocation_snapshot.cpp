@@ -28,6 +28,9 @@ struct CaptureTotals
     uint64_t total_allocations = 0;
     uint64_t total_bytes = 0;
     std::vector<MemoryPoint> memory;
+    // Each point's heap is the highest since the previous sample, not the heap at the sample:
+    // a block that lived between two samples still shows, and the plot reaches the peak.
+    uint64_t high_water_since_sample = 0;
 
     template <typename Heap>
     void add(const HeapEvent& event, const Heap& heap)
@@ -35,8 +38,10 @@ struct CaptureTotals
         if (event.kind == EventKind::Allocation) {
             ++total_allocations;
             total_bytes += event.size;
+            high_water_since_sample = std::max(high_water_since_sample, heap.currentBytes());
         } else if (event.kind == EventKind::MemorySample) {
-            memory.push_back(MemoryPoint{event.address, event.size, heap.currentBytes()});
+            memory.push_back(MemoryPoint{event.address, event.size, std::max(high_water_since_sample, heap.currentBytes())});
+            high_water_since_sample = heap.currentBytes();
         }
     }
 };

@@ -1,5 +1,6 @@
 #include "cli_common.h"
 
+#include <cstdlib>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -151,6 +152,15 @@ std::optional<uint64_t> positiveIntegerOption(std::string_view command, const po
         usageError(command, std::string(flag) + " must be an integer greater than 0, not '" + text + "'");
     }
     return value;
+}
+
+std::string testForkWindowConfig()
+{
+    const char* value = std::getenv("MEMRAY_TEST_FORK_WINDOW_MS");
+    if (!value || !parsePositiveInteger(value)) {
+        return "";
+    }
+    return "fork_window_ms=" + std::string(value) + "\n";
 }
 
 }  // namespace memray::cli

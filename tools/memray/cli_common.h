@@ -74,4 +74,8 @@ std::optional<uint64_t> parsePositiveInteger(const std::string& text);
 std::optional<uint64_t> positiveIntegerOption(std::string_view command, const boost::program_options::variables_map& values,
                                               const std::string& name, std::string_view flag);
 
+// "fork_window_ms=N\n" for a capture's configuration when MEMRAY_TEST_FORK_WINDOW_MS=N is set
+// (tests only: it widens the moments a fork must be safe in, payload/src/fork_window.h), else "".
+std::string testForkWindowConfig();
+
 }  // namespace memray::cli

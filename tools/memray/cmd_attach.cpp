@@ -44,10 +44,13 @@ namespace inj = memray::injector;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kCommand = "attach";
-// The session opens its socket within milliseconds; starting the capture needs the GIL, which a
-// busy program may hold for a while.
+// The session opens its socket within milliseconds, but a loaded machine may not run its thread
+// for a while: without a socket, the attach gives up early only once the session's thread is
+// gone (it failed, and said why on the process's stderr). Starting the capture needs the GIL,
+// which a busy program may hold for a while; Ctrl-C cancels the wait cleanly at any time.
 constexpr auto kChannelTimeout = std::chrono::seconds(3);
-constexpr auto kStartTimeout = std::chrono::seconds(10);
+constexpr auto kStartTimeout = std::chrono::seconds(60);
+constexpr const char* kSessionThreadName = "memray-attach";
 constexpr auto kChannelPoll = std::chrono::milliseconds(2);
 constexpr auto kChannelRequestTimeout = std::chrono::seconds(2);
 constexpr int kEntryBusy = 1;  // memray_attach_begin(): a session is already running
@@ -99,6 +102,7 @@ std::string captureConfig(const AttachOptions& options, const std::string& socke
     config += "stop_at_exit=1\n";
     config += "control_socket=" + socket_path + "\n";
     config += "duration_s=" + std::to_string(options.duration_s) + "\n";
+    config += testForkWindowConfig();
     return config;
 }
 
@@ -148,6 +152,18 @@ inj::ProcessStatus checkProcess(pid_t pid)
     throw inj::Failure(inj::FailureKind::AlreadyTracked, process + " is already being tracked by memray" + detail);
 }
 
+// Whether the payload's session thread (named by the payload) still runs in process `pid`.
+bool sessionThreadAlive(pid_t pid)
+{
+    for (pid_t tid : inj::listThreads(pid)) {
+        auto status = inj::readProcessStatus(pid, tid);
+        if (status && status->name == kSessionThreadName) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // Step 4: until the session says the capture runs.
 std::string awaitActive(pid_t pid, const std::string& socket_path, inj::Interruption& interruption)
 {
@@ -182,8 +198,14 @@ std::string awaitActive(pid_t pid, const std::string& socket_path, inj::Interrup
                 throw inj::Failure(inj::FailureKind::TargetExiting,
                                    "process " + std::to_string(pid) + " exited before the capture started");
             }
+            if (channel_seen) {
+                // The session closed its socket without starting: only a `stop` does that.
+                throw inj::Failure(inj::FailureKind::TargetFailure,
+                                   "the capture in process " + std::to_string(pid)
+                                           + " was cancelled before it started (by 'memray detach')");
+            }
         }
-        if (!channel_seen && Clock::now() >= started + kChannelTimeout) {
+        if (!channel_seen && Clock::now() >= started + kChannelTimeout && !sessionThreadAlive(pid)) {
             throw inj::Failure(inj::FailureKind::TargetFailure,
                                "process " + std::to_string(pid) + " loaded memray but did not open its control socket "
                                        + socket_path + " (see the process's stderr for why)");
@@ -247,6 +269,7 @@ int attach(const AttachOptions& options)
     request.entry_symbol = "memray_attach_begin";
     request.argument = captureConfig(options, socket_path);
     request.safe_point_timeout = options.safe_point_timeout;
+    request.on_dlopen = [pid](pid_t thread) { spdlog::info("thread {} of process {} calls dlopen", thread, pid); };
     const inj::InjectionReport report = injector.inject(request, interruption);
     spdlog::info("held thread {} of process {} for {:.3f} ms (longest hold {:.3f} ms, {} thread stop(s))", report.thread,
                  pid, milliseconds(report.call_hold), milliseconds(report.longest_hold), report.attempts);

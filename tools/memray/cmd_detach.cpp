@@ -41,6 +41,10 @@ int detach(pid_t pid)
         std::fprintf(stderr, "[memray] Stopped tracking process %d: %s\n", pid, reply->substr(8).c_str());
         return kExitOk;
     }
+    if (reply->starts_with("cancelled ")) {
+        std::fprintf(stderr, "[memray] Cancelled tracking process %d: %s\n", pid, reply->substr(10).c_str());
+        return kExitOk;
+    }
     if (reply->starts_with("error ")) {
         return fail(kCommand, "process " + std::to_string(pid) + ": " + reply->substr(6));
     }

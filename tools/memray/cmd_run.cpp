@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bootstrap.h"
+#include "cli_common.h"
 #include "child_process.h"
 #include "commands.h"
 #include "payload_locator.h"
@@ -56,6 +57,7 @@ std::string captureConfig(const RunOptions& options, const fs::path& output)
     // frame and those above it are memray's, not the user's.
     config += "skip_caller_frames=1\n";
     config += "stop_at_exit=1\n";
+    config += testForkWindowConfig();
     return config;
 }
 

@@ -22,6 +22,7 @@
 #include "memray/injector/target_modules.h"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,8 @@ struct InjectionRequest
     std::chrono::milliseconds safe_point_timeout{5000};
     std::chrono::milliseconds stop_timeout{1000};   // for one thread to stop once interrupted
     std::chrono::milliseconds call_timeout{15000};  // for one remote call to return
+    // Told which thread is about to call dlopen (what `attach -v` says, for the impatient).
+    std::function<void(pid_t thread)> on_dlopen;
 };
 
 struct InjectionReport

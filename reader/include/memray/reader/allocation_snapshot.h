@@ -71,7 +71,7 @@ struct MemoryPoint
 {
     uint64_t time_ms = 0;  // since the capture started
     uint64_t rss = 0;      // bytes
-    uint64_t heap = 0;     // tracked heap (sum of live requested sizes) at that moment
+    uint64_t heap = 0;     // tracked heap (sum of live requested sizes): the highest since the previous point
 };
 
 struct AllocationSnapshot
