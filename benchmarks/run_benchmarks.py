@@ -31,6 +31,7 @@ import native_symbolization
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = os.path.join(HERE, "workloads")
 BENCH_ATTACH = os.path.join(HERE, os.pardir, "tests", "integration", "bench_attach.py")
+SCALE_TEST = os.path.join(HERE, os.pardir, "tests", "web", "scale_test.mjs")
 
 # (name, script, what it stands for)
 OVERHEAD_WORKLOADS = [
@@ -351,6 +352,35 @@ def symbolization_section(ctx):
     return lines + [""]
 
 
+def html_render_section(ctx):
+    """How long a 100,000-stack flame graph takes to render in headless Chromium
+    (tests/web/scale_test.mjs with a budget: best of up to three loads)."""
+    build = os.path.dirname(os.path.dirname(ctx.memray))
+    tool = os.path.join(build, "tests", "web", "memray_test_render_html_report")
+    stacks = "2000" if ctx.quick else "100000"
+    budget_ms = 3000
+    node = shutil.which("node")
+    lines = ["## HTML report in a browser", "",
+             "A flame graph of %s distinct stacks (synthetic data through the report writer) opened in" % stacks,
+             "headless Chromium: time from navigation start to the app's rendered mark, best of up to three",
+             "loads (the first also pays for cold caches); the target is %d ms." % budget_ms, ""]
+    if not node or not os.path.exists(tool):
+        return lines + ["Not measured: %s is missing." % ("node" if not node else tool), ""]
+    # playwright-core comes from the npm packages the build installed (reporters/CMakeLists.txt).
+    env = dict(os.environ, MEMRAY_WEB_MODULES=os.path.join(build, "reporters", "web", "node_modules"))
+    process = subprocess.run([node, SCALE_TEST, "--tool", tool, "--workdir", os.path.join(ctx.scratch, "html"),
+                              "--stacks", stacks, "--budget-ms", str(budget_ms)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, env=env)
+    loads = re.findall(r"rendered after (\d+) ms", process.stdout)
+    best = re.search(r"best render: (\d+) ms", process.stdout)
+    lines += ["| stacks | loads (ms) | best | target met |", "|---|---|---|---|",
+              "| %s | %s | %s | %s |" % (stacks, ", ".join(loads) or "none", best.group(1) + " ms" if best else "failed",
+                                         "yes" if process.returncode == 0 else "no")]
+    if process.returncode != 0:
+        lines += ["", "    " + "\n    ".join(process.stdout.strip().splitlines()[-5:])]
+    return lines + [""]
+
+
 def machine_lines(ctx):
     cpu = "unknown"
     with open("/proc/cpuinfo") as info:
@@ -396,14 +426,15 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default=os.path.join(HERE, "results", "RESULTS.md"))
     parser.add_argument("--quick", action="store_true", help="tiny workloads and one size: checks the suite runs")
-    parser.add_argument("--sections", default="overhead,fixed,size,reporters,native,attach",
-                        help="comma-separated subset of: overhead, fixed, size, reporters, native, attach")
+    parser.add_argument("--sections", default="overhead,fixed,size,reporters,html,native,attach",
+                        help="comma-separated subset of: overhead, fixed, size, reporters, html, native, attach")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     chosen = args.sections.split(",")
     sections = {"overhead": overhead_section, "fixed": fixed_cost_section, "size": capture_size_section,
-                "reporters": reporter_section, "native": symbolization_section, "attach": attach_section}
+                "reporters": reporter_section, "html": html_render_section, "native": symbolization_section,
+                "attach": attach_section}
     unknown = [name for name in chosen if name not in sections]
     if unknown:
         parser.error("unknown section(s): %s" % ", ".join(unknown))

@@ -17,14 +17,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hang_report  # noqa: E402
 import memray_testlib as lib  # noqa: E402
 
 PROBES = lib.BUILD_DIR / "tests" / "lib"
 ATTACH_PROBE = PROBES / "libmemray_test_attach_probe.so"
 LOADABLE = PROBES / "libmemray_test_attach_loadable.so"
 
-# Generous, for a loaded machine: an attach normally takes well under a second.
-COMMAND_TIMEOUT = 60
+# Generous, for a loaded machine: an attach normally takes well under a second, and gives up
+# waiting for the capture to start after 60 s (tools/memray/cmd_attach.cpp): this is past that.
+COMMAND_TIMEOUT = 120
 
 
 class Target:
@@ -71,8 +73,8 @@ class Target:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError("timed out waiting for %r from the target; got %r, stderr %r"
-                                     % (prefix, self.lines, self.stderr()))
+                raise AssertionError("timed out waiting for %r from the target; got %r, stderr %r\n%s"
+                                     % (prefix, self.lines, self.stderr(), hang_report.describe_tree(self.pid)))
             try:
                 line = self._queue.get(timeout=left)
             except queue.Empty:
@@ -98,7 +100,11 @@ class Target:
                 self.process.stdin.close()
             except OSError:
                 pass
-        status = self.process.wait(timeout=timeout)
+        try:
+            status = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the target did not end within %s s; stderr %r\n%s"
+                                 % (timeout, self.stderr(), hang_report.describe_tree(self.pid)))
         self._close()
         while True:
             try:
@@ -143,6 +149,77 @@ def hold_loader_lock(seconds, announce):
 """
 
 
+# hold_loader_lock_until(path, announce): the same, until the file PATH exists: the lock is held
+# for as long as the test needs, whatever the machine's load. The holding thread itself watches
+# for the file, since any other thread of the target may be the one an attach borrows.
+LOADER_LOCK_HOLDER += """
+def hold_loader_lock_until(path, announce):
+    import os as _os
+    def callback(info, size, data):
+        print(announce, flush=True)
+        while not _os.path.exists(path):
+            _time.sleep(0.005)
+        return 1
+    _ctypes.CDLL(None).dl_iterate_phdr(_CALLBACK(callback), None)
+"""
+
+
+class StderrLines:
+    """The stderr of a running Popen (text mode), line by line, as it comes."""
+
+    def __init__(self, process):
+        self.process = process
+        self.lines = []
+        self._queue = queue.Queue()
+        self._pump = threading.Thread(target=self._read, daemon=True)
+        self._pump.start()
+
+    def _read(self):
+        for line in self.process.stderr:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for(self, text, timeout=COMMAND_TIMEOUT, involved=()):
+        """Waits for a line containing TEXT; fails with every involved process's stacks."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+                ended = False
+            else:
+                ended = line is None
+            if line is not None:
+                self.lines.append(line)
+                if text in line:
+                    return line
+                continue
+            stacks = "\n".join(hang_report.describe_tree(pid) for pid in [self.process.pid] + list(involved))
+            raise AssertionError("%s %r; stderr so far: %r\n%s" % (
+                "the command ended without saying" if ended else "timed out waiting for", text, "".join(self.lines),
+                stacks))
+
+    def rest(self, timeout=COMMAND_TIMEOUT):
+        """Waits for the process to end; all its stderr."""
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stacks = hang_report.describe_tree(self.process.pid)
+            hang_report.kill_tree(self.process.pid)
+            raise AssertionError("%s did not end within %s s; stderr so far: %r\n%s"
+                                 % (" ".join(map(str, self.process.args)), timeout, "".join(self.lines), stacks))
+        self._pump.join(timeout=10)
+        while not self._queue.empty():
+            line = self._queue.get()
+            if line is not None:
+                self.lines.append(line)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream:
+                stream.close()
+        return "".join(self.lines)
+
+
 def with_loader_lock_holder(source):
     """SOURCE (dedented) with hold_loader_lock() defined first."""
     return LOADER_LOCK_HOLDER + textwrap.dedent(source)
@@ -151,14 +228,14 @@ def with_loader_lock_holder(source):
 def attach(pid, output, *options, verbose=True, env=None, user=None, timeout=COMMAND_TIMEOUT):
     """Runs `memray attach [-v] -o OUTPUT OPTIONS PID`."""
     args = ["attach"] + (["-v"] if verbose else []) + ["-o", str(output)] + list(options) + [str(pid)]
-    return run_memray_as(args, env=env, user=user, timeout=timeout)
+    return run_memray_as(args, env=env, user=user, timeout=timeout, involved=[pid])
 
 
 def detach(pid, env=None, user=None, timeout=COMMAND_TIMEOUT):
-    return run_memray_as(["detach", str(pid)], env=env, user=user, timeout=timeout)
+    return run_memray_as(["detach", str(pid)], env=env, user=user, timeout=timeout, involved=[pid])
 
 
-def run_memray_as(args, env=None, user=None, timeout=COMMAND_TIMEOUT):
+def run_memray_as(args, env=None, user=None, timeout=COMMAND_TIMEOUT, involved=()):
     preexec = None
     if user is not None:
         uid, gid = user
@@ -167,22 +244,14 @@ def run_memray_as(args, env=None, user=None, timeout=COMMAND_TIMEOUT):
             os.setgroups([])
             os.setgid(gid)
             os.setuid(uid)
-    return subprocess.run([lib.memray_binary()] + [str(a) for a in args], env=env or lib.memray_env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL, preexec_fn=preexec, cwd="/")
+    return lib.run_explained([lib.memray_binary()] + list(args), env=env or lib.memray_env(), timeout=timeout,
+                             preexec_fn=preexec, cwd="/", involved=involved)
 
 
 def thread_stacks(pid):
-    """Every thread's native stack (gdb, if installed): to explain a hang in a failure message."""
-    import shutil
-    if not shutil.which("gdb"):
-        return "(no gdb to show the target's stacks)"
-    try:
-        dump = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx", "-ex", "thread apply all bt 25"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        return "(gdb timed out)"
-    return "\n".join(line for line in dump.stdout.splitlines() if line.startswith(("Thread", "#")))
+    """Every thread's native stack of PID and the processes below it: to explain a hang in a
+    failure message."""
+    return hang_report.describe_tree(pid)
 
 
 def held(result):

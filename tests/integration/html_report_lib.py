@@ -8,9 +8,12 @@ import memray_testlib
 
 # Known functions, known sizes: alpha_big keeps 8 MiB alive at the peak, beta_small keeps
 # ~2 MB through gamma_outer -> delta_inner, epsilon_temporary only makes garbage, and
-# import_heavy keeps 2 MB allocated by a module's body, inside the import system.
+# import_heavy keeps 2 MB allocated by a module's body, inside the import system. The phases are
+# at least one memory sample apart (capture_waits.wait_for_samples): the program must run as
+# `memray run -o DIRECTORY/capture.bin DIRECTORY/script.py` (memray_testlib.run_script).
 KNOWN_PROGRAM = """
 import threading
+from capture_waits import wait_for_samples
 
 def alpha_big():
     return [bytearray(1024 * 1024) for _ in range(8)]
@@ -43,8 +46,12 @@ def import_heavy():
     return heavy_module.HEAVY
 
 def main():
-    keep = [alpha_big(), beta_small(), import_heavy()]
+    keep = [alpha_big()]
+    wait_for_samples()
+    keep += [beta_small(), import_heavy()]
+    wait_for_samples()
     epsilon_temporary()
+    wait_for_samples()
     worker = threading.Thread(target=worker_thread_body, name="worker")
     worker.start()
     worker.join()

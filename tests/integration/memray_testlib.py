@@ -28,6 +28,9 @@ import textwrap
 import unittest
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hang_report  # noqa: E402
+
 SOURCE_DIR = Path(os.environ.get("MEMRAY_SOURCE_DIR") or Path(__file__).resolve().parents[2])
 # Absolute: commands run from other directories (attach runs from /).
 BUILD_DIR = Path(os.environ.get("MEMRAY_BUILD_DIR") or SOURCE_DIR / "build").resolve()
@@ -86,34 +89,50 @@ def memray_env(payload=None, extra=None):
     return env
 
 
-def run_memray(args, cwd=None, env=None, input=None, timeout=DEFAULT_TIMEOUT, payload=None):
-    """Runs `memray ARGS`; returns the subprocess.CompletedProcess (text output)."""
-    return subprocess.run(
-        [memray_binary()] + [str(a) for a in args],
+def run_explained(command, cwd=None, env=None, input=None, timeout=DEFAULT_TIMEOUT, preexec_fn=None, involved=()):
+    """subprocess.run(COMMAND) with text output, except that a command still running after
+    TIMEOUT seconds fails the test with the stack of every thread of every process it started,
+    and of the processes INVOLVED (pids, e.g. an attach's target) and theirs (hang_report),
+    instead of a bare TimeoutExpired that explains nothing."""
+    process = subprocess.Popen(
+        [str(a) for a in command],
         cwd=None if cwd is None else str(cwd),
-        env=env if env is not None else memray_env(payload),
-        input=input,
+        env=env,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         universal_newlines=True,
-        timeout=timeout,
-        stdin=None if input is not None else subprocess.DEVNULL,
+        preexec_fn=preexec_fn,
     )
+    stdout, stderr = communicate_explained(process, input, timeout, involved)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def communicate_explained(process, input=None, timeout=DEFAULT_TIMEOUT, involved=()):
+    """process.communicate(INPUT, TIMEOUT) for a Popen started by a test; past the timeout, the
+    test fails with every thread's stack of the process, the processes INVOLVED and all below
+    them, and the process tree is killed."""
+    try:
+        return process.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stacks = "\n".join(hang_report.describe_tree(pid) for pid in [process.pid] + list(involved))
+        hang_report.kill_tree(process.pid)
+        stdout, stderr = process.communicate()
+        raise AssertionError("%s did not finish within %s s.\nstdout: %s\nstderr: %s\n%s"
+                             % (" ".join(str(a) for a in process.args), timeout, (stdout or "")[-3000:],
+                                (stderr or "")[-3000:], stacks))
+
+
+def run_memray(args, cwd=None, env=None, input=None, timeout=DEFAULT_TIMEOUT, payload=None):
+    """Runs `memray ARGS`; returns the subprocess.CompletedProcess (text output)."""
+    return run_explained([memray_binary()] + list(args), cwd=cwd,
+                         env=env if env is not None else memray_env(payload), input=input, timeout=timeout)
 
 
 def run_python(args, cwd=None, env=None, input=None, timeout=DEFAULT_TIMEOUT):
     """Runs the interpreter under test directly, for comparison with `memray run`."""
-    return subprocess.run(
-        [test_python()] + [str(a) for a in args],
-        cwd=None if cwd is None else str(cwd),
-        env=env if env is not None else memray_env(),
-        input=input,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        universal_newlines=True,
-        timeout=timeout,
-        stdin=None if input is not None else subprocess.DEVNULL,
-    )
+    return run_explained([test_python()] + list(args), cwd=cwd,
+                         env=env if env is not None else memray_env(), input=input, timeout=timeout)
 
 
 def write_file(path, text):
@@ -135,6 +154,8 @@ def run_script(directory, source, args=(), options=(), output="capture.bin", pay
     Returns RunResult(process, capture path, script path)."""
     directory = Path(directory)
     script = write_file(directory / "script.py", source)
+    # `from capture_waits import wait_for_samples` in SOURCE: waits on the capture (see there).
+    shutil.copy(str(Path(__file__).resolve().parent / "capture_waits.py"), str(directory / "capture_waits.py"))
     capture = directory / output
     process = run_memray(
         ["run", "--python", test_python(), "-q", "-o", capture] + list(options)

@@ -247,13 +247,13 @@ class AggregateTests(lib.SharedCaptureTestCase):
 
     def test_killed_process_is_read_as_of_its_last_checkpoint(self):
         result = lib.run_script(self.tmp / "killed", """\
-            import os, signal, time
+            import os, signal, sys; from capture_waits import wait_for_checkpoints
             def keep():
                 return bytearray(4 * 1024 * 1024)
             kept = keep()
-            time.sleep(2.5)  # two checkpoints at least
+            wait_for_checkpoints(sys.argv[1])  # one taken after keep()
             os.kill(os.getpid(), signal.SIGKILL)
-        """, options=["--aggregate"])
+        """, args=[lib.memray_binary()], options=["--aggregate"])
         self.assertIn(result.process.returncode, (-9, 128 + 9), result.process.stderr)
         process = lib.run_memray(["tree", "--leaks", result.capture])
         self.assertEqual(process.returncode, 0, process.stderr)

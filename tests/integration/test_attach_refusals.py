@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import memray_testlib as lib  # noqa: E402
 import attach_testlib  # noqa: E402
-from attach_testlib import (Target, detach, libc_entry_bytes, payload_loaded, state, tracer_pid,  # noqa: E402
+from attach_testlib import (Target, detach, libc_entry_bytes, payload_loaded, proc_status, state, tracer_pid,  # noqa: E402
                             wait_until, with_loader_lock_holder)
 
 
@@ -63,6 +63,10 @@ def a_python_for(user):
         if usable_by(user, candidate):
             return candidate
     return None
+
+
+def state_name(pid):
+    return proc_status(pid).get("Name")
 
 
 class RefusalTests(lib.TempDirTestCase):
@@ -113,7 +117,7 @@ class RefusalTests(lib.TempDirTestCase):
     def test_not_a_python_process(self):
         sleeper = subprocess.Popen(["sleep", "30"])
         try:
-            time.sleep(0.1)
+            self.assertTrue(wait_until(lambda: state_name(sleeper.pid) == "sleep", timeout=60))  # exec'd
             result = attach(sleeper.pid, self.tmp / "x.bin")
             self.assert_refused(result, "process %d (sleep) is not a Python process" % sleeper.pid)
             self.assertEqual(tracer_pid(sleeper.pid), 0)
@@ -228,10 +232,13 @@ class RefusalTests(lib.TempDirTestCase):
         self.assertEqual(target.wait_for("first"), "first 0")
         self.assertEqual(target.wait_for("second"), "second 1")
         import socket
+        path = "/tmp/memray-%d/attach-api-test-%d.sock" % (os.geteuid(), os.getpid())
+        self.assertTrue(wait_until(lambda: os.path.exists(path), timeout=60), "the session never opened its socket")
         with socket.socket(socket.AF_UNIX) as client:
-            client.connect("/tmp/memray-%d/attach-api-test-%d.sock" % (os.geteuid(), os.getpid()))
+            client.connect(path)
             client.sendall(b"stop\n")
-            self.assertTrue(client.makefile().readline().startswith("stopped "))
+            # Stopped, or cancelled if its start has not had the GIL yet.
+            self.assertTrue(client.makefile().readline().startswith(("stopped ", "cancelled ")))
         self.assertEqual(target.finish(), 0, target.stderr())
 
     @unittest.skipUnless(IS_ROOT, "needs root to create a user")
@@ -277,8 +284,9 @@ class RefusalTests(lib.TempDirTestCase):
 
     # The main thread waits inside a dl_iterate_phdr() callback (with a loader lock held, so a
     # dlopen on that thread would deadlock): never a safe point.
+    # Until killed: the release file is never created.
     NEVER_SAFE = with_loader_lock_holder("""
-        hold_loader_lock(4, "ready")
+        hold_loader_lock_until("/nonexistent/never-released", "ready")
         print("done", flush=True)
     """)
 
@@ -303,8 +311,11 @@ class RefusalTests(lib.TempDirTestCase):
         for trial in range(5):
             target = Target(self.tmp, self.NEVER_SAFE)
             target.wait_for("ready")
+            # A safe-point timeout far beyond the bounds below: an attach that only noticed the
+            # death when it gave up would blow them, however loaded the machine.
             attaching = subprocess.Popen(
-                [lib.memray_binary(), "attach", "-o", str(self.tmp / "y.bin"), str(target.pid)],
+                [lib.memray_binary(), "attach", "--safe-point-timeout-ms", "300000", "-o", str(self.tmp / "y.bin"),
+                 str(target.pid)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=lib.memray_env())
             # Once memray holds a thread for its check (it is then the tracer), kill: at once
             # in the first trial, a little later in the next ones.
@@ -314,11 +325,11 @@ class RefusalTests(lib.TempDirTestCase):
             start = time.monotonic()
             target.kill()  # SIGKILL, then reaped
             reaped = time.monotonic() - start
-            _, stderr = attaching.communicate(timeout=60)
+            _, stderr = lib.communicate_explained(attaching, timeout=120)
             self.assertEqual(attaching.returncode, 1, stderr)
             self.assertIn("process %d exited during the attach" % target.pid, stderr)
-            self.assertLess(time.monotonic() - start, 2, "trial %d: attach ended late" % trial)
-            self.assertLess(reaped, 2, "trial %d: the killed target was held %.1f s" % (trial, reaped))
+            self.assertLess(time.monotonic() - start, 60, "trial %d: attach ended late" % trial)
+            self.assertLess(reaped, 60, "trial %d: the killed target was held %.1f s" % (trial, reaped))
 
 
 if __name__ == "__main__":

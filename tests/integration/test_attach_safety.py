@@ -18,8 +18,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import memray_testlib as lib  # noqa: E402
-from attach_testlib import (ATTACH_PROBE, COMMAND_TIMEOUT, Target, assert_untouched, attach, detach,  # noqa: E402
-                            held, payload_loaded, tracer_pid, wait_until, with_loader_lock_holder)
+from attach_testlib import (ATTACH_PROBE, COMMAND_TIMEOUT, StderrLines, Target, assert_untouched, attach,  # noqa: E402
+                            detach, held, payload_loaded, thread_stacks, tracer_pid, wait_until,
+                            with_loader_lock_holder)
+
+def capture_complete(path):
+    """Whether PATH holds a finished capture (the session finishes it on its own time)."""
+    if not os.path.exists(path):
+        return False
+    end = lib.parse_capture(path).end
+    return end is not None and end["state"] == "complete"
+
 
 class SignalTests(lib.TempDirTestCase):
     def test_signals_that_arrive_while_a_thread_is_held_are_delivered_once(self):
@@ -122,19 +131,23 @@ class InterruptionTests(lib.TempDirTestCase):
         # lock), so the attach stops, checks and releases threads until the signal: it must stop
         # at once, releasing the thread it may hold, and load nothing.
         for which in (signal.SIGINT, signal.SIGTERM):
+            # Held until the test says so: no safe point can appear however slow the machine.
+            release = self.tmp / ("release-%d" % which)
             target = Target(self.tmp, with_loader_lock_holder("""
-                hold_loader_lock(2, "ready")
+                import sys
+                hold_loader_lock_until(sys.argv[1], "ready")
                 print("done", flush=True)
-            """))
+            """), args=[release])
             target.wait_for("ready")
             process = self.start_attach_and_wait_until_it_traces(target, self.tmp / "never.bin")
-            time.sleep(0.1)  # well into the search
+            time.sleep(0.1)  # into the search (the attach traces the target from here on anyway)
             process.send_signal(which)
-            _, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
+            _, stderr = lib.communicate_explained(process, timeout=COMMAND_TIMEOUT, involved=[target.pid])
             self.assertEqual(process.returncode, 130, stderr)
             self.assertIn("interrupted; process %d was left as it was" % target.pid, stderr)
             assert_untouched(self, target.pid)
             self.assertFalse(payload_loaded(target.pid))
+            release.touch()
             target.wait_for("done")
             self.assertEqual(target.finish(), 0, target.stderr())
             self.assertEqual(target.stderr(), "")
@@ -148,65 +161,177 @@ class InterruptionTests(lib.TempDirTestCase):
         # session the entry point started, and exit 130. Each trial needs a fresh target (a
         # payload already loaded is not loaded again).
         for which in (signal.SIGINT, signal.SIGTERM):
+            # The holder keeps the lock until the test creates the release file; the main thread
+            # answers pings (it sits in a read, a safe point: the attach borrows it).
+            release = self.tmp / ("release-call-%d" % which)
             target = Target(self.tmp, with_loader_lock_holder("""
                 import sys, threading
                 def holder():
-                    hold_loader_lock(1.5, "holding")
+                    hold_loader_lock_until(sys.argv[1], "holding")
                     print("released", flush=True)
                 threading.Thread(target=holder, name="holder").start()
                 for line in sys.stdin:
                     print("pong", line.strip(), flush=True)
-            """))
+            """), args=[release])
             target.wait_for("holding")
             output = self.tmp / "interrupted-call.bin"
             process = self.start_attach_and_wait_until_it_traces(target, output)
-            time.sleep(0.3)  # the borrowed thread now waits in dlopen for the lock
+            stderr_lines = StderrLines(process)
+            # attach -v says when the borrowed thread calls dlopen, which then waits for the lock.
+            stderr_lines.wait_for("calls dlopen", involved=[target.pid])
+            time.sleep(0.6)  # the call lasts at least this long: checked below
             process.send_signal(which)
-            _, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
+            time.sleep(0.1)
+            release.touch()  # the holder lets go; dlopen goes on, and memray undoes it all
+            stderr = stderr_lines.rest()
             self.assertEqual(process.returncode, 130, stderr)
             self.assertIn("interrupted; the capture in process %d was cancelled" % target.pid, stderr)
             self.assertGreater(held(subprocess.CompletedProcess(process.args, 130, "", stderr))[1], 500,
                                "the signal was meant to land during a long dlopen: %s" % stderr)
             assert_untouched(self, target.pid)
-            self.assertTrue(wait_until(lambda: detach(target.pid).returncode == 1, timeout=10))
+            self.assertTrue(wait_until(lambda: detach(target.pid).returncode == 1, timeout=60))
             target.wait_for("released")
             target.send("ping\n")
             self.assertEqual(target.wait_for("pong"), "pong ping")
             self.assertEqual(target.finish(), 0, target.stderr())
             self.assertEqual(target.stderr(), "")
 
-    def test_sigint_while_waiting_for_the_capture_to_start_cancels_it(self):
-        # The main thread holds the GIL in a 2 s C call (ctypes.PyDLL keeps the GIL), so the
-        # session cannot start the capture yet and `memray attach` waits: a SIGINT then must
-        # cancel the capture (it starts when the GIL comes free and stops right away).
-        target = Target(self.tmp, """
-            import ctypes, sys
-            probe = ctypes.PyDLL(sys.argv[1])
-            print("ready", flush=True)
-            for line in sys.stdin:
-                probe.probe_nanosleep_ms(2000)  # with the GIL held
-                keep = bytearray(2_000_009)
-                print("done", flush=True)
-        """, args=[ATTACH_PROBE])
+    # The main thread holds the GIL in a C call (ctypes.PyDLL keeps the GIL) blocked on a read of
+    # a pipe, until the test writes to it: the session cannot start the capture meanwhile, for
+    # as long as the test needs, whatever the machine's load.
+    GIL_HOLDER = """
+        import ctypes, sys
+        libc = ctypes.PyDLL(None)
+        gate = int(sys.argv[1])
+        print("ready", flush=True)
+        for line in sys.stdin:
+            libc.read(gate, ctypes.create_string_buffer(1), 1)  # with the GIL held
+            keep = bytearray(2_000_009)
+            print("done", flush=True)
+    """
+
+    def attach_while_the_gil_is_held(self, output):
+        """A GIL_HOLDER target whose main thread waits in the read holding the GIL, and a
+        `memray attach -o OUTPUT` to it whose session answers "starting" (it waits for the GIL
+        meanwhile): (target, attach process, the pipe end that lets the target go)."""
+        gate_read, gate_write = os.pipe()
+        self.addCleanup(os.close, gate_write)
+        target = Target(self.tmp, self.GIL_HOLDER, args=[gate_read], pass_fds=[gate_read])
+        os.close(gate_read)
         target.wait_for("ready")
         target.send("go\n")
-        time.sleep(0.2)
+
+        def reading_the_gate():
+            with open("/proc/%d/task/%d/syscall" % (target.pid, target.pid)) as syscall:
+                fields = syscall.read().split()
+            return len(fields) > 1 and fields[0] == "0" and int(fields[1], 16) == gate_read  # read(gate, ...)
+        self.assertTrue(wait_until(reading_the_gate, timeout=60), thread_stacks(target.pid))
+        attaching = subprocess.Popen([lib.memray_binary(), "attach", "-o", str(output), str(target.pid)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                                     env=lib.memray_env())
+        self.wait_until_the_session_is_starting(target, attaching)
+        return target, attaching, gate_write
+
+    def wait_until_the_session_is_starting(self, target, attaching):
+        """Until the target's session answers "starting" (memray attach then waits for it)."""
+        path = "/proc/%d/root/tmp/memray-%d/attach-%d.sock" % (target.pid, os.geteuid(), target.pid)
+
+        def starting():
+            try:
+                with socket.socket(socket.AF_UNIX) as client:
+                    client.settimeout(30)
+                    client.connect(path)
+                    client.sendall(b"status\n")
+                    return client.makefile().readline().startswith("starting")
+            except OSError:
+                return False
+        self.assertTrue(wait_until(lambda: starting() or attaching.poll() is not None, timeout=120, interval=0.02),
+                        thread_stacks(target.pid))
+        self.assertIsNone(attaching.poll(), "memray attach ended before the capture could start")
+
+    def test_sigint_while_waiting_for_the_capture_to_start_cancels_it(self):
+        # `memray attach` waits for the capture to start; a SIGINT then must cancel it (it starts
+        # when the GIL comes free and stops right away).
         output = self.tmp / "cancelled.bin"
-        process = subprocess.Popen([lib.memray_binary(), "attach", "-o", str(output), str(target.pid)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                                   env=lib.memray_env())
-        time.sleep(0.6)
+        target, process, gate = self.attach_while_the_gil_is_held(output)
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
+        _, stderr = lib.communicate_explained(process, timeout=COMMAND_TIMEOUT, involved=[target.pid])
         self.assertEqual(process.returncode, 130, stderr)
         self.assertIn("interrupted; the capture in process %d was cancelled" % target.pid, stderr)
+        os.write(gate, b"x")
         target.wait_for("done")
         assert_untouched(self, target.pid)
         # No session is left to detach from.
-        self.assertTrue(wait_until(lambda: detach(target.pid).returncode == 1, timeout=10))
+        self.assertTrue(wait_until(lambda: detach(target.pid).returncode == 1, timeout=60))
         # (The capture did start and stop: its file is complete.)
-        self.assertEqual(lib.parse_capture(output).end["state"], "complete")
+        self.assertTrue(wait_until(lambda: capture_complete(output), timeout=60), thread_stacks(target.pid))
         self.assertEqual(target.finish(), 0, target.stderr())
+
+    def test_detach_while_the_capture_waits_for_the_gil_answers_at_once(self):
+        # `memray detach` must never wait for a start that waits for the GIL: it is told at once
+        # that the capture is cancelled, and the session stops it the moment it starts.
+        output = self.tmp / "detached-early.bin"
+        target, attaching, gate = self.attach_while_the_gil_is_held(output)
+        result = detach(target.pid)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("[memray] Cancelled tracking process %d: the capture had not started yet" % target.pid,
+                      result.stderr)
+        # The waiting attach learns that the session is gone and says so.
+        _, stderr = lib.communicate_explained(attaching, timeout=COMMAND_TIMEOUT, involved=[target.pid])
+        self.assertEqual(attaching.returncode, 1, stderr)
+        os.write(gate, b"x")
+        target.wait_for("done")
+        assert_untouched(self, target.pid)
+        self.assertTrue(wait_until(lambda: capture_complete(output), timeout=60), thread_stacks(target.pid))
+        self.assertEqual(target.finish(), 0, target.stderr())
+        self.assertEqual(target.stderr(), "")
+
+
+class ForkTests(lib.TempDirTestCase):
+    def test_a_program_whose_threads_fork_survives_attach_and_detach(self):
+        # Pre-forking servers, multiprocessing with fork: a thread forks all the time while the
+        # capture starts and stops. The start runs Python code holding the payload's control
+        # lock, and that code may let the forking thread take the GIL; a fork handler that waited
+        # for the same lock then froze every Python thread of the target for good.
+        # MEMRAY_TEST_FORK_WINDOW_MS makes the start let go of the GIL for a while at exactly that
+        # point (payload/src/fork_window.h), so the fork lands there in every cycle.
+        target = Target(self.tmp, """
+            import os, sys, threading
+            forks = 0
+            def forker():
+                global forks
+                while True:
+                    pid = os.fork()
+                    if pid == 0:
+                        os._exit(0)
+                    os.waitpid(pid, 0)
+                    forks += 1
+            threading.Thread(target=forker, daemon=True, name="forker").start()
+            print("ready", flush=True)
+            for line in sys.stdin:
+                keep = bytearray(1_000_037)
+                print("pong", forks, flush=True)
+        """)
+        target.wait_for("ready")
+        env = lib.memray_env(extra={"MEMRAY_TEST_FORK_WINDOW_MS": "200"})
+        for cycle in range(3):
+            output = self.tmp / ("forking-%d.bin" % cycle)
+            result = attach(target.pid, output, env=env)
+            self.assertEqual(result.returncode, 0, result.stderr + thread_stacks(target.pid))
+            target.send("ping\n")
+            forks = int(target.wait_for("pong").split()[1])
+            result = detach(target.pid)
+            self.assertEqual(result.returncode, 0, result.stderr + thread_stacks(target.pid))
+            self.assertEqual(lib.parse_capture(output).end["state"], "complete")
+            # The forking thread goes on too.
+            self.assertTrue(wait_until(lambda: self.forks_past(target, forks), timeout=60), thread_stacks(target.pid))
+        assert_untouched(self, target.pid)
+        target.kill()
+
+    @staticmethod
+    def forks_past(target, count):
+        target.send("ping\n")
+        return int(target.wait_for("pong").split()[1]) > count
 
 
 class ChannelTests(lib.TempDirTestCase):
@@ -289,9 +414,17 @@ class ChannelTests(lib.TempDirTestCase):
                   "except (BrokenPipeError, ConnectionResetError):\n    print('refused')\n")
         # Root is let in. Its answer also says the session is listening, so the modes opened up
         # below are not set back by the session's own setup (the socket appears before that ends).
-        probe = subprocess.run([python, "-c", client, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               universal_newlines=True, timeout=30)
-        self.assertTrue(probe.stdout.startswith("answered b'active "), probe.stdout + probe.stderr)
+        # The session rightly answers "starting" until its capture has taken the GIL and begun:
+        # ask until it has (as `memray attach` does), for as long as a loaded machine may need.
+        deadline = time.monotonic() + 120
+        while True:
+            probe = subprocess.run([python, "-c", client, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   universal_newlines=True, timeout=60)
+            if not probe.stdout.startswith("answered b'starting") or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertTrue(probe.stdout.startswith("answered b'active "),
+                        probe.stdout + probe.stderr + "\n" + thread_stacks(target.pid))
         os.chmod(self.tmp, 0o755)
         os.chmod(directory, 0o755)
         os.chmod(path, 0o666)

@@ -277,8 +277,8 @@ class CaptureTests(lib.TempDirTestCase):
 
     def test_header_and_memory_samples(self):
         result, capture = self.run_ok("""
-            import time
-            time.sleep(0.1)
+            from capture_waits import wait_for_samples
+            wait_for_samples(5)
         """, args=["an-argument"])
         header = capture.header
         self.assertEqual(header["command_line"], "%s an-argument" % result.script)
@@ -291,9 +291,10 @@ class CaptureTests(lib.TempDirTestCase):
 
     def test_sigkill_leaves_a_readable_capture(self):
         result = lib.run_script(self.tmp, """
-            import os, signal, time
+            import os, signal
+            from capture_waits import wait_for_samples
             keep = [bytearray(1_000_000 + i) for i in range(20)]
-            time.sleep(0.2)  # several flush intervals
+            wait_for_samples()  # the records before it are in the file
             os.kill(os.getpid(), signal.SIGKILL)
         """)
         self.assertEqual(result.process.returncode, -signal.SIGKILL)
@@ -370,6 +371,88 @@ class CaptureTests(lib.TempDirTestCase):
         child_pid = int(result.process.stdout.strip())
         self.assertFalse(os.path.exists("%s.%d" % (result.capture, child_pid)))
         self.assertEqual(bytearrays(capture, 2_000_009), [])
+
+    def test_forks_inside_the_payloads_own_initialisations_leave_working_children(self):
+        # MEMRAY_TEST_FORK_WINDOW_MS holds the writer thread in each memory sample, and a new
+        # thread in the creation of its state, for 300 ms (payload/src/fork_window.h): both
+        # used to initialise a function-local static there, and a fork inside one left the child
+        # a half-taken guard, so that its writer (or its next new thread) waited forever, and
+        # the parent with it. The program forks while another thread is seen inside each window
+        # (asleep in nanosleep), and every child must track and finish its own capture.
+        source = """
+            import os, threading, time
+            SLEEPING = {"35", "230"}  # nanosleep, clock_nanosleep
+
+            def sleeping(tid):
+                try:
+                    with open("/proc/self/task/%d/syscall" % tid) as syscall:
+                        return syscall.read().split()[0] in SLEEPING
+                except (OSError, IndexError):
+                    return False
+
+            def writer_in_its_window():
+                me = threading.get_native_id()
+                return any(sleeping(int(t)) for t in os.listdir("/proc/self/task") if int(t) != me)
+
+            def in_child():
+                # A new thread in the child creates its state, and so does its main thread's
+                # allocation; the child's writer samples; its _exit finishes its capture.
+                worker = threading.Thread(target=lambda: bytearray(3_000_017))
+                worker.start()
+                worker.join()
+                bytearray(2_000_009)
+                os._exit(0)
+
+            def fork_now():
+                pid = os.fork()
+                if pid == 0:
+                    in_child()
+                return pid
+
+            children = []
+            deadline = time.monotonic() + 120
+            while not writer_in_its_window():
+                assert time.monotonic() < deadline, "the writer never sampled"
+                time.sleep(0.001)
+            children.append(fork_now())  # while the writer samples
+            # While a new thread creates its state (on its first allocation, which happens before
+            # threading's start() returns: hence _thread, whose start does not wait). Retried if
+            # the thread is missed.
+            import _thread
+            while True:
+                assert time.monotonic() < deadline, "no new thread was caught creating its state"
+                before = set(os.listdir("/proc/self/task"))
+                done = _thread.allocate_lock()
+                done.acquire()
+                def holder():
+                    bytearray(1_000_033)
+                    done.release()
+                _thread.start_new_thread(holder, ())
+                caught = False
+                while not caught and done.locked():
+                    new = [int(t) for t in set(os.listdir("/proc/self/task")) - before]
+                    caught = any(sleeping(t) for t in new)
+                    time.sleep(0.0005)
+                if caught:
+                    children.append(fork_now())
+                done.acquire()
+                if caught:
+                    break
+            for pid in children:
+                _, status = os.waitpid(pid, 0)
+                assert status == 0, status
+            print(*children)
+        """
+        if lib.python_version() < (3, 8):
+            self.skipTest("threading.get_native_id needs 3.8")
+        env = lib.memray_env(extra={"MEMRAY_TEST_FORK_WINDOW_MS": "300"})
+        result = lib.run_script(self.tmp, source, options=["--follow-fork"], env=env)
+        self.assertEqual(result.process.returncode, 0, result.process.stderr)
+        for child_pid in map(int, result.process.stdout.split()):
+            child = lib.parse_capture("%s.%d" % (result.capture, child_pid))
+            self.assertEqual(child.end["state"], "complete")
+            self.assertEqual(len(bytearrays(child, 2_000_009)), 1)
+            self.assertEqual(len(bytearrays(child, 3_000_017)), 1)
 
 
 if __name__ == "__main__":

@@ -386,11 +386,11 @@ class TerminalReportersTestCase(lib.SharedCaptureTestCase):
 
     def test_capture_that_ended_abruptly_is_reported_with_a_note(self):
         result = lib.run_script(self.tmp / "killed", """\
-            import os, signal, time
+            import os, signal; from capture_waits import wait_for_samples
             def keep():
                 return bytearray(4 * 1024 * 1024)
             kept = keep()
-            time.sleep(0.3)  # lets the writer flush what came before
+            wait_for_samples()  # the records before it are in the file
             os.kill(os.getpid(), signal.SIGKILL)
         """)
         self.assertIn(result.process.returncode, (-9, 128 + 9), result.process.stderr)

@@ -11,9 +11,14 @@ const { chromium } = createRequire(join(modules, "noop.js"))("playwright-core");
 
 export const CHROMIUM = process.env.MEMRAY_CHROMIUM || "/usr/bin/chromium";
 
+// How long any wait for the browser may take: generous, for a machine busy with other work. The
+// checks are about what the page shows, never how fast (render times are the benchmarks' job).
+export const WAIT_MS = 300_000;
+
 export async function launch() {
   return chromium.launch({
     executablePath: CHROMIUM,
+    timeout: WAIT_MS,
     headless: true,
     // Chromium's own background traffic (updates, sync, field trials) has nowhere to go on a
     // closed network and is not the report's doing: turn it off so it cannot muddy the checks.
@@ -28,6 +33,7 @@ export async function launch() {
 // console errors, page errors and network requests as they happen.
 export async function openReport(browser, htmlPath, { width = 1400, height = 900 } = {}) {
   const context = await browser.newContext({ viewport: { width, height } });
+  context.setDefaultTimeout(WAIT_MS);
   const page = await context.newPage();
   const problems = [];
   const url = pathToFileURL(htmlPath).href;
@@ -43,7 +49,7 @@ export async function openReport(browser, htmlPath, { width = 1400, height = 900
   });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   await page.goto(url);
-  await page.waitForFunction(() => document.documentElement.dataset.rendered === "true" || document.querySelector(".fatal-error"), null, { timeout: 20000 });
+  await page.waitForFunction(() => document.documentElement.dataset.rendered === "true" || document.querySelector(".fatal-error"), null, { timeout: WAIT_MS });
   const fatal = await page.$eval(".fatal-error", (e) => e.textContent).catch(() => null);
   if (fatal) problems.push(fatal);
   // Navigation start to the app's "rendered" mark, measured by the page itself.

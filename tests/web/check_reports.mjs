@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { launch, openReport } from "./browser.mjs";
+import { WAIT_MS, launch, openReport } from "./browser.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -34,7 +34,7 @@ const renderCount = (page) => page.$eval("#flamegraph", (c) => Number(c.dataset.
 async function afterRender(page, action) {
   const before = await renderCount(page);
   await action();
-  await page.waitForFunction((n) => Number(document.getElementById("flamegraph").dataset.renderCount) > n, before, { timeout: 5000 });
+  await page.waitForFunction((n) => Number(document.getElementById("flamegraph").dataset.renderCount) > n, before, { timeout: WAIT_MS });
 }
 
 async function clickBox(page, box) {

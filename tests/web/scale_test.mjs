@@ -1,8 +1,11 @@
-// The scale test: a report of 100,000 distinct stacks must render in headless Chromium within
-// the budget, measured by the page from navigation start to the app's "memray-rendered" mark.
-// The data is synthetic (make_synthetic_data.mjs) and goes through memray_reporters' page
-// writer, like a real report. The best of up to three loads counts: the first also pays for
-// cold caches, and the machine is shared with other jobs whose bursts are not the report's doing.
+// The scale test: a report of 100,000 distinct stacks renders in headless Chromium (frames drawn,
+// no console error, the heavier interactions work). The data is synthetic
+// (make_synthetic_data.mjs) and goes through memray_reporters' page writer, like a real report.
+//
+// With --budget-ms (the benchmark suite, benchmarks/run_benchmarks.py), it also measures the
+// time from navigation start to the app's "memray-rendered" mark, best of up to three loads (the
+// first also pays for cold caches), and fails above the budget. ctest runs it without one: a
+// timed assertion has no place in a suite that must pass on a busy machine.
 //
 //   node scale_test.mjs --tool RENDER_TOOL --workdir DIR [--stacks 100000] [--budget-ms 3000]
 import assert from "node:assert/strict";
@@ -10,17 +13,17 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, openSync, closeSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { launch, openReport } from "./browser.mjs";
+import { WAIT_MS, launch, openReport } from "./browser.mjs";
 
 const { values: args } = parseArgs({
   options: {
     tool: { type: "string" },
     workdir: { type: "string" },
     stacks: { type: "string", default: "100000" },
-    "budget-ms": { type: "string", default: "3000" },
+    "budget-ms": { type: "string" },
   },
 });
-const budget = Number(args["budget-ms"]);
+const budget = args["budget-ms"] === undefined ? null : Number(args["budget-ms"]);
 mkdirSync(args.workdir, { recursive: true });
 const dataPath = join(args.workdir, "scale-data.json");
 const htmlPath = join(args.workdir, "scale-report.html");
@@ -51,15 +54,16 @@ try {
         const before = await page.$eval("#flamegraph", (c) => Number(c.dataset.renderCount));
         const start = Date.now();
         await action();
-        await page.waitForFunction((n) => Number(document.getElementById("flamegraph").dataset.renderCount) > n, before, { timeout: 30000 });
+        await page.waitForFunction((n) => Number(document.getElementById("flamegraph").dataset.renderCount) > n, before, { timeout: WAIT_MS });
         console.log(`  ${what}: ${Date.now() - start} ms`);
       }
     }
     await context.close();
-    if (loadMs < budget) break;
+    if (budget === null || loadMs < budget) break;
   }
   const best = Math.min(...times);
-  assert.ok(best < budget, `renders within ${budget} ms (best ${best.toFixed(0)} ms)`);
+  if (budget !== null) assert.ok(best < budget, `renders within ${budget} ms (best ${best.toFixed(0)} ms)`);
+  console.log(`best render: ${best.toFixed(0)} ms`);
   console.log("scale test passed");
 } catch (error) {
   console.error(`FAILED: ${error.message}`);

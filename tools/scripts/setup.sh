@@ -11,6 +11,7 @@ packages=(
   libspdlog-dev libfmt-dev googletest libgtest-dev zlib1g-dev
   nlohmann-json3-dev libdw-dev libelf-dev libncurses-dev
   tmux chromium heaptrack
+  elfutils  # eu-stack: tests print every thread's stack when something hangs
 )
 
 missing=()
