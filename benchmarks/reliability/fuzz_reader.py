@@ -48,13 +48,24 @@ class Corpus:
         if not self.paths:
             raise SystemExit("fuzz_reader: no seed captures (*.bin) in %s" % directory)
         self.captures = {}
+        # Every seed cut at every boundary (the header, the metadata, each chunk) and one byte
+        # either side: the first cases of every run, the same whatever the seed.
+        self.cuts = []
         for path in self.paths:
             with open(path, "rb") as seed:
-                self.captures[path] = capture_file.Capture(seed.read())
+                capture = self.captures[path] = capture_file.Capture(seed.read())
+            boundaries = [capture_file.FILE_HEADER.size, capture.start_size, len(capture.data)]
+            boundaries += [chunk.offset for chunk in capture.chunks]
+            cuts = {b + delta for b in boundaries for delta in (-1, 0, 1) if 0 <= b + delta < len(capture.data)}
+            self.cuts += [(path, cut) for cut in sorted(cuts)]
 
 
 def make_case(corpus, seed, index, scratch):
-    """(seed capture name, strategy name, mutant bytes) of case SEED:INDEX."""
+    """(seed capture name, strategy name, mutant bytes) of case SEED:INDEX: the truncation
+    sweep's cases first, then random ones."""
+    if index < len(corpus.cuts):
+        path, cut = corpus.cuts[index]
+        return os.path.basename(path), "truncation_sweep:%d" % cut, corpus.captures[path].data[:cut]
     rng = random.Random("%d:%d" % (seed, index))
     path = rng.choice(corpus.paths)
     capture = corpus.captures[path]
@@ -138,7 +149,8 @@ def parse_args():
     parser.add_argument("--memray", required=True)
     parser.add_argument("--corpus", default=os.path.join(HERE, "corpus"))
     parser.add_argument("--seed", type=int, default=None, help="default: a random one (printed)")
-    parser.add_argument("--cases", type=int, default=100, help="mutants; each runs through every command")
+    parser.add_argument("--cases", type=int, default=100,
+                        help="random mutants, after the truncation sweep; each runs through every command")
     parser.add_argument("--commands", default=",".join(COMMANDS))
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds before a run counts as a hang (generous: the machine may be loaded)")
@@ -157,15 +169,18 @@ def parse_args():
     else:
         if args.seed is None:
             args.seed = random.SystemRandom().randrange(1, 2**31)
-        args.indices = list(range(args.cases))
+        args.indices = None  # the sweep's cases, then --cases random ones (known once the corpus is read)
     return args
 
 
 def main():
     args = parse_args()
-    print("fuzz_reader: seed %d, %d case(s) x %d command(s) (replay one: --replay %d:INDEX)"
-          % (args.seed, len(args.indices), len(args.commands), args.seed), flush=True)
     corpus = Corpus(args.corpus)
+    if args.indices is None:
+        args.indices = list(range(len(corpus.cuts) + args.cases))
+    print("fuzz_reader: seed %d, %d case(s) (%d truncations, %d random) x %d command(s) (replay one: --replay %d:INDEX)"
+          % (args.seed, len(args.indices), len(corpus.cuts), len(args.indices) - len(corpus.cuts), len(args.commands),
+             args.seed), flush=True)
     tally = Tally(args.commands)
     with tempfile.TemporaryDirectory(prefix="memray-fuzz-") as scratch:
         os.mkfifo(os.path.join(scratch, "fifo"))  # hostile paths name it: opening it would block
@@ -194,8 +209,12 @@ def main():
         print("DEFECT %s %s [%s, %s]: %s: %s" % (case_id, " ".join([command] + result.options), seed_name, strategy,
                                                 result.kind, result.detail[:300]))
     if args.markdown:
+        lines = tally.markdown() + ["", "Slowest run: %.2f s (%s)." % tally.slowest]
+        lines += ["Defect: `--replay %s` %s [%s, %s]: %s" % (case_id, " ".join([command] + result.options), seed_name,
+                                                           strategy, result.kind)
+                  for case_id, seed_name, strategy, command, result in tally.defects]
         with open(args.markdown, "w") as out:
-            out.write("\n".join(tally.markdown()) + "\n")
+            out.write("\n".join(lines) + "\n")
     print("fuzz_reader: seed %d: %d runs, %d defects" % (args.seed, sum(sum(c.values()) for c in tally.counts.values()),
                                                         len(tally.defects)))
     return 1 if tally.defects else 0

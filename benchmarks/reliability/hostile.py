@@ -206,6 +206,21 @@ def checkpoints(writer, rng, ctx):
             writer.add(Record(AGGREGATE_END, []))
 
 
+def mixed_stacks(writer, rng, ctx):
+    """Allocations pairing any defined Python stack with any defined native stack (and new
+    Python stacks with any entry flags): in native captures the hybrid stacks then interleave
+    evaluation frames and entry frames in every wrong proportion."""
+    previous = _enter(writer, rng.choice([1, 2, 3]))
+    for i in range(rng.choice([10, 200, 3000])):
+        if writer.next_frame > 1 and rng.random() < 0.3:
+            writer.stack(rng.randrange(writer.next_stack), rng.randrange(1, writer.next_frame),
+                         flags=rng.choice([0, 1, 2, 3, 2**64 - 1]))
+        native = rng.randrange(writer.next_native) if writer.native else 0
+        writer.allocation(rng.randint(1, 12), 0x790000000000 + 16 * i, rng.randint(1, 1 << 16),
+                          rng.randrange(writer.next_stack), native)
+    _leave(writer, previous)
+
+
 # (name, function, weight)
 SCENARIOS = [
     ("deep_stack", deep_stack, 2),
@@ -218,4 +233,5 @@ SCENARIOS = [
     ("trailers", trailers, 1),
     ("images", images, 2),
     ("checkpoints", checkpoints, 2),
+    ("mixed_stacks", mixed_stacks, 3),
 ]

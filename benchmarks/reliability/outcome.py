@@ -28,6 +28,8 @@ DEFECTS = ["crash", "hang", "unclean", "memory"]
 LEAKED_INTERNALS = re.compile(r"\w::\w|bad_alloc|\bbasic_\w+|_M_|json\.exception|terminate called|"
                               r"what\(\)|Assertion|AddressSanitizer|runtime error:|\bnullptr\b|0x[0-9a-f]{12}")
 MEMORY_WORDS = re.compile(r"bad_alloc|cannot allocate|out of memory", re.IGNORECASE)
+# C0 controls but tab and newline, DEL, and the C1 controls as UTF-8 (U+0080-U+009F: CSI is one).
+CONTROL_CHARACTERS = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
 DATA_SCRIPT = re.compile(rb'<script type="application/json" id="memray-data">(.*?)</script>', re.DOTALL)
 
 
@@ -94,10 +96,8 @@ def run(memray, command, options, capture, scratch, timeout, memory_limit_mib):
         seconds = time.monotonic() - start
         err.seek(0)
         stderr = err.read().decode(errors="replace")
-        out.seek(0, os.SEEK_END)
-        size = out.tell()
-        out.seek(max(0, size - 4096))
-        stdout_tail = out.read()
+        out.seek(0)
+        stdout = out.read(64 << 20)
     rss = usage.ru_maxrss / 1024
     code = process.returncode
 
@@ -123,13 +123,13 @@ def run(memray, command, options, capture, scratch, timeout, memory_limit_mib):
     stray = [line for line in lines if not line.startswith(prefix + "warning: ")]
     if stray:
         return result("unclean", "success with stray stderr: %r" % "\n".join(stray)[-400:])
-    broken = _broken_output(command, options, output, stdout_tail)
+    broken = _broken_output(command, options, output, stdout)
     if broken:
         return result("unclean", "success with a broken output: " + broken)
     return result("success", lines[0] if lines else "")
 
 
-def _broken_output(command, options, output, stdout_tail):
+def _broken_output(command, options, output, stdout):
     if command in ("flamegraph", "table") or "--json" in options:
         try:
             with open(output, "rb") as report:
@@ -145,8 +145,16 @@ def _broken_output(command, options, output, stdout_tail):
             json.loads(text.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as error:
             return "report data is not valid JSON: %s" % str(error)[:200]
-    elif command == "parse":
-        last = stdout_tail.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        return None
+    # Text for a terminal (not one here: no colours) holds no control characters but the
+    # line breaks and tabs it is laid out with: a name from the capture must not move the
+    # cursor, clear the screen or start a line of its own.
+    control = CONTROL_CHARACTERS.search(stdout)
+    if control:
+        start = max(0, control.start() - 40)
+        return "control character in the output: %r" % stdout[start:control.end() + 20]
+    if command == "parse":
+        last = stdout[-4096:].rstrip(b"\n").rsplit(b"\n", 1)[-1]
         if not last.startswith(b"END "):
             return "parse output does not end with its END line: %r" % last[-100:]
     return None
