@@ -27,6 +27,7 @@ import time
 
 import memray_size_model
 import native_symbolization
+from reliability_section import reliability_section
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = os.path.join(HERE, "workloads")
@@ -426,15 +427,16 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default=os.path.join(HERE, "results", "RESULTS.md"))
     parser.add_argument("--quick", action="store_true", help="tiny workloads and one size: checks the suite runs")
-    parser.add_argument("--sections", default="overhead,fixed,size,reporters,html,native,attach",
-                        help="comma-separated subset of: overhead, fixed, size, reporters, html, native, attach")
+    parser.add_argument("--sections", default="overhead,fixed,size,reporters,html,native,attach,reliability",
+                        help="comma-separated subset of: overhead, fixed, size, reporters, html, native, attach, "
+                             "reliability")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     chosen = args.sections.split(",")
     sections = {"overhead": overhead_section, "fixed": fixed_cost_section, "size": capture_size_section,
                 "reporters": reporter_section, "html": html_render_section, "native": symbolization_section,
-                "attach": attach_section}
+                "attach": attach_section, "reliability": reliability_section}
     unknown = [name for name in chosen if name not in sections]
     if unknown:
         parser.error("unknown section(s): %s" % ", ".join(unknown))

@@ -1,5 +1,7 @@
 #include "memray/reader/record_text.h"
 
+#include "memray/reader/terminal_text.h"
+
 #include <charconv>
 #include <cstring>
 
@@ -44,21 +46,8 @@ class Line
 
 void appendQuoted(std::string& out, std::string_view text)
 {
-    static constexpr char kHex[] = "0123456789abcdef";
     out += '"';
-    for (char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (byte < 0x20 || byte == 0x7f) {
-            out += "\\x";
-            out += kHex[byte >> 4];
-            out += kHex[byte & 0xf];
-        } else {
-            out += c;
-        }
-    }
+    appendTerminalSafe(out, text, "\"\\");
     out += '"';
 }
 

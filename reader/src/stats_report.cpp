@@ -1,6 +1,7 @@
 #include "memray/reader/stats_report.h"
 
 #include "memray/reader/size_format.h"
+#include "memray/reader/terminal_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -70,10 +71,11 @@ void appendTop(std::string& out, const std::string& heading, const std::vector<A
         const std::string size = formatSize(entry.bytes);
         const std::string count = std::to_string(entry.count);
         if (modules) {
-            out += by_size ? "\t- " + entry.name + ": " + size + " total | " + count + " allocations\n"
-                           : "\t- " + entry.name + ": " + count + " allocations | " + size + " total\n";
+            const std::string name = terminalSafe(entry.name);
+            out += by_size ? "\t- " + name + ": " + size + " total | " + count + " allocations\n"
+                           : "\t- " + name + ": " + count + " allocations | " + size + " total\n";
         } else {
-            out += "\t- " + entry.name + " -> " + (by_size ? size : count) + "\n";
+            out += "\t- " + terminalSafe(entry.name) + " -> " + (by_size ? size : count) + "\n";
         }
     }
     out += "\n";

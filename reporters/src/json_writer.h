@@ -38,7 +38,19 @@ class JsonWriter
         size_t plain = 0;  // start of the run of characters that need no escape
         for (size_t i = 0; i < text.size(); ++i) {
             const unsigned char c = static_cast<unsigned char>(text[i]);
-            if (c >= 0x20 && c != '"' && c != '\\') continue;
+            if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
+            if (c >= 0x80) {
+                // Names and paths come from the capture, which may hold any bytes: a report
+                // that is not UTF-8 is not JSON, so what is not well-formed UTF-8 becomes U+FFFD.
+                if (const size_t length = utf8SequenceLength(text, i)) {
+                    i += length - 1;
+                    continue;
+                }
+                out_.append(text, plain, i - plain);
+                plain = i + 1;
+                out_ += "\\ufffd";
+                continue;
+            }
             out_.append(text, plain, i - plain);
             plain = i + 1;
             switch (c) {
@@ -86,6 +98,35 @@ class JsonWriter
         }
         out_ += ']';
         return *this;
+    }
+
+    // The length of the well-formed UTF-8 sequence starting at text[i] (a byte >= 0x80), or 0
+    // when there is none: a stray continuation byte, an overlong form, a surrogate, a code
+    // point above U+10FFFF, or a sequence cut short (RFC 3629).
+    static size_t utf8SequenceLength(std::string_view text, size_t i)
+    {
+        const auto at = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+        const unsigned char lead = at(i);
+        size_t length = 0;
+        unsigned char low = 0x80, high = 0xbf;  // the allowed range of the second byte
+        if (lead >= 0xc2 && lead <= 0xdf) {
+            length = 2;
+        } else if (lead >= 0xe0 && lead <= 0xef) {
+            length = 3;
+            low = lead == 0xe0 ? 0xa0 : 0x80;   // no overlong forms
+            high = lead == 0xed ? 0x9f : 0xbf;  // no surrogates
+        } else if (lead >= 0xf0 && lead <= 0xf4) {
+            length = 4;
+            low = lead == 0xf0 ? 0x90 : 0x80;
+            high = lead == 0xf4 ? 0x8f : 0xbf;  // nothing above U+10FFFF
+        } else {
+            return 0;
+        }
+        if (text.size() - i < length || at(i + 1) < low || at(i + 1) > high) return 0;
+        for (size_t k = 2; k < length; ++k) {
+            if ((at(i + k) & 0xc0) != 0x80) return 0;
+        }
+        return length;
     }
 
   private:

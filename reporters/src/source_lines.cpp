@@ -1,7 +1,10 @@
 #include "source_lines.h"
 
-#include <fstream>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 namespace memray::reporters {
 
@@ -12,11 +15,41 @@ constexpr off_t kMaxSourceBytes = 16 << 20;
 // A tooltip shows one line; a minified line of megabytes would only bloat the report.
 constexpr size_t kMaxLineBytes = 300;
 
-bool isReadableSource(const std::string& path)
+// The whole of a source file, or "" when it cannot be had. Plain POSIX reads on purpose: the
+// path comes from the capture, and a path that stats as a regular file can still fail to read
+// (/proc/self/mem gives EIO), which an ifstream's buffer reports by throwing out of the report.
+// The type and size are checked on the opened descriptor, so the file cannot be swapped for a
+// FIFO or a device between the check and the read; O_NONBLOCK keeps the open itself from
+// waiting on a FIFO.
+std::string readSource(const std::string& path)
 {
+    if (path.empty() || path.front() == '<') return {};
     struct stat info;
-    return !path.empty() && path.front() != '<' && ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode)
-           && info.st_size <= kMaxSourceBytes;
+    // Not even opened unless it is a regular file: opening a device can have effects of its own.
+    if (::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return {};
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return {};
+    std::string text;
+    if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size <= kMaxSourceBytes) {
+        // Read to the end, not to st_size: files in /proc and /sys claim a size of 0 or 4096.
+        char buffer[64 << 10];
+        for (;;) {
+            const ssize_t got = ::read(fd, buffer, sizeof(buffer));
+            if (got < 0 && errno == EINTR) continue;
+            if (got < 0) {
+                text.clear();  // half a file would give wrong lines
+                break;
+            }
+            if (got == 0) break;
+            text.append(buffer, static_cast<size_t>(got));
+            if (text.size() > static_cast<size_t>(kMaxSourceBytes)) {
+                text.clear();
+                break;
+            }
+        }
+    }
+    ::close(fd);
+    return text;
 }
 
 std::string_view strip(std::string_view text)
@@ -33,9 +66,9 @@ const SourceLines::File& SourceLines::load(const std::string& path)
 {
     auto [entry, inserted] = files_.try_emplace(path);
     File& file = entry->second;
-    if (!inserted || !isReadableSource(path)) return file;
-    std::ifstream in(path, std::ios::binary);
-    file.text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (!inserted) return file;
+    file.text = readSource(path);
+    if (file.text.empty()) return file;
     file.line_starts.push_back(0);
     for (size_t i = 0; i < file.text.size(); ++i) {
         if (file.text[i] == '\n') file.line_starts.push_back(i + 1);

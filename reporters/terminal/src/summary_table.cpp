@@ -1,6 +1,7 @@
 #include "memray/reporters/summary_table.h"
 
 #include "memray/reader/size_format.h"
+#include "memray/reader/terminal_text.h"
 #include "memray/reporters/text_layout.h"
 #include "memray/reporters/text_style.h"
 
@@ -128,9 +129,11 @@ size_t tableWidth(const std::array<size_t, kColumns>& widths)
 // or, with less room, "function …name.py"; only a name too long on its own loses its middle.
 // The function as the table names it: native ones carry the marker in front, so shortening
 // (which keeps a name's start) keeps it.
+// Names come from the capture: their control characters are escaped (reader/terminal_text.h).
 std::string functionName(const FunctionUsage& usage)
 {
-    return usage.native ? std::string(reader::kNativeFrameMarker) + " " + usage.function : usage.function;
+    const std::string function = reader::terminalSafe(usage.function);
+    return usage.native ? std::string(reader::kNativeFrameMarker) + " " + function : function;
 }
 
 std::string shortenLocation(const FunctionUsage& usage, size_t width)
@@ -143,10 +146,10 @@ std::string shortenLocation(const FunctionUsage& usage, size_t width)
         return elideMiddle(location, width);
     }
     if (name + 5 + kMinFileTail <= width) {  // " at …"
-        return function + " at …" + lastCells(usage.file, width - name - 5);
+        return function + " at …" + lastCells(reader::terminalSafe(usage.file), width - name - 5);
     }
     if (name + 3 <= width) {  // " …" and at least one cell of the file
-        return function + " …" + lastCells(usage.file, width - name - 2);
+        return function + " …" + lastCells(reader::terminalSafe(usage.file), width - name - 2);
     }
     return elideMiddle(function, width);
 }
@@ -156,7 +159,7 @@ std::string shortenLocation(const FunctionUsage& usage, size_t width)
 std::string functionLocation(const FunctionUsage& usage)
 {
     const std::string function = functionName(usage);
-    return usage.file.empty() ? function : function + " at " + usage.file;
+    return usage.file.empty() ? function : function + " at " + reader::terminalSafe(usage.file);
 }
 
 std::string renderSummaryTable(const std::vector<FunctionUsage>& functions, uint64_t snapshot_bytes,

@@ -1,6 +1,7 @@
 #include "memray/reporters/tree_report.h"
 
 #include "memray/reader/size_format.h"
+#include "memray/reader/terminal_text.h"
 #include "memray/reporters/display_tree.h"
 #include "memray/reporters/text_layout.h"
 #include "memray/reporters/text_style.h"
@@ -127,9 +128,10 @@ class TreeRenderer
     {
         const reader::TreeFrame& frame = tree_.frames[display_.nodes[index].frame];
         std::string text = frame.native ? paint_.colour(reader::kNativeFrameMarker, Colour::Cyan) + " " : std::string();
-        text += paint_.bold(frame.function);
+        // Names come from the capture: their control characters are escaped.
+        text += paint_.bold(reader::terminalSafe(frame.function));
         if (!frame.file.empty()) {
-            text += "  " + frame.file;
+            text += "  " + reader::terminalSafe(frame.file);
             if (frame.line != 0) {
                 text += ":" + std::to_string(frame.line);
             }

@@ -20,7 +20,8 @@
 //
 // Allocations and aggregate locations add native_stack=N in captures with native traces. In
 // aggregated captures memory records add heap=N, and the header aggregated=1
-// aggregate_with_records=0|1. Strings are always quoted, with \" \\ and \xNN escapes, so every line splits unambiguously on spaces outside quotes.
+// aggregate_with_records=0|1. Strings are always quoted, with \" \\ and \xNN escapes (\u00NN for the C1
+// controls; see terminal_text.h), so every line splits unambiguously on spaces outside quotes.
 // Lines are built with std::to_chars into a local buffer: parse must print millions a second.
 #pragma once
 
