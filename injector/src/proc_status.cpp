@@ -83,6 +83,9 @@ ProcessStatus parseProcessStatus(std::string_view text)
             for (uint32_t group : numbers<uint32_t>(value)) {
                 status.groups.push_back(group);
             }
+        } else if (key == "Seccomp") {
+            auto values = numbers<int>(value);
+            status.seccomp_mode = values.empty() ? 0 : values[0];
         } else if (key == "CapEff") {
             auto values = numbers<uint64_t>(value, 16);
             status.cap_effective = values.empty() ? 0 : values[0];

@@ -45,12 +45,12 @@ class Aggregator
     void deallocate(format::Deallocator deallocator, uint64_t address, uint64_t size);
 
     uint64_t heapBytes() const { return heap_.currentBytes(); }
-    // The highest heap since the previous call (the memory samples' heap); starts the next
-    // stretch at the heap of now.
+    // The highest heap reached since the previous call, or the heap now if higher (the memory
+    // samples' heap: a block that lived between two samples still shows on a plot).
     uint64_t takeSampleHighWater()
     {
         const uint64_t highest = std::max(sample_high_water_, heap_.currentBytes());
-        sample_high_water_ = heap_.currentBytes();
+        sample_high_water_ = 0;
         return highest;
     }
     format::AggregateTotals totals() const;

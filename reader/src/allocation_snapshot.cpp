@@ -41,7 +41,8 @@ struct CaptureTotals
             high_water_since_sample = std::max(high_water_since_sample, heap.currentBytes());
         } else if (event.kind == EventKind::MemorySample) {
             memory.push_back(MemoryPoint{event.address, event.size, std::max(high_water_since_sample, heap.currentBytes())});
-            high_water_since_sample = heap.currentBytes();
+            // What was live at this sample is this point's; the next one shows what happens after.
+            high_water_since_sample = 0;
         }
     }
 };

@@ -69,7 +69,9 @@ def state_name(pid):
     return proc_status(pid).get("Name")
 
 
-class RefusalTests(lib.TempDirTestCase):
+class RefusalAssertions:
+    """What a refusal must look like, and what it must leave behind."""
+
     def assert_refused(self, result, *fragments):
         self.assertEqual(result.returncode, 1, result.stderr)
         lines = result.stderr.strip().splitlines()
@@ -93,6 +95,8 @@ class RefusalTests(lib.TempDirTestCase):
         self.assertEqual(target.finish(), 0, target.stderr())
         self.assertEqual(target.stderr(), "")
 
+
+class RefusalTests(RefusalAssertions, lib.TempDirTestCase):
     def test_no_such_process(self):
         gone = subprocess.Popen(["true"])
         gone.wait()
@@ -330,6 +334,75 @@ class RefusalTests(lib.TempDirTestCase):
             self.assertIn("process %d exited during the attach" % target.pid, stderr)
             self.assertLess(time.monotonic() - start, 60, "trial %d: attach ended late" % trial)
             self.assertLess(reaped, 60, "trial %d: the killed target was held %.1f s" % (trial, reaped))
+
+
+# A WAITING_TARGET under a seccomp filter that answers system call NUMBER (argv[1]) with ACTION
+# (argv[2], a SECCOMP_RET_* value) and allows everything else.
+SANDBOXED_TARGET = """
+    import ctypes, struct, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    def op(code, jt, jf, k):
+        return struct.pack("HBBI", code, jt, jf, k)  # struct sock_filter
+    program = b"".join([
+        op(0x20, 0, 0, 0),               # BPF_LD|BPF_W|BPF_ABS: A = seccomp_data.nr
+        op(0x15, 0, 1, int(sys.argv[1])),  # BPF_JMP|BPF_JEQ|BPF_K: A == NUMBER?
+        op(0x06, 0, 0, int(sys.argv[2], 0)),  # BPF_RET|BPF_K: ACTION
+        op(0x06, 0, 0, 0x7fff0000),       # BPF_RET|BPF_K: SECCOMP_RET_ALLOW
+    ])
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+    code = ctypes.create_string_buffer(program, len(program))
+    prog = Program(len(program) // 8, ctypes.cast(code, ctypes.c_void_p))
+    assert libc.prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS
+    assert libc.prctl(22, 2, ctypes.byref(prog), 0, 0) == 0  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+    print("ready", flush=True)
+    for line in sys.stdin:
+        print("pong", line.strip(), flush=True)
+"""
+SYS_SOCKET, SYS_KEXEC_LOAD = 41, 246
+SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_ERRNO_EPERM = 0x80000000, 0x00050000 | 1
+
+
+class SeccompTests(RefusalAssertions, lib.TempDirTestCase):
+    # A sandboxed target must never be killed by memray's own system calls: memray reads its
+    # filters and refuses when one would kill it on (or fail) a call memray makes.
+
+    def sandboxed(self, number, action):
+        target = Target(self.tmp, SANDBOXED_TARGET, args=[number, hex(action)])
+        target.wait_for("ready")
+        return target
+
+    @unittest.skipUnless(IS_ROOT, "reading a seccomp filter needs CAP_SYS_ADMIN")
+    def test_a_filter_that_kills_on_a_call_memray_makes_is_refused(self):
+        target = self.sandboxed(SYS_SOCKET, SECCOMP_RET_KILL_PROCESS)
+        result = attach(target.pid, self.tmp / "x.bin")
+        self.assert_refused(result, "process %d runs under a seccomp filter that forbids what memray needs: it makes "
+                                    "socket(), which the filter kills the process" % target.pid, "nothing was changed")
+        self.assertFalse((self.tmp / "x.bin").exists())
+        self.assert_untouched(target)
+        self.assert_still_works(target)
+
+    @unittest.skipUnless(IS_ROOT, "reading a seccomp filter needs CAP_SYS_ADMIN")
+    def test_a_filter_that_fails_a_call_memray_makes_is_refused(self):
+        target = self.sandboxed(SYS_SOCKET, SECCOMP_RET_ERRNO_EPERM)
+        result = attach(target.pid, self.tmp / "x.bin")
+        self.assert_refused(result, "socket(), which the filter fails it with EPERM")
+        self.assert_untouched(target)
+        self.assert_still_works(target)
+
+    @unittest.skipUnless(IS_ROOT, "reading a seccomp filter needs CAP_SYS_ADMIN")
+    def test_a_filter_that_allows_what_memray_makes_is_no_obstacle(self):
+        # Like a container runtime's default profile: it forbids calls memray never makes.
+        target = self.sandboxed(SYS_KEXEC_LOAD, SECCOMP_RET_KILL_PROCESS)
+        output = self.tmp / "sandboxed.bin"
+        result = attach(target.pid, output)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        target.send("ping\n")
+        self.assertEqual(target.wait_for("pong"), "pong ping")
+        result = detach(target.pid)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(lib.parse_capture(output).end["state"], "complete")
+        self.assert_still_works(target)
 
 
 if __name__ == "__main__":

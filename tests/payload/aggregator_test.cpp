@@ -199,6 +199,24 @@ TEST(Aggregator, RandomSequencesMatchReplayingTheHeapAndGrouping)
     }
 }
 
+// The memory samples' heap: the highest since the previous sample, or the heap now.
+TEST(Aggregator, SampleHighWaterIsTheHighestHeapSinceThePreviousSample)
+{
+    Aggregator aggregator;
+    const LocationKey key{1, 1, 0, Allocator::Malloc};
+    EXPECT_EQ(aggregator.takeSampleHighWater(), 0u);
+    aggregator.allocate(key, 0x1000, 10'000'000);  // lives between two samples
+    aggregator.deallocate(Deallocator::Free, 0x1000, 0);
+    aggregator.allocate(key, 0x2000, 100);
+    EXPECT_EQ(aggregator.takeSampleHighWater(), 10'000'000u);
+    EXPECT_EQ(aggregator.takeSampleHighWater(), 100u);  // only what is live now
+    aggregator.allocate(key, 0x3000, 50);
+    aggregator.deallocate(Deallocator::Free, 0x2000, 0);
+    EXPECT_EQ(aggregator.takeSampleHighWater(), 150u);
+    aggregator.reset();
+    EXPECT_EQ(aggregator.takeSampleHighWater(), 0u);
+}
+
 TEST(Aggregator, ResetStartsAFreshCapture)
 {
     std::mt19937_64 rng(7);

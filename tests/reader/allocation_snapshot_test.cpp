@@ -73,6 +73,29 @@ TEST(AllocationSnapshot, PeakIsTheTenMiBOfA)
     EXPECT_EQ(analysed.snapshot.memory[2].rss, 7 * kMiB);
 }
 
+// A block that lives between two samples, and the heap at a sample: each point is the highest
+// heap since the one before, so that a plot never misses a peak.
+TEST(AllocationSnapshot, MemoryPointsCarryTheHighestHeapSinceThePreviousOne)
+{
+    CaptureFile file([](synth::CaptureBuilder& b) {
+        const auto [a, bb, c] = testing::startTenThenFive(b);
+        b.memory(0, 1 * kMiB);
+        b.allocate(Allocator::Malloc, 0x1000000, 10 * kMiB, a);  // lives 1-3 ms, between samples
+        b.deallocate(Deallocator::Free, 0x1000000);
+        b.memory(10, 2 * kMiB);
+        b.allocate(Allocator::Malloc, 0x2000000, 5 * kMiB, bb);  // live at the next two samples
+        b.memory(20, 7 * kMiB);
+        b.memory(30, 7 * kMiB);
+        b.trailer(30000);
+    });
+    AnalysedCapture analysed = analyseCapture(file.path(), SnapshotOptions{ReportKind::Peak});
+    ASSERT_EQ(analysed.snapshot.memory.size(), 4u);
+    EXPECT_EQ(analysed.snapshot.memory[0].heap, 0u);
+    EXPECT_EQ(analysed.snapshot.memory[1].heap, 10 * kMiB);
+    EXPECT_EQ(analysed.snapshot.memory[2].heap, 5 * kMiB);
+    EXPECT_EQ(analysed.snapshot.memory[3].heap, 5 * kMiB);
+}
+
 TEST(AllocationSnapshot, LeaksAreTheFiveMiBOfB)
 {
     CaptureFile file = tenThenFive();

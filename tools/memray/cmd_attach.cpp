@@ -22,6 +22,7 @@
 #include "memray/injector/permissions.h"
 #include "memray/injector/proc.h"
 #include "memray/injector/python_probe.h"
+#include "memray/injector/seccomp.h"
 #include "memray/injector/target_modules.h"
 
 #include <charconv>
@@ -262,6 +263,9 @@ int attach(const AttachOptions& options)
     }
 
     inj::Interruption interruption;
+    if (auto refusal = inj::seccompRefusal(pid, interruption)) {
+        throw inj::Failure(inj::FailureKind::Sandboxed, *refusal);
+    }
     inj::Injector injector(pid, modules, payload);
     const auto prepared = Clock::now();
     inj::InjectionRequest request;

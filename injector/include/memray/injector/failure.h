@@ -19,6 +19,7 @@ enum class FailureKind {
     PayloadUnreadable,  // the target's user cannot read the payload library
     TargetExiting,      // the process is exiting (or exited while we were attaching)
     NoSafePoint,        // no thread reached a safe point before the deadline
+    Sandboxed,          // a seccomp filter would kill or fail a system call memray makes
     Interrupted,        // SIGINT/SIGTERM to memray itself; the target was left as it was
     TargetFailure,      // the target could not load or start the payload (dlerror, channel error)
     Internal,           // anything else (a ptrace call failing unexpectedly, ...)

@@ -24,6 +24,7 @@ struct ProcessStatus
     gid_t gid[4] = {};
     std::vector<gid_t> groups;
     uint64_t cap_effective = 0;
+    int seccomp_mode = 0;    // 0 none, 1 strict, 2 filter (the "Seccomp:" field)
 };
 
 // Parses the text of a status file. Missing fields keep their defaults.
