@@ -291,7 +291,7 @@ def payload_loaded(pid):
     return "libmemray_payload" in maps_text(pid)
 
 
-def wait_until(predicate, timeout=10, interval=0.01):
+def wait_until(predicate, timeout=60, interval=0.01):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -335,6 +335,6 @@ def libc_entry_bytes(pid):
 
 def assert_untouched(test, pid):
     """No tracer left, and libc's entry point (where the call gadget goes) as on disk."""
-    test.assertTrue(wait_until(lambda: tracer_pid(pid) == 0, timeout=10), "process %d still traced" % pid)
+    test.assertTrue(wait_until(lambda: tracer_pid(pid) == 0, timeout=60), "process %d still traced" % pid)
     in_memory, on_disk = libc_entry_bytes(pid)
     test.assertEqual(in_memory, on_disk, "the call gadget was left in process %d" % pid)

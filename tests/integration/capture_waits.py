@@ -32,8 +32,9 @@ def wait_for_samples(count=1, name="capture.bin"):
             size, growths = now, growths + 1
 
 
-def _checkpoints(memray, path):
-    parsed = subprocess.run([memray, "parse", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+def count_checkpoints(memray, name="capture.bin"):
+    """How many complete aggregate checkpoints the capture holds so far."""
+    parsed = subprocess.run([memray, "parse", _capture(name)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             universal_newlines=True)
     return sum(1 for line in parsed.stdout.splitlines() if line.startswith("AGGREGATE_END"))
 
@@ -41,9 +42,8 @@ def _checkpoints(memray, path):
 def wait_for_checkpoints(memray, count=1, name="capture.bin"):
     """Returns once an --aggregate capture holds COUNT checkpoints begun after this call
     (MEMRAY is the memray executable, whose `parse` counts them)."""
-    path = _capture(name)
-    first, deadline = _checkpoints(memray, path), time.monotonic() + LIMIT_S
-    while _checkpoints(memray, path) < first + count + 1:
+    first, deadline = count_checkpoints(memray, name), time.monotonic() + LIMIT_S
+    while count_checkpoints(memray, name) < first + count + 1:
         if time.monotonic() > deadline:
-            raise SystemExit("capture_waits: no new checkpoint in %s within %d s" % (path, LIMIT_S))
+            raise SystemExit("capture_waits: no new checkpoint in %s within %d s" % (_capture(name), LIMIT_S))
         time.sleep(0.05)

@@ -18,27 +18,34 @@ AGGREGATED = 1 << 4
 WITH_RECORDS = 1 << 5
 
 # Keeps a 5 MiB bytearray from a function of its own, then churns malloc-sized bytearrays
-# (over pymalloc's 512-byte limit) for SECONDS, so that periodic checkpoints are written.
+# (over pymalloc's 512-byte limit) until memray has written PERIODIC more checkpoints (argv[2];
+# argv[1] is the memray executable, which counts them), and at least 20,000 of them.
 CHURN = """
     import os, signal, sys, time
+    from capture_waits import count_checkpoints
 
     def make_kept():
         return bytearray(5 * 1024 * 1024)
 
-    def churn(seconds):
+    def churn(memray, periodic):
         junk = []
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
+        # One more than asked: a checkpoint under way now may have begun before the churn.
+        wanted = count_checkpoints(memray) + periodic + 1
+        rounds = 0
+        deadline = time.monotonic() + 120
+        while rounds < 20 or rounds % 10 != 0 or count_checkpoints(memray) < wanted:
+            assert time.monotonic() < deadline, "no periodic checkpoint within 120 s"
             for i in range(1000):
                 junk.append(bytearray(600 + i % 100))
             del junk[:]
             # Paced: enough records for checkpoints to change, few enough that the test can
             # parse the verify-mode capture (every record) in seconds.
             time.sleep(0.005)
+            rounds += 1
 
     kept = make_kept()
-    churn(float(sys.argv[1]))
-    if sys.argv[2:] == ["kill"]:
+    churn(sys.argv[1], int(sys.argv[2]))
+    if sys.argv[3:] == ["kill"]:
         os.kill(os.getpid(), signal.SIGKILL)
 """
 
@@ -87,11 +94,12 @@ def kept_location(capture, locations, function="make_kept"):
 
 class AggregateCaptureTest(lib.TempDirTestCase):
 
-    def run_churn(self, seconds, *args, options=("--aggregate",), env=None):
-        return lib.run_script(self.tmp, CHURN, args=[str(seconds)] + list(args), options=options, env=env)
+    def run_churn(self, periodic_checkpoints, *args, options=("--aggregate",), env=None):
+        return lib.run_script(self.tmp, CHURN, args=[lib.memray_binary(), str(periodic_checkpoints)] + list(args),
+                              options=options, env=env)
 
     def test_checkpoints_instead_of_allocation_records(self):
-        result = self.run_churn(1.6)
+        result = self.run_churn(1)
         self.assertEqual(result.process.returncode, 0, result.process.stderr)
         capture = lib.parse_capture(result.capture)
         self.assertEqual(capture.header["options"] & (AGGREGATED | WITH_RECORDS), AGGREGATED)
@@ -127,7 +135,7 @@ class AggregateCaptureTest(lib.TempDirTestCase):
         self.assertGreaterEqual(memory[-1]["heap"], 5 * MIB)
 
     def test_sigkill_keeps_the_last_complete_checkpoint(self):
-        result = self.run_churn(2.2, "kill")
+        result = self.run_churn(1, "kill")
         self.assertEqual(result.process.returncode, -signal.SIGKILL)
         process = lib.run_parse(result.capture)
         # Read up to the last complete chunk: no corruption.
@@ -145,7 +153,7 @@ class AggregateCaptureTest(lib.TempDirTestCase):
 
     def test_verify_mode_writes_records_and_checkpoints_in_one_order(self):
         env = lib.memray_env(extra={"MEMRAY_AGGREGATE_VERIFY": "1"})
-        result = self.run_churn(1.2, env=env)
+        result = self.run_churn(1, env=env)
         self.assertEqual(result.process.returncode, 0, result.process.stderr)
         capture = lib.parse_capture(result.capture)
         self.assertEqual(capture.header["options"] & (AGGREGATED | WITH_RECORDS), AGGREGATED | WITH_RECORDS)
