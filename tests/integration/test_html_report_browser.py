@@ -4,7 +4,6 @@ the table, native frames of a --native capture, no console error, no network req
 Screenshots go to <build>/tests/web-screenshots/."""
 
 import os
-import subprocess
 import unittest
 
 import memray_testlib
@@ -31,13 +30,12 @@ class HtmlReportBrowserTests(memray_testlib.TempDirTestCase):
             self.assertEqual(process.returncode, 0, process.stderr)
         screenshots = memray_testlib.BUILD_DIR / "tests" / "web-screenshots"
         checker = memray_testlib.SOURCE_DIR / "tests" / "web" / "check_reports.mjs"
-        process = subprocess.run(
+        process = memray_testlib.run_explained(
             [NODE, str(checker), "--flamegraph", str(flamegraph), "--temporal", str(temporal),
              "--threads", str(threads), "--table", str(table), "--native", str(native),
-             "--screenshots", str(screenshots)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
+             "--screenshots", str(screenshots)], env=dict(os.environ), timeout=600)
         print(process.stdout)
-        self.assertEqual(process.returncode, 0, process.stdout)
+        self.assertEqual(process.returncode, 0, process.stdout + process.stderr)
 
 
 if __name__ == "__main__":

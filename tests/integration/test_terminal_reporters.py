@@ -100,8 +100,9 @@ def run_with_terminal(args, env=None):
         while True:
             ready, _, _ = select.select([leader], [], [], lib.DEFAULT_TIMEOUT)
             if not ready:
+                stacks = lib.hang_report.describe_tree(process.pid)
                 process.kill()
-                raise AssertionError("memray %s wrote nothing for too long" % args)
+                raise AssertionError("memray %s wrote nothing for too long\n%s" % (args, stacks))
             try:
                 chunk = os.read(leader, 65536)
             except OSError:  # EIO: the terminal's other side is closed

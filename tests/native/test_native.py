@@ -52,8 +52,7 @@ class Location:
 
 def hybrid_locations(capture, mode=None):
     args = [str(DUMP), str(capture)] + ([mode] if mode else [])
-    process = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             universal_newlines=True, timeout=lib.DEFAULT_TIMEOUT)
+    process = lib.run_explained(args, timeout=lib.DEFAULT_TIMEOUT)
     if process.returncode != 0:
         raise AssertionError("memray-hybrid-dump failed: %s" % process.stderr)
     locations = []
