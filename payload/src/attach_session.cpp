@@ -7,6 +7,7 @@
 #include "tracker.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +28,9 @@ constexpr size_t kMaxConfigBytes = 16384;
 // How long a session that failed to start waits for the CLI to collect the error.
 constexpr int kFailedSessionLingerMs = 30000;
 constexpr int kRequestTimeoutMs = 2000;
+// How long a `stop` waits for a start under way before it cancels it instead (less than what the
+// CLI waits for an answer to one request, 2 s).
+constexpr int kStopWaitsForStartMs = 1000;
 // `memray attach` looks for it (tools/memray/cmd_attach.cpp).
 constexpr const char* kSessionThreadName = "memray-attach";
 
@@ -97,6 +101,12 @@ struct Start
     {
         std::unique_lock lock(mutex);
         changed.wait(lock, [this] { return phase != Phase::Starting; });
+        return phase;
+    }
+    Phase awaitStartedFor(int milliseconds)
+    {
+        std::unique_lock lock(mutex);
+        changed.wait_for(lock, std::chrono::milliseconds(milliseconds), [this] { return phase != Phase::Starting; });
         return phase;
     }
 };
@@ -251,7 +261,9 @@ bool Session::serve(int client)
         return true;
     }
     if (*request == "stop") {
-        if (start_.current() == Phase::Starting) {
+        // A start about to finish (the usual case: it takes milliseconds) is waited for, so that
+        // the session is over when the reply comes; one that waits for the GIL is not.
+        if (start_.awaitStartedFor(kStopWaitsForStartMs) == Phase::Starting) {
             // The start waits for the GIL, which may take any time (a long C call holding it):
             // answer now, and stop the capture the moment it starts (cancelStart). Nobody waits.
             closeChannel();

@@ -548,7 +548,6 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
         return false;
     }
     c.stop_code = config.skip_caller_frames ? c.walker.currentCode() : nullptr;
-    setForkWindowForTests(config.fork_window_ms);
     dropGilForForkWindowForTests();
 
     static std::once_flag process_setup;
@@ -710,6 +709,10 @@ bool Tracker::start(const CaptureConfig& config, std::string* error)
     if (!std::getenv("MEMRAY_UNBIASED_RECORD_LOCK")) {
         c.record_mutex.enableBiasing();
     }
+    // The interpreter may start finalizing from here on, and then ends this thread inside
+    // PyGILState_Ensure (pthread_exit): widened for the tests.
+    setForkWindowForTests(config.fork_window_ms);
+    widenForkWindowForTests();
     // The GIL first (see Capture's lock order).
     int gil = api.PyGILState_Ensure();
     bool ok = startWithGil(c, api, config, error);

@@ -270,6 +270,35 @@ class InterruptionTests(lib.TempDirTestCase):
         self.assertTrue(wait_until(lambda: capture_complete(output), timeout=60), thread_stacks(target.pid))
         self.assertEqual(target.finish(), 0, target.stderr())
 
+    def test_a_target_that_finalizes_while_the_start_takes_the_gil_exits_cleanly(self):
+        # The start checks that Python is initialized, then takes the GIL; if the interpreter
+        # begins to finalize in between, Python ends the start thread with pthread_exit, a forced
+        # unwind through the payload's frames. The payload must unwind with the unwinder in use
+        # (a private copy of libgcc aborted the process here). MEMRAY_TEST_FORK_WINDOW_MS holds
+        # the start in between for 3 s; the program ends meanwhile, its finalization kept
+        # under way for 6 s by a __del__ that sleeps.
+        target = Target(self.tmp, """
+            import sys, time
+            class Finalized:
+                def __del__(self, sleep=time.sleep):
+                    sleep(6)
+            finalized = Finalized()
+            print("ready", flush=True)
+            sys.stdin.readline()
+        """)
+        target.wait_for("ready")
+        output = self.tmp / "never.bin"
+        attaching = subprocess.Popen([lib.memray_binary(), "attach", "-o", str(output), str(target.pid)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                                     env=lib.memray_env(extra={"MEMRAY_TEST_FORK_WINDOW_MS": "3000"}))
+        self.wait_until_the_session_is_starting(target, attaching)
+        target.send("exit\n")
+        self.assertEqual(target.finish(), 0, target.stderr())
+        self.assertEqual(target.stderr(), "")
+        _, stderr = lib.communicate_explained(attaching, timeout=COMMAND_TIMEOUT)
+        self.assertEqual(attaching.returncode, 1, stderr)
+        self.assertIn("process %d exited before the capture started" % target.pid, stderr)
+
     def test_detach_while_the_capture_waits_for_the_gil_answers_at_once(self):
         # `memray detach` must never wait for a start that waits for the GIL: it is told at once
         # that the capture is cancelled, and the session stops it the moment it starts.
