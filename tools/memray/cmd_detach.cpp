@@ -3,6 +3,7 @@
 // payload/src/control_channel.h), so it is quick and never stops the process.
 #include "cli_common.h"
 #include "commands.h"
+#include "target_path.h"
 
 #include "memray/injector/control_channel.h"
 #include "memray/injector/failure.h"
@@ -33,12 +34,18 @@ int detach(pid_t pid)
     }
     const std::string socket_path = inj::controlSocketPath(pid, status->uid[1]);
     spdlog::info("asking process {} to stop through {}", pid, socket_path);
+    // The capture's path as the target names it, to name it as seen from here in the summary.
+    std::string capture;
+    if (auto status = inj::askControlChannel(pid, socket_path, "status", kStopTimeout); status && status->starts_with("active ")) {
+        capture = status->substr(7);
+    }
     auto reply = inj::askControlChannel(pid, socket_path, "stop", kStopTimeout);
     if (!reply) {
         return fail(kCommand, "no capture started by `memray attach` is running in process " + std::to_string(pid));
     }
     if (reply->starts_with("stopped ")) {
-        std::fprintf(stderr, "[memray] Stopped tracking process %d: %s\n", pid, reply->substr(8).c_str());
+        std::fprintf(stderr, "[memray] Stopped tracking process %d: %s\n", pid,
+                     withPathSeenFromHere(pid, reply->substr(8), capture).c_str());
         return kExitOk;
     }
     if (reply->starts_with("cancelled ")) {
