@@ -18,3 +18,5 @@ set_target_properties(memray_cli_test_stand_in_payload PROPERTIES
   LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/cli)
 
 memray_add_python_test(run_cli ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_run_cli.py)
+# Captures on a full disk (a tmpfs in a private mount namespace; needs root).
+memray_add_python_test(run_cli_disk_full ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_run_disk_full.py)
