@@ -18,5 +18,7 @@ set_target_properties(memray_cli_test_stand_in_payload PROPERTIES
   LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/cli)
 
 memray_add_python_test(run_cli ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_run_cli.py)
+# Signals sent to `memray run` and the terminal's job control (tools/memray/signal_relay.h).
+memray_add_python_test(run_cli_signals ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_run_signals.py)
 # Captures on a full disk (a tmpfs in a private mount namespace; needs root).
 memray_add_python_test(run_cli_disk_full ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_run_disk_full.py)
