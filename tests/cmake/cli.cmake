@@ -8,7 +8,8 @@
 # extension-module shim (python_module.cpp), which calls whichever memray_start is linked in.
 add_library(memray_cli_test_stand_in_payload SHARED
   ${CMAKE_CURRENT_SOURCE_DIR}/integration/cli_stand_in_payload.c
-  ${CMAKE_SOURCE_DIR}/payload/src/python_module.cpp)
+  ${CMAKE_SOURCE_DIR}/payload/src/python_module.cpp
+  ${CMAKE_SOURCE_DIR}/payload/src/process_title.cpp)
 target_include_directories(memray_cli_test_stand_in_payload PRIVATE
   ${CMAKE_SOURCE_DIR}/payload/include ${CMAKE_SOURCE_DIR}/payload/src)
 target_link_libraries(memray_cli_test_stand_in_payload PRIVATE ${CMAKE_DL_LIBS})
@@ -20,5 +21,7 @@ set_target_properties(memray_cli_test_stand_in_payload PROPERTIES
 memray_add_python_test(run_cli ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_run_cli.py)
 # Signals sent to `memray run` and the terminal's job control (tools/memray/signal_relay.h).
 memray_add_python_test(run_cli_signals ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_run_signals.py)
+# What ps and /proc/PID/cmdline show for a `memray run` program (payload/src/process_title.h).
+memray_add_python_test(run_cli_cmdline ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_run_cmdline.py)
 # Captures on a full disk (a tmpfs in a private mount namespace; needs root).
 memray_add_python_test(run_cli_disk_full ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_run_disk_full.py)
