@@ -121,7 +121,7 @@ def process_state(pid):
 
 
 class SignalTestCase(lib.TempDirTestCase):
-    def start(self, source, args=(), payload=STAND_IN, terminal=False, options=()):
+    def start(self, source, args=(), payload=STAND_IN, terminal=False):
         """Starts `memray run PROGRAM ARGS` in a session of its own (with a pseudo-terminal
         as its controlling terminal if `terminal`: then self.terminal is the master side).
         Returns the Popen; the program's stdout is a pipe."""
@@ -140,7 +140,7 @@ class SignalTestCase(lib.TempDirTestCase):
                 fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         process = subprocess.Popen(
             [lib.memray_binary(), "run", "--python", PYTHON, "-q", "-f", "-o", "out.bin"]
-            + list(options) + ["prog.py"] + [str(a) for a in args],
+            + ["prog.py"] + [str(a) for a in args],
             cwd=str(self.tmp), env=lib.memray_env(payload), stdin=stdin,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
             start_new_session=True, preexec_fn=preexec)
