@@ -14,11 +14,14 @@ A program that waits for a signal it handles in Python naps in a loop instead of
 time.sleep(): CPython runs a Python handler (or raises KeyboardInterrupt) only at its next
 eval-breaker check, and a signal that lands between the last check and the sleep's system call
 trips the handler without interrupting the call, so it is acted upon only when the sleep ends.
-That race is CPython's own, seen on 3.10 only in these measurements: a SIGINT sent to the process group right after "ready", with a 3 s sleep, was acted upon late by
-plain python3.10 in 1 run of 480, by python3.10 running memray's bootstrap under a plain
-parent in 3 of 300, by `memray run` in 7 of 280 (3.9 and 3.11 plain: 0 of 200). memray changes
-nothing of the program's signal handling (the child restores the mask and dispositions before
-exec): the bootstrap and the extra process in the group only shift when the signal lands.
+That race is CPython's own, seen on 3.10 only in these measurements: a SIGINT sent to the
+process group right after "ready", with a 3 s sleep, was acted upon late by plain python3.10 in
+1 run of 540, by python3.10 running memray's bootstrap under a plain parent in 3 of 300, by
+`memray run` (before signal_relay) in 9 of 580, and never (0 of 200) with plain python3.10
+under a parent that, like memray, blocks SIGINT in the same process group; 3.9 and 3.11 plain:
+0 of 200. memray changes nothing of the program's signal handling (the child restores the mask
+and dispositions before exec): running the program through the bootstrap only makes the
+signal land in the window more often.
 """
 
 import fcntl
