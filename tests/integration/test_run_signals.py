@@ -124,7 +124,7 @@ def process_state(pid):
 
 
 class SignalTestCase(lib.TempDirTestCase):
-    def start(self, source, args=(), payload=STAND_IN, terminal=False):
+    def start(self, source, args=(), payload=STAND_IN, terminal=False, verbose=False):
         """Starts `memray run PROGRAM ARGS` in a session of its own (with a pseudo-terminal
         as its controlling terminal if `terminal`: then self.terminal is the master side).
         Returns the Popen; the program's stdout is a pipe."""
@@ -142,8 +142,8 @@ class SignalTestCase(lib.TempDirTestCase):
                 # group is the terminal's foreground group.
                 fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         process = subprocess.Popen(
-            [lib.memray_binary(), "run", "--python", PYTHON, "-q", "-f", "-o", "out.bin"]
-            + ["prog.py"] + [str(a) for a in args],
+            [lib.memray_binary()] + (["-vv"] if verbose else [])
+            + ["run", "--python", PYTHON, "-q", "-f", "-o", "out.bin", "prog.py"] + [str(a) for a in args],
             cwd=str(self.tmp), env=lib.memray_env(payload), stdin=stdin,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
             start_new_session=True, preexec_fn=preexec)
@@ -186,6 +186,27 @@ class ForwardingTests(SignalTestCase):
                 process.communicate(timeout=GENEROUS)
                 self.assertEqual(process.returncode, -getattr(signal, name))
 
+    def test_a_signal_the_program_sends_its_group_is_not_sent_back(self):
+        # Real-time signals queue, one instance per sending: the program counts its copies.
+        process = self.start("""
+            import os, signal, sys
+            own, barrier = signal.SIGRTMIN, signal.SIGRTMIN + 1
+            signal.pthread_sigmask(signal.SIG_BLOCK, {own, barrier})
+            os.kill(0, own)  # the whole group: memray too
+            print("sent", flush=True)
+            signal.sigwaitinfo({barrier})
+            copies = 0
+            while signal.sigtimedwait({own}, 0) is not None:
+                copies += 1
+            sys.exit(copies)
+        """)
+        self.assertEqual(process.stdout.readline(), "sent\n")
+        # memray takes its pending signals lowest number first and forwards them in order: a
+        # copy sent back would be queued in the program before this barrier.
+        os.kill(process.pid, signal.SIGRTMIN + 1)
+        process.communicate(timeout=GENEROUS)
+        self.assertEqual(process.returncode, 1)
+
     def test_program_dies_with_memray(self):
         process = self.start("""
             import os, time
@@ -209,15 +230,18 @@ class TerminalTests(SignalTestCase):
     """The terminal signals the whole foreground group: the program gets them once."""
 
     def test_ctrl_c_reaches_the_program_once(self):
-        process = self.start(COUNTING_PROGRAM, terminal=True)
+        process = self.start(COUNTING_PROGRAM, terminal=True, verbose=True)
         int(process.stdout.readline())
         self.press(b"\x03")
         self.assertEqual(process.stdout.readline(), "SIGINT 1\n")
         # A SIGINT forwarded by memray would have been sent before this SIGUSR2 (memray
-        # collects its pending signals lowest number first) and counted before it.
+        # collects its pending signals lowest number first) and counted before it, unless it
+        # merged with the first (standard signals do not queue): memray's log says for sure.
         os.kill(process.pid, signal.SIGUSR2)
         out, err = process.communicate(timeout=GENEROUS)
         self.assertEqual(process.returncode, 1, (out, err))
+        self.assertIn("not forwarding signal %d: the terminal sent it" % signal.SIGINT, err)
+        self.assertNotIn("forwarding signal %d to" % signal.SIGINT, err)
 
     def test_sigint_sent_to_memray_alone_is_forwarded_once(self):
         process = self.start(COUNTING_PROGRAM)
