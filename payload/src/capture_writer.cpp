@@ -229,12 +229,8 @@ bool CaptureWriter::writeChunk(const Buffer& buffer)
 {
     size_t size = compressor_.compress(buffer.data, buffer.used, compressed_.get());
     if (!writeAll(fd_, compressed_.get(), size)) {
+        // What part of the chunk got written stays: readers stop before a partial chunk.
         const int error = errno;
-        // Cut off what part of the chunk got written: the file then ends after its last
-        // complete chunk, a capture that stopped early rather than one with a damaged chunk.
-        if (::ftruncate(fd_, static_cast<off_t>(bytes_written_)) != 0) {
-            // Nothing more to do: the reader stops at the partial chunk just the same.
-        }
         reportRunStatus(format::kRunStatusIncomplete, path_,
                         "writing stopped after " + std::to_string(bytes_written_) + " bytes: "
                                 + std::strerror(error));

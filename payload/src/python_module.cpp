@@ -11,6 +11,7 @@
 #include "memray/payload/payload_api.h"
 #include "process_title.h"
 #include "python_c_abi.h"
+#include "run_status.h"
 
 namespace {
 
@@ -40,6 +41,8 @@ PyObject* start(PyObject*, PyObject* config)
     if (text == nullptr) {
         return nullptr;  // TypeError already set
     }
+    // Only `memray run`'s bootstrap comes this way: its CLI listens for failures.
+    memray::payload::enableRunStatusReports();
     if (memray_start(text) != 0) {
         g_module_api.PyErr_SetString(*g_module_api.PyExc_RuntimeError, memray_last_error());
         return nullptr;

@@ -2,6 +2,7 @@
 
 #include "memray/format/run_status.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstring>
 #include <sys/socket.h>
@@ -10,8 +11,22 @@
 
 namespace memray::payload {
 
+namespace {
+
+std::atomic<bool> g_enabled{false};
+
+}  // namespace
+
+void enableRunStatusReports()
+{
+    g_enabled = true;
+}
+
 void reportRunStatus(const char* kind, const std::string& path, const std::string& reason)
 {
+    if (!g_enabled) {
+        return;
+    }
     const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return;

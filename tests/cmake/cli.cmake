@@ -9,9 +9,10 @@
 add_library(memray_cli_test_stand_in_payload SHARED
   ${CMAKE_CURRENT_SOURCE_DIR}/integration/cli_stand_in_payload.c
   ${CMAKE_SOURCE_DIR}/payload/src/python_module.cpp
-  ${CMAKE_SOURCE_DIR}/payload/src/process_title.cpp)
+  ${CMAKE_SOURCE_DIR}/payload/src/process_title.cpp
+  ${CMAKE_SOURCE_DIR}/payload/src/run_status.cpp)
 target_include_directories(memray_cli_test_stand_in_payload PRIVATE
-  ${CMAKE_SOURCE_DIR}/payload/include ${CMAKE_SOURCE_DIR}/payload/src)
+  ${CMAKE_SOURCE_DIR}/payload/include ${CMAKE_SOURCE_DIR}/payload/src ${CMAKE_SOURCE_DIR}/format/include)
 target_link_libraries(memray_cli_test_stand_in_payload PRIVATE ${CMAKE_DL_LIBS})
 set_target_properties(memray_cli_test_stand_in_payload PROPERTIES
   C_VISIBILITY_PRESET hidden
