@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
@@ -26,6 +27,18 @@ constexpr const char* kCommand = "detach";
 // Stopping takes the GIL and writes the last chunks of the file; give a busy process time.
 constexpr auto kStopTimeout = std::chrono::seconds(60);
 
+// The payload's summary, "wrote ... (N bytes) to PATH", with PATH named as seen from here.
+std::string summarySeenFromHere(pid_t pid, const std::string& summary)
+{
+    static constexpr std::string_view kBefore = " bytes) to ";
+    const size_t at = summary.find(kBefore);
+    if (at == std::string::npos) {
+        return summary;
+    }
+    const size_t path = at + kBefore.size();
+    return summary.substr(0, path) + pathSeenFromHere(pid, summary.substr(path));
+}
+
 int detach(pid_t pid)
 {
     auto status = inj::readProcessStatus(pid);
@@ -34,18 +47,13 @@ int detach(pid_t pid)
     }
     const std::string socket_path = inj::controlSocketPath(pid, status->uid[1]);
     spdlog::info("asking process {} to stop through {}", pid, socket_path);
-    // The capture's path as the target names it, to name it as seen from here in the summary.
-    std::string capture;
-    if (auto status = inj::askControlChannel(pid, socket_path, "status", kStopTimeout); status && status->starts_with("active ")) {
-        capture = status->substr(7);
-    }
     auto reply = inj::askControlChannel(pid, socket_path, "stop", kStopTimeout);
     if (!reply) {
         return fail(kCommand, "no capture started by `memray attach` is running in process " + std::to_string(pid));
     }
     if (reply->starts_with("stopped ")) {
         std::fprintf(stderr, "[memray] Stopped tracking process %d: %s\n", pid,
-                     withPathSeenFromHere(pid, reply->substr(8), capture).c_str());
+                     summarySeenFromHere(pid, reply->substr(8)).c_str());
         return kExitOk;
     }
     if (reply->starts_with("cancelled ")) {
