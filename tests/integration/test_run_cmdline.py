@@ -29,12 +29,12 @@ class CommandLineTests(lib.TempDirTestCase):
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, universal_newlines=True)
         try:
-            pid = int(process.stdout.readline())
+            pid = int(lib.read_line(process))
             cmdline = Path("/proc/%d/cmdline" % pid).read_bytes()
             ps = subprocess.run(["ps", "-ww", "-o", "args=", "-p", str(pid)], stdout=subprocess.PIPE,
                                 universal_newlines=True).stdout
         finally:
-            _, err = process.communicate("\n", timeout=lib.DEFAULT_TIMEOUT)
+            _, err = lib.communicate_explained(process, "\n")
         self.assertEqual(process.returncode, 0, err)
         return cmdline, ps
 

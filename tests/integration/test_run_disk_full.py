@@ -8,7 +8,6 @@ IN_NAMESPACE, which runs the commands there and reports what it saw as JSON. Nee
 import json
 import os
 import shutil
-import subprocess
 import sys
 import unittest
 from pathlib import Path
@@ -75,10 +74,8 @@ class DiskFullTests(lib.TempDirTestCase):
         disk = self.tmp / "disk"
         disk.mkdir()
         request = {"disk": str(disk), "fill": fill, "steps": steps, "python": lib.test_python()}
-        done = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable, "-c",
-                               IN_NAMESPACE, json.dumps(request)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                              env=lib.memray_env(), timeout=600)
+        done = lib.run_explained(["unshare", "--mount", "--propagation", "private", sys.executable, "-c",
+                                  IN_NAMESPACE, json.dumps(request)], env=lib.memray_env(), timeout=600)
         self.assertEqual(done.returncode, 0, done.stderr)
         return disk, json.loads(done.stdout)
 

@@ -35,6 +35,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hang_report  # noqa: E402
 import memray_testlib as lib  # noqa: E402
 
 PYTHON = lib.test_python()
@@ -109,6 +110,11 @@ print("exited", os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1, flush=Tr
 """
 
 
+def wait_for_exit(process):
+    """(stdout, stderr) of PROCESS once it has ended (failing with every stack past GENEROUS)."""
+    return lib.communicate_explained(process, timeout=GENEROUS)
+
+
 def wait_until(predicate, what):
     deadline = time.monotonic() + GENEROUS
     while time.monotonic() < deadline:
@@ -169,9 +175,9 @@ class ForwardingTests(SignalTestCase):
             with self.subTest(signal=name):
                 marker = self.tmp / ("got-" + name)
                 process = self.start(HANDLER_PROGRAM, [name, marker], payload=None)
-                self.assertEqual(process.stdout.readline(), "ready\n")
+                self.assertEqual(lib.read_line(process, GENEROUS), "ready\n")
                 os.kill(process.pid, getattr(signal, name))  # memray alone
-                _, err = process.communicate(timeout=GENEROUS)
+                _, err = wait_for_exit(process)
                 self.assertEqual(process.returncode, 40, err)
                 self.assertEqual(marker.read_text(), str(int(getattr(signal, name))))
                 capture = lib.parse_capture(self.tmp / "out.bin")
@@ -181,9 +187,9 @@ class ForwardingTests(SignalTestCase):
         for name in ("SIGTERM", "SIGUSR1", "SIGHUP", "SIGALRM"):
             with self.subTest(signal=name):
                 process = self.start("import time\nprint('ready', flush=True)\ntime.sleep(600)")
-                self.assertEqual(process.stdout.readline(), "ready\n")
+                self.assertEqual(lib.read_line(process, GENEROUS), "ready\n")
                 os.kill(process.pid, getattr(signal, name))
-                process.communicate(timeout=GENEROUS)
+                wait_for_exit(process)
                 self.assertEqual(process.returncode, -getattr(signal, name))
 
     def test_a_signal_the_program_sends_its_group_is_not_sent_back(self):
@@ -200,11 +206,11 @@ class ForwardingTests(SignalTestCase):
                 copies += 1
             sys.exit(copies)
         """)
-        self.assertEqual(process.stdout.readline(), "sent\n")
+        self.assertEqual(lib.read_line(process, GENEROUS), "sent\n")
         # memray takes its pending signals lowest number first and forwards them in order: a
         # copy sent back would be queued in the program before this barrier.
         os.kill(process.pid, signal.SIGRTMIN + 1)
-        process.communicate(timeout=GENEROUS)
+        wait_for_exit(process)
         self.assertEqual(process.returncode, 1)
 
     def test_program_dies_with_memray(self):
@@ -213,7 +219,7 @@ class ForwardingTests(SignalTestCase):
             print(os.getpid(), flush=True)
             time.sleep(600)
         """)
-        child = int(process.stdout.readline())
+        child = int(lib.read_line(process, GENEROUS))
         process.kill()  # memray alone
         process.wait(timeout=GENEROUS)
 
@@ -231,25 +237,25 @@ class TerminalTests(SignalTestCase):
 
     def test_ctrl_c_reaches_the_program_once(self):
         process = self.start(COUNTING_PROGRAM, terminal=True, verbose=True)
-        int(process.stdout.readline())
+        int(lib.read_line(process, GENEROUS))
         self.press(b"\x03")
-        self.assertEqual(process.stdout.readline(), "SIGINT 1\n")
+        self.assertEqual(lib.read_line(process, GENEROUS), "SIGINT 1\n")
         # A SIGINT forwarded by memray would have been sent before this SIGUSR2 (memray
         # collects its pending signals lowest number first) and counted before it, unless it
         # merged with the first (standard signals do not queue): memray's log says for sure.
         os.kill(process.pid, signal.SIGUSR2)
-        out, err = process.communicate(timeout=GENEROUS)
+        out, err = wait_for_exit(process)
         self.assertEqual(process.returncode, 1, (out, err))
         self.assertIn("not forwarding signal %d: the terminal sent it" % signal.SIGINT, err)
         self.assertNotIn("forwarding signal %d to" % signal.SIGINT, err)
 
     def test_sigint_sent_to_memray_alone_is_forwarded_once(self):
         process = self.start(COUNTING_PROGRAM)
-        int(process.stdout.readline())
+        int(lib.read_line(process, GENEROUS))
         os.kill(process.pid, signal.SIGINT)
-        self.assertEqual(process.stdout.readline(), "SIGINT 1\n")
+        self.assertEqual(lib.read_line(process, GENEROUS), "SIGINT 1\n")
         os.kill(process.pid, signal.SIGUSR2)
-        process.communicate(timeout=GENEROUS)
+        wait_for_exit(process)
         self.assertEqual(process.returncode, 1)
 
     def test_ctrl_c_handled_by_the_program(self):
@@ -262,9 +268,9 @@ class TerminalTests(SignalTestCase):
                 print("interrupted", flush=True)
                 sys.exit(5)
         """, terminal=True)
-        self.assertEqual(process.stdout.readline(), "ready\n")
+        self.assertEqual(lib.read_line(process, GENEROUS), "ready\n")
         self.press(b"\x03")
-        out, _ = process.communicate(timeout=GENEROUS)
+        out, _ = wait_for_exit(process)
         self.assertEqual(process.returncode, 5)
         self.assertIn("interrupted", out)
 
@@ -280,17 +286,17 @@ class TerminalTests(SignalTestCase):
                 except KeyboardInterrupt:
                     os._exit(6)
             """, terminal=True)
-            self.assertEqual(process.stdout.readline(), "ready\n")
+            self.assertEqual(lib.read_line(process, GENEROUS), "ready\n")
             self.press(b"\x03")
-            process.communicate(timeout=GENEROUS)
+            wait_for_exit(process)
             self.assertEqual(process.returncode, 6)
 
     def test_ctrl_c_uncaught(self):
         process = self.start("import time\nprint('ready', flush=True)\nwhile True: time.sleep(0.05)",
                              terminal=True)
-        self.assertEqual(process.stdout.readline(), "ready\n")
+        self.assertEqual(lib.read_line(process, GENEROUS), "ready\n")
         self.press(b"\x03")
-        _, err = process.communicate(timeout=GENEROUS)
+        _, err = wait_for_exit(process)
         self.assertEqual(process.returncode, -signal.SIGINT)
         self.assertIn("KeyboardInterrupt", err)
         self.assertNotIn("_memray_run", err)
@@ -307,24 +313,29 @@ class JobControlTests(SignalTestCase):
             time.sleep(0.05)
     """
 
-    def wait_for_stop(self, pid):
-        """Waits (as a shell does, WUNTRACED) until memray stops; returns the stop signal."""
+    def wait_for_change(self, pid, what):
+        """Waits (as a shell does, WUNTRACED) for memray's next change of state: its status."""
         deadline = time.monotonic() + GENEROUS
         while time.monotonic() < deadline:
             changed, status = os.waitpid(pid, os.WNOHANG | os.WUNTRACED)
             if changed == pid:
-                self.assertTrue(os.WIFSTOPPED(status), "memray ended instead of stopping")
-                return os.WSTOPSIG(status)
+                return status
             time.sleep(0.02)
-        self.fail("memray did not stop")
+        self.fail("memray did not %s within %d s:\n%s" % (what, GENEROUS, hang_report.describe_tree(pid)))
+
+    def wait_for_stop(self, pid):
+        """Waits until memray stops; returns the stop signal."""
+        status = self.wait_for_change(pid, "stop")
+        self.assertTrue(os.WIFSTOPPED(status), "memray ended instead of stopping")
+        return os.WSTOPSIG(status)
 
     def finish(self, process):
         """Ends the program with a SIGTERM to memray; returns memray's exit status."""
         os.kill(process.pid, signal.SIGTERM)
-        _, status = os.waitpid(process.pid, 0)
+        status = self.wait_for_change(process.pid, "end")
         process.returncode = 0  # reaped here, not by Popen
-        return os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") \
-            else (os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status))
+        self.assertTrue(os.WIFEXITED(status), status)
+        return os.WEXITSTATUS(status)
 
     def test_ctrl_z_stops_memray_with_the_program_and_fg_continues_both(self):
         # A terminal's job-control signals stop nobody in an orphaned process group, so memray
@@ -344,19 +355,19 @@ class JobControlTests(SignalTestCase):
         os.close(slave)
         os.close(go_read)
         self.addCleanup(self.reap, shell)
-        memray = int(shell.stdout.readline())
-        child = int(shell.stdout.readline())
+        memray = int(lib.read_line(shell, GENEROUS))
+        child = int(lib.read_line(shell, GENEROUS))
         os.write(master, b"\x1a")  # Ctrl-Z
-        self.assertEqual(shell.stdout.readline(), "stopped %d\n" % signal.SIGTSTP)
+        self.assertEqual(lib.read_line(shell, GENEROUS), "stopped %d\n" % signal.SIGTSTP)
         self.assertEqual(process_state(child), "T")
         os.write(go_write, b"g")  # fg
         wait_until(lambda: process_state(child) != "T", "the program runs again")
         os.kill(memray, signal.SIGTERM)
-        self.assertEqual(shell.stdout.readline(), "exited 7\n")
+        self.assertEqual(lib.read_line(shell, GENEROUS), "exited 7\n")
 
     def test_program_stopped_alone_stops_memray_and_kill_cont_to_memray_continues_it(self):
         process = self.start(self.PROGRAM)
-        child = int(process.stdout.readline())
+        child = int(lib.read_line(process, GENEROUS))
         os.kill(child, signal.SIGSTOP)
         self.assertEqual(self.wait_for_stop(process.pid), signal.SIGSTOP)
         os.kill(process.pid, signal.SIGCONT)  # memray alone
