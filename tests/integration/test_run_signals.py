@@ -84,9 +84,11 @@ COUNTING_PROGRAM = """
 
 
 # A shell, reduced to one foreground job: leads a session whose controlling terminal is its
-# stdin, runs argv[2:] as a job in a process group of its own in the foreground, prints the
-# job's pid, then "stopped SIGNAL" when the job stops; after a byte on the file descriptor
-# argv[1], continues it in the foreground (`fg`), and prints "exited STATUS" when it ends.
+# stdin, runs argv[2:] as a job in a process group of its own in the foreground, prints "job
+# PID", then "stopped SIGNAL" when the job stops; after a byte on the file descriptor argv[1],
+# continues it in the foreground (`fg`), and prints "exited STATUS" when it ends. Both sides
+# set the job's group, as shells do: whichever comes second finds it done (the parent's call
+# fails with EACCES once the child has exec'd).
 MINI_SHELL = """
 import fcntl, os, signal, sys, termios
 fcntl.ioctl(0, termios.TIOCSCTTY, 0)
@@ -97,9 +99,12 @@ if pid == 0:
     os.tcsetpgrp(0, os.getpgrp())
     signal.signal(signal.SIGTTOU, signal.SIG_DFL)
     os.execv(sys.argv[2], sys.argv[2:])
-os.setpgid(pid, pid)
+try:
+    os.setpgid(pid, pid)
+except PermissionError:
+    pass
 os.tcsetpgrp(0, pid)
-print(pid, flush=True)
+print("job", pid, flush=True)
 _, status = os.waitpid(pid, os.WUNTRACED)
 print("stopped", os.WSTOPSIG(status) if os.WIFSTOPPED(status) else -1, flush=True)
 os.read(int(sys.argv[1]), 1)
@@ -308,7 +313,7 @@ class JobControlTests(SignalTestCase):
     PROGRAM = """
         import os, signal, sys, time
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(7))
-        print(os.getpid(), flush=True)
+        print("program", os.getpid(), flush=True)
         while True:
             time.sleep(0.05)
     """
@@ -355,8 +360,11 @@ class JobControlTests(SignalTestCase):
         os.close(slave)
         os.close(go_read)
         self.addCleanup(self.reap, shell)
-        memray = int(lib.read_line(shell, GENEROUS))
-        child = int(lib.read_line(shell, GENEROUS))
+        # The shell's line and the program's come in either order.
+        lines = [lib.read_line(shell, GENEROUS), lib.read_line(shell, GENEROUS)]
+        pids = dict(line.split() for line in lines if len(line.split()) == 2)
+        self.assertEqual(sorted(pids), ["job", "program"], lines)
+        memray, child = int(pids["job"]), int(pids["program"])
         os.write(master, b"\x1a")  # Ctrl-Z
         self.assertEqual(lib.read_line(shell, GENEROUS), "stopped %d\n" % signal.SIGTSTP)
         self.assertEqual(process_state(child), "T")
@@ -367,7 +375,7 @@ class JobControlTests(SignalTestCase):
 
     def test_program_stopped_alone_stops_memray_and_kill_cont_to_memray_continues_it(self):
         process = self.start(self.PROGRAM)
-        child = int(lib.read_line(process, GENEROUS))
+        child = int(lib.read_line(process, GENEROUS).split()[1])
         os.kill(child, signal.SIGSTOP)
         self.assertEqual(self.wait_for_stop(process.pid), signal.SIGSTOP)
         os.kill(process.pid, signal.SIGCONT)  # memray alone
