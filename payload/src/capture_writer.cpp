@@ -2,6 +2,9 @@
 
 #include "fork_window.h"
 #include "recursion_guard.h"
+#include "run_status.h"
+
+#include "memray/format/run_status.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -9,6 +12,7 @@
 #include <ctime>
 #include <fcntl.h>
 #include <new>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace memray::payload {
@@ -29,6 +33,17 @@ bool writeAll(int fd, const uint8_t* data, size_t size)
         size -= static_cast<size_t>(written);
     }
     return true;
+}
+
+// Removes `path` if it is still the regular file open as `fd`: never a device (-o /dev/full),
+// nor a file someone put there meanwhile.
+void removeCreatedFile(const std::string& path, int fd)
+{
+    struct stat opened, named;
+    if (::fstat(fd, &opened) == 0 && S_ISREG(opened.st_mode) && ::lstat(path.c_str(), &named) == 0
+        && named.st_dev == opened.st_dev && named.st_ino == opened.st_ino) {
+        ::unlink(path.c_str());
+    }
 }
 
 }  // namespace
@@ -53,12 +68,17 @@ bool CaptureWriter::open(
     if (fd_ < 0) {
         *error = errno == EEXIST ? "file already exists, will not overwrite without --force: " + path
                                  : "cannot create " + path + ": " + std::strerror(errno);
+        reportRunStatus(format::kRunStatusFailed, path, *error);
         return false;
     }
     if (!writeAll(fd_, reinterpret_cast<const uint8_t*>(file_start.data()), file_start.size())) {
         *error = "cannot write " + path + ": " + std::strerror(errno);
+        // Created (or emptied, with --force) here, and no capture: left behind, an empty file
+        // would only make the next run refuse to overwrite it.
+        removeCreatedFile(path, fd_);
         ::close(fd_);
         fd_ = -1;
+        reportRunStatus(format::kRunStatusFailed, path, *error);
         return false;
     }
     statm_fd_ = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
@@ -209,6 +229,12 @@ bool CaptureWriter::writeChunk(const Buffer& buffer)
 {
     size_t size = compressor_.compress(buffer.data, buffer.used, compressed_.get());
     if (!writeAll(fd_, compressed_.get(), size)) {
+        // What part of the chunk got written stays: readers stop before a partial chunk.
+        const int error = errno;
+        reportRunStatus(format::kRunStatusIncomplete, path_,
+                        "writing stopped after " + std::to_string(bytes_written_) + " bytes: "
+                                + std::strerror(error));
+        errno = error;  // for the caller's message
         return false;
     }
     bytes_written_ += size;

@@ -9,7 +9,9 @@
 // unlike a single-phase module, is neither put in sys.modules nor cached, so the program
 // never sees it. attach does not come this way: the injector calls memray_attach directly.
 #include "memray/payload/payload_api.h"
+#include "process_title.h"
 #include "python_c_abi.h"
+#include "run_status.h"
 
 namespace {
 
@@ -20,6 +22,7 @@ using memray::payload::python_abi::PyObject;
 struct ModuleApi
 {
     char* (*PyBytes_AsString)(PyObject*);
+    long (*PyBytes_Size)(PyObject*);
     void (*PyErr_SetString)(PyObject*, const char*);
     PyObject** PyExc_RuntimeError;
     void (*Py_IncRef)(PyObject*);
@@ -38,6 +41,8 @@ PyObject* start(PyObject*, PyObject* config)
     if (text == nullptr) {
         return nullptr;  // TypeError already set
     }
+    // Only `memray run`'s bootstrap comes this way: its CLI listens for failures.
+    memray::payload::enableRunStatusReports();
     if (memray_start(text) != 0) {
         g_module_api.PyErr_SetString(*g_module_api.PyExc_RuntimeError, memray_last_error());
         return nullptr;
@@ -46,8 +51,22 @@ PyObject* start(PyObject*, PyObject* config)
     return g_module_api.none;
 }
 
+// set_command_line(arguments: bytes) -> None: what ps shows after the interpreter, the
+// arguments NUL-separated (process_title.h). Best effort: nothing is raised if it cannot.
+PyObject* setCommandLine(PyObject*, PyObject* arguments)
+{
+    const char* text = g_module_api.PyBytes_AsString(arguments);
+    if (text == nullptr) {
+        return nullptr;  // TypeError already set
+    }
+    memray::payload::setCommandLineArguments(text, static_cast<size_t>(g_module_api.PyBytes_Size(arguments)));
+    g_module_api.Py_IncRef(g_module_api.none);
+    return g_module_api.none;
+}
+
 MethodDef g_methods[] = {
         {"start", reinterpret_cast<void*>(&start), memray::payload::python_abi::kMethO, nullptr},
+        {"set_command_line", reinterpret_cast<void*>(&setCommandLine), memray::payload::python_abi::kMethO, nullptr},
         {nullptr, nullptr, 0, nullptr},
 };
 
@@ -60,7 +79,8 @@ extern "C" __attribute__((visibility("default"))) PyObject* PyInit_libmemray_pay
 {
     using memray::payload::python_abi::lookUp;
     ModuleApi api{};
-    if (!lookUp("PyBytes_AsString", &api.PyBytes_AsString) || !lookUp("PyErr_SetString", &api.PyErr_SetString)
+    if (!lookUp("PyBytes_AsString", &api.PyBytes_AsString) || !lookUp("PyBytes_Size", &api.PyBytes_Size)
+        || !lookUp("PyErr_SetString", &api.PyErr_SetString)
         || !lookUp("PyExc_RuntimeError", &api.PyExc_RuntimeError) || !lookUp("Py_IncRef", &api.Py_IncRef)
         || !lookUp("_Py_NoneStruct", &api.none) || !lookUp("PyModuleDef_Init", &api.PyModuleDef_Init)) {
         return nullptr;  // not inside a Python process: the import fails with SystemError

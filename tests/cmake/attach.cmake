@@ -29,3 +29,5 @@ memray_add_python_test(attach_refusals ${CMAKE_CURRENT_LIST_DIR}/../integration/
 # The issue's 50-cycle stress test, apart: the longest attach test by far (~25-100 s per
 # interpreter depending on the machine's load), so it gets a time limit of its own.
 memray_add_python_test(attach_stress ${CMAKE_CURRENT_LIST_DIR}/../integration/test_attach_stress.py)
+# A target in another mount namespace: the capture is named as memray can reach it.
+memray_add_python_test(attach_namespace ${CMAKE_CURRENT_LIST_DIR}/../integration/test_attach_namespace.py)

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import unittest
 from pathlib import Path
 
@@ -121,6 +122,26 @@ def communicate_explained(process, input=None, timeout=DEFAULT_TIMEOUT, involved
         raise AssertionError("%s did not finish within %s s.\nstdout: %s\nstderr: %s\n%s"
                              % (" ".join(str(a) for a in process.args), timeout, (stdout or "")[-3000:],
                                 (stderr or "")[-3000:], stacks))
+
+
+def read_line(process, timeout=DEFAULT_TIMEOUT):
+    """The next line of a Popen's stdout (text mode). If none comes within TIMEOUT seconds, the
+    test fails with every thread's stack of the process and all below it, which are killed."""
+    stacks = []
+
+    def expire():
+        stacks.append(hang_report.describe_tree(process.pid))
+        hang_report.kill_tree(process.pid)
+    timer = threading.Timer(timeout, expire)
+    timer.start()
+    try:
+        line = process.stdout.readline()
+    finally:
+        timer.cancel()
+    if stacks:
+        raise AssertionError("no line from %s within %s s:\n%s"
+                             % (" ".join(str(a) for a in process.args), timeout, stacks[0]))
+    return line
 
 
 def run_memray(args, cwd=None, env=None, input=None, timeout=DEFAULT_TIMEOUT, payload=None):

@@ -1,18 +1,17 @@
 """Tests of `memray run` and the top-level command line.
 
 Most of them test the CLI's plumbing -- option splitting, the bootstrap's emulation of the
-interpreter's own command line, exit statuses, signals, messages -- by running the same
+interpreter's own command line, exit statuses, deaths by signal, messages -- by running the same
 program under plain python and under `memray run`, with the TEST FIXTURE stand-in payload
 (memray_testlib.stand_in_payload()) so that they do not depend on the real payload. The tests
-in RealPayloadTests use the real payload.
+in RealPayloadTests use the real payload. Signals sent to `memray run` while the program runs
+are tested in test_run_signals.py.
 """
 
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
 import unittest
 import zipfile
 from pathlib import Path
@@ -292,117 +291,6 @@ class ExitStatusTests(PlumbingTestCase):
                 actual, _ = self.check_script(
                     "import os, signal; os.kill(os.getpid(), signal.%s)" % name)
                 self.assertEqual(actual.returncode, -getattr(signal, name))
-
-
-# A program that waits for a signal it handles in Python naps in a loop instead of one long
-# time.sleep(): CPython runs a Python handler (or raises KeyboardInterrupt) only at its next
-# eval-breaker check, and a signal that lands after the last check before the sleep's system
-# call (the handler trips, nothing is pending any more, the call is not interrupted) is acted
-# upon only when the sleep ends. The tests send their signal right after the program says
-# "ready", straight into that window; with time.sleep(60) this hung about one run in six on
-# 3.10 (the program did get the signal: with a 2 s sleep it exited through its handler, late).
-# A signal whose default action kills needs no Python code and has no such window.
-
-
-class SignalTests(lib.TempDirTestCase):
-    """While the program runs, memray passes signals on or stays out of their way."""
-
-    def start(self, source, ready="ready"):
-        lib.write_file(self.tmp / "prog.py", source)
-        process = subprocess.Popen(
-            [lib.memray_binary(), "run", "--python", PYTHON, "-q", "-f", "-o", "out.bin",
-             "prog.py"],
-            cwd=str(self.tmp), env=lib.memray_env(STAND_IN), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-            start_new_session=True)
-        self.addCleanup(self.reap, process)
-        self.assertEqual(process.stdout.readline().strip(), ready)
-        return process
-
-    @staticmethod
-    def reap(process):
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-
-    def test_sigterm_is_forwarded(self):
-        process = self.start("""
-            import signal, sys, time
-            def stop(*_):
-                print("got SIGTERM", flush=True)
-                sys.exit(7)
-            signal.signal(signal.SIGTERM, stop)
-            print("ready", flush=True)
-            while True: time.sleep(0.05)
-        """)
-        process.send_signal(signal.SIGTERM)  # to memray alone
-        out, _ = process.communicate(timeout=30)
-        self.assertEqual(process.returncode, 7)
-        self.assertIn("got SIGTERM", out)
-
-    def test_sigterm_death_is_reproduced(self):
-        process = self.start("import time; print('ready', flush=True); time.sleep(60)")
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=30)
-        self.assertEqual(process.returncode, -signal.SIGTERM)
-
-    def test_ctrl_c_goes_to_the_program_and_memray_survives_it(self):
-        process = self.start("""
-            import sys, time
-            try:
-                print("ready", flush=True)
-                while True: time.sleep(0.05)
-            except KeyboardInterrupt:
-                print("interrupted", flush=True)
-                sys.exit(5)
-        """)
-        os.killpg(process.pid, signal.SIGINT)  # as the terminal does: the whole group
-        out, _ = process.communicate(timeout=30)
-        self.assertEqual(process.returncode, 5)
-        self.assertIn("interrupted", out)
-
-    def test_ctrl_c_after_the_program_ended_does_not_change_the_status(self):
-        # The program exits at once on Ctrl-C: memray's own copy of the SIGINT may still be
-        # pending when it learns that, and must not kill it.
-        for _ in range(5):
-            process = self.start("""
-                import os, time
-                try:
-                    print("ready", flush=True)
-                    while True: time.sleep(0.05)
-                except KeyboardInterrupt:
-                    os._exit(6)
-            """)
-            os.killpg(process.pid, signal.SIGINT)
-            process.communicate(timeout=30)
-            self.assertEqual(process.returncode, 6)
-
-    def test_ctrl_c_uncaught(self):
-        process = self.start("import time\nprint('ready', flush=True)\nwhile True: time.sleep(0.05)")
-        os.killpg(process.pid, signal.SIGINT)
-        _, err = process.communicate(timeout=30)
-        self.assertEqual(process.returncode, -signal.SIGINT)
-        self.assertIn("KeyboardInterrupt", err)
-        self.assertNotIn("_memray_run", err)
-
-    def test_program_dies_with_memray(self):
-        process = self.start("""
-            import os, time
-            print("ready", flush=True)
-            print(os.getpid(), flush=True)
-            time.sleep(60)
-        """)
-        child = int(process.stdout.readline())
-        process.kill()  # memray alone
-        process.wait(timeout=30)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.kill(child, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
-        self.fail("the program outlived memray")
 
 
 class OutputTests(PlumbingTestCase):

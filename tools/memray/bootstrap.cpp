@@ -150,6 +150,10 @@ def _memray_run():
         except ImportError as error:
             fail('cannot load the memray payload: %s' % error)
         config = os.fsencode(config)
+        # What ps and /proc/PID/cmdline show from here on: the program's command line rather
+        # than this text (payload/src/process_title.h). Before start(): one thread, and the
+        # payload's own allocations untracked.
+        library.set_command_line(b'\0'.join(os.fsencode(a) for a in orig_args + args))
 
         # From here on every allocation is captured: only the start and the program may run.
         try:

@@ -1,7 +1,5 @@
 #include "child_process.h"
 
-#include <algorithm>
-#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -25,61 +23,13 @@ namespace memray::cli {
 
 namespace {
 
-// Signals forwarded to the child when they were sent to this process alone.
-constexpr std::array kForwardedSignals = {SIGTERM, SIGHUP, SIGQUIT};
-
 std::system_error systemError(const char* what)
 {
     return std::system_error(errno, std::generic_category(), what);
 }
 
-// Everything the parent changes about its signal handling, so it can be undone in the child
-// before exec. The parent keeps it to the end: once the child is gone this process only has
-// to report and end the way the child did, and a late Ctrl-C (pending, or pressed again)
-// must not make it die of SIGINT instead.
-class SignalState
-{
-  public:
-    SignalState()
-    {
-        sigemptyset(&d_waited);
-        sigaddset(&d_waited, SIGCHLD);
-        sigaddset(&d_waited, SIGINT);
-        for (int signal : kForwardedSignals) {
-            sigaddset(&d_waited, signal);
-        }
-        // Blocked, these signals stay pending until sigwaitinfo() collects them: no
-        // asynchronous handlers, and none is lost between fork() and the wait loop.
-        sigprocmask(SIG_BLOCK, &d_waited, &d_originalMask);
-        // An inherited SIG_IGN for SIGCHLD would make the kernel reap the child itself, and
-        // waitpid() could never report its status.
-        sigaction(SIGCHLD, nullptr, &d_originalChld);
-        if (d_originalChld.sa_handler == SIG_IGN) {
-            struct sigaction defaults = {};
-            defaults.sa_handler = SIG_DFL;
-            sigaction(SIGCHLD, &defaults, nullptr);
-        }
-    }
-
-    SignalState(const SignalState&) = delete;
-    SignalState& operator=(const SignalState&) = delete;
-
-    void restore() const
-    {
-        sigaction(SIGCHLD, &d_originalChld, nullptr);
-        sigprocmask(SIG_SETMASK, &d_originalMask, nullptr);
-    }
-
-    const sigset_t& waited() const { return d_waited; }
-
-  private:
-    sigset_t d_waited;
-    sigset_t d_originalMask;
-    struct sigaction d_originalChld = {};
-};
-
 [[noreturn]] void execChild(const std::string& program, const ArgumentBuilder& build,
-                            const SignalState& signals, pid_t parent, int errorPipe)
+                            const SignalRelay& signals, pid_t parent, int errorPipe)
 {
     int error = 0;
     try {
@@ -109,42 +59,6 @@ class SignalState
         written = write(errorPipe, &error, sizeof error);
     } while (written < 0 && errno == EINTR);
     _exit(127);
-}
-
-ChildExit waitForChild(pid_t pid, const SignalState& signals)
-{
-    for (;;) {
-        int status = 0;
-        pid_t reaped = waitpid(pid, &status, WNOHANG);
-        if (reaped == pid) {
-            ChildExit result;
-            result.pid = pid;
-            if (WIFSIGNALED(status)) {
-                result.signal = WTERMSIG(status);
-            } else {
-                result.exitCode = WEXITSTATUS(status);
-            }
-            return result;
-        }
-        if (reaped < 0 && errno != EINTR) {
-            throw systemError("waitpid");
-        }
-        siginfo_t info = {};
-        int signal = sigwaitinfo(&signals.waited(), &info);
-        if (signal < 0) {
-            continue;
-        }
-        // SIGCHLD: reaped above. SIGINT: the terminal delivers Ctrl-C to the whole foreground
-        // process group, the child included, which decides what it means; we only have to
-        // survive it. A terminal-generated SIGQUIT or SIGHUP (si_code SI_KERNEL) went to the
-        // child as well; only what was sent to us alone (kill(1), a supervisor) is passed on.
-        const bool forwarded = std::find(kForwardedSignals.begin(), kForwardedSignals.end(),
-                                         signal) != kForwardedSignals.end();
-        if (forwarded && info.si_code != SI_KERNEL) {
-            spdlog::debug("forwarding signal {} to pid {}", signal, pid);
-            kill(pid, signal);
-        }
-    }
 }
 
 // What execvp() will find for `program`, checked before forking so that a misspelt --python
@@ -187,7 +101,7 @@ ChildExit runChild(const std::string& program, const ArgumentBuilder& build)
     std::cerr.flush();
     std::fflush(nullptr);
 
-    SignalState signals;
+    SignalRelay signals;
     int errorPipe[2];
     if (pipe2(errorPipe, O_CLOEXEC) != 0) {
         throw systemError("pipe2");
@@ -218,7 +132,7 @@ ChildExit runChild(const std::string& program, const ArgumentBuilder& build)
         throw std::runtime_error("cannot run '" + program + "': " + std::strerror(execError));
     }
     spdlog::debug("started {} as pid {}", program, pid);
-    return waitForChild(pid, signals);
+    return signals.waitForExit(pid);
 }
 
 void dieOfSignal(int signal)

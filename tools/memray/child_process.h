@@ -1,10 +1,11 @@
 // Runs one program in a child process and stands in for it until it ends.
 //
-// While the child runs, this process behaves as a transparent wrapper: Ctrl-C and the other
-// terminal signals reach the child directly (it shares our process group) and are survived
-// here; SIGTERM, SIGHUP and SIGQUIT sent to this process alone are forwarded to the child;
-// and if this process is killed outright the child gets SIGKILL too, as it would if the two
-// were one process. Afterwards dieOfSignal() lets the caller end the way the child ended.
+// While the child runs, this process behaves as a transparent wrapper (signal_relay.h): the
+// terminal's signals reach the child directly (it shares our process group) and are survived
+// here, every other catchable signal sent to this process is forwarded to the child, a stop
+// of the child stops this process too; and if this process is killed outright the child gets
+// SIGKILL too, as it would if the two were one process. Afterwards dieOfSignal() lets the
+// caller end the way the child ended.
 #pragma once
 
 #include <functional>
@@ -13,14 +14,9 @@
 
 #include <sys/types.h>
 
-namespace memray::cli {
+#include "signal_relay.h"
 
-struct ChildExit
-{
-    pid_t pid = 0;
-    int exitCode = 0;  // when signal == 0
-    int signal = 0;    // the signal that killed the child, or 0 if it exited
-};
+namespace memray::cli {
 
 // Builds the child's argv[1..] from its pid. It runs in the child between fork() and exec(),
 // so it may only do what is safe there; this process is single-threaded, so allocating and
@@ -29,9 +25,8 @@ using ArgumentBuilder = std::function<std::vector<std::string>(pid_t self)>;
 
 // Starts `program` (looked up in PATH unless it contains a '/', like a shell does) with the
 // arguments `build` returns, and waits for it to end. The child starts with the signal
-// dispositions and mask this process had. When this returns, SIGINT, SIGTERM, SIGHUP and
-// SIGQUIT stay blocked in this process, which is expected to end soon after, with the child's
-// status. Throws std::runtime_error if the child cannot be started (e.g. no such program).
+// dispositions and mask this process had. When this returns, every signal stays blocked in
+// this process, which is expected to end soon after, with the child's status. Throws std::runtime_error if the child cannot be started (e.g. no such program).
 ChildExit runChild(const std::string& program, const ArgumentBuilder& build);
 
 // Kills this process with `signal`, so that whoever waits for it sees the same status as if

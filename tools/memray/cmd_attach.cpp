@@ -14,6 +14,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "payload_locator.h"
+#include "target_path.h"
 
 #include "memray/injector/control_channel.h"
 #include "memray/injector/failure.h"
@@ -142,7 +143,8 @@ inj::ProcessStatus checkProcess(pid_t pid)
     const std::string process = "process " + std::to_string(pid);
     std::string detail;
     if (reply.starts_with("active ")) {
-        detail = " (writing " + reply.substr(7) + "); run 'memray detach " + std::to_string(pid) + "' first";
+        detail = " (writing " + pathSeenFromHere(pid, reply.substr(7)) + "); run 'memray detach " + std::to_string(pid)
+                 + "' first";
     } else if (reply == "starting") {
         detail = " (a capture is starting); run 'memray detach " + std::to_string(pid) + "' to cancel it";
     } else if (reply.starts_with("busy ")) {
@@ -165,8 +167,9 @@ bool sessionThreadAlive(pid_t pid)
     return false;
 }
 
-// Step 4: until the session says the capture runs.
-std::string awaitActive(pid_t pid, const std::string& socket_path, inj::Interruption& interruption)
+// Step 4: until the session says the capture runs. Returns the capture's path (the target's).
+std::string awaitActive(pid_t pid, const std::string& socket_path, const std::string& output,
+                        inj::Interruption& interruption)
 {
     const auto started = Clock::now();
     bool channel_seen = false;
@@ -187,8 +190,9 @@ std::string awaitActive(pid_t pid, const std::string& socket_path, inj::Interrup
                 return reply->substr(7);
             }
             if (reply->starts_with("error ")) {
-                throw inj::Failure(inj::FailureKind::TargetFailure, "process " + std::to_string(pid)
-                                                                        + " could not start the capture: " + reply->substr(6));
+                throw inj::Failure(inj::FailureKind::TargetFailure,
+                                   "process " + std::to_string(pid) + " could not start the capture: "
+                                           + withPathSeenFromHere(pid, reply->substr(6), output));
             }
             if (reply->starts_with("busy ")) {
                 alreadyTracked(pid, *reply);
@@ -240,7 +244,8 @@ int attach(const AttachOptions& options)
 {
     const auto started = Clock::now();
     const pid_t pid = options.pid;
-    if (auto refusal = outputRefusal(options.output, options.force)) {
+    // The target writes the file, in its own mount namespace: check it where it will be.
+    if (auto refusal = outputRefusal(pathSeenFromHere(pid, options.output), options.force)) {
         return fail(kCommand, *refusal);
     }
     const inj::ProcessStatus status = checkProcess(pid);
@@ -295,7 +300,7 @@ int attach(const AttachOptions& options)
                                    + (report.entry_result == kEntryNoThread ? "cannot create a thread" : "bad configuration")
                                    + ")");
     }
-    const std::string capture = awaitActive(pid, socket_path, interruption);
+    const std::string capture = pathSeenFromHere(pid, awaitActive(pid, socket_path, options.output, interruption));
     const auto finished = Clock::now();
     spdlog::info("attach took {:.1f} ms: {:.1f} ms preparing, {:.1f} ms injecting and starting",
                  std::chrono::duration<double, std::milli>(finished - started).count(),

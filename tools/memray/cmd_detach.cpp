@@ -3,6 +3,7 @@
 // payload/src/control_channel.h), so it is quick and never stops the process.
 #include "cli_common.h"
 #include "commands.h"
+#include "target_path.h"
 
 #include "memray/injector/control_channel.h"
 #include "memray/injector/failure.h"
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
@@ -24,6 +26,18 @@ namespace inj = memray::injector;
 constexpr const char* kCommand = "detach";
 // Stopping takes the GIL and writes the last chunks of the file; give a busy process time.
 constexpr auto kStopTimeout = std::chrono::seconds(60);
+
+// The payload's summary, "wrote ... (N bytes) to PATH", with PATH named as seen from here.
+std::string summarySeenFromHere(pid_t pid, const std::string& summary)
+{
+    static constexpr std::string_view kBefore = " bytes) to ";
+    const size_t at = summary.find(kBefore);
+    if (at == std::string::npos) {
+        return summary;
+    }
+    const size_t path = at + kBefore.size();
+    return summary.substr(0, path) + pathSeenFromHere(pid, summary.substr(path));
+}
 
 int detach(pid_t pid)
 {
@@ -38,7 +52,8 @@ int detach(pid_t pid)
         return fail(kCommand, "no capture started by `memray attach` is running in process " + std::to_string(pid));
     }
     if (reply->starts_with("stopped ")) {
-        std::fprintf(stderr, "[memray] Stopped tracking process %d: %s\n", pid, reply->substr(8).c_str());
+        std::fprintf(stderr, "[memray] Stopped tracking process %d: %s\n", pid,
+                     summarySeenFromHere(pid, reply->substr(8)).c_str());
         return kExitOk;
     }
     if (reply->starts_with("cancelled ")) {

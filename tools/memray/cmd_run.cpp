@@ -3,7 +3,8 @@
 // The program runs in a child process: `PYTHON -c BOOTSTRAP ...` (bootstrap.cpp) loads the
 // payload, starts the capture and then runs the script, module or code exactly as the
 // interpreter would have. This process only prepares the command line, waits, and reports;
-// its exit status (or the signal it dies of) is the program's.
+// its exit status (or the signal it dies of) is the program's, unless no capture was written
+// (then it is non-zero, 1 if the program's was 0).
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -19,6 +20,9 @@
 #include "payload_locator.h"
 #include "run_options.h"
 #include "run_output.h"
+#include "run_status_listener.h"
+
+#include "memray/format/run_status.h"
 
 namespace memray::cli {
 
@@ -96,16 +100,38 @@ void writeToStderr(const std::string& text)
     }
 }
 
-void reportResult(const CaptureOutput& output, const ChildExit& exit, bool aggregated)
+// What became of the capture, said in one line (plus how to look at it). False if no capture
+// was written at all.
+bool reportResult(const CaptureOutput& output, const ChildExit& exit, bool aggregated, bool quiet,
+                 const std::vector<RunStatusReport>& reports)
 {
     const std::string path = output.displayPath(exit.pid);
+    const std::string written = output.absolutePath(exit.pid).string();
+    const RunStatusReport* failure = nullptr;
+    for (const RunStatusReport& report : reports) {
+        if (report.path == written) {
+            failure = &report;
+        }
+    }
+    if (failure && failure->kind == format::kRunStatusFailed) {
+        // The bootstrap said why (memray: error: ...) and did not run the program.
+        return false;
+    }
     std::error_code error;
-    if (!fs::exists(output.absolutePath(exit.pid), error)) {
-        writeToStderr("[memray] No profile results were written to " + path + ".\n");
-        return;
+    if (!fs::exists(written, error)) {
+        if (!quiet) {
+            writeToStderr("[memray] No profile results were written to " + path + ".\n");
+        }
+        return false;
+    }
+    if (quiet) {
+        return true;
     }
     const std::string quoted = shellQuoted(path);
-    if (exit.signal != 0) {
+    if (failure) {
+        writeToStderr("[memray] The profile results in " + path + " are incomplete: "
+                      + failure->reason + ".\n");
+    } else if (exit.signal != 0) {
         // The payload had no chance to finish the file: say so before anyone trusts it.
         writeToStderr("[memray] The program was killed by signal " + std::to_string(exit.signal)
                       + " (" + strsignal(exit.signal) + "); the profile results in " + path
@@ -117,6 +143,7 @@ void reportResult(const CaptureOutput& output, const ChildExit& exit, bool aggre
     writeToStderr("[memray] To look at them, run for example:\n"
                   "    memray flamegraph " + quoted + "\n"
                   + (aggregated ? "    memray flamegraph --leaks " : "    memray stats ") + quoted + "\n");
+    return true;
 }
 
 int run(const RunOptions& options)
@@ -132,6 +159,7 @@ int run(const RunOptions& options)
     const std::string_view bootstrap = bootstrapSource();
 
     spdlog::debug("interpreter {}, payload {}", options.python, payload.string());
+    const RunStatusListener status;
     const ChildExit exit = runChild(options.python, [&](pid_t self) {
         if (!options.quiet) {
             writeToStderr("[memray] Writing profile results into " + output.displayPath(self)
@@ -151,13 +179,12 @@ int run(const RunOptions& options)
     });
     spdlog::debug("pid {} ended: exit code {}, signal {}", exit.pid, exit.exitCode, exit.signal);
 
-    if (!options.quiet) {
-        reportResult(output, exit, options.aggregate);
-    }
+    const bool written = reportResult(output, exit, options.aggregate, options.quiet,
+                                      status.collect(exit.pid));
     if (exit.signal != 0) {
         dieOfSignal(exit.signal);
     }
-    return exit.exitCode;
+    return written || exit.exitCode != 0 ? exit.exitCode : 1;
 }
 
 }  // namespace
