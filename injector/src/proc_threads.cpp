@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <dirent.h>
+#include <thread>
 
 namespace memray::injector {
 
@@ -69,6 +70,21 @@ bool processExiting(pid_t pid)
         }
     }
     return true;
+}
+
+bool waitForExit(pid_t pid, std::chrono::milliseconds limit)
+{
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (true) {
+        auto status = readProcessStatus(pid);
+        if (!status || status->state == 'Z' || status->state == 'X' || processExiting(pid)) {
+            return true;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
 }
 
 ThreadSyscall parseThreadSyscall(std::string_view text)

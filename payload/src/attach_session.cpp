@@ -31,6 +31,8 @@ constexpr int kRequestTimeoutMs = 2000;
 // How long a `stop` waits for a start under way before it cancels it instead (less than what the
 // CLI waits for an answer to one request, 2 s).
 constexpr int kStopWaitsForStartMs = 1000;
+constexpr const char* kCancelledReply =
+        "cancelled the capture had not started yet (its start waits for the GIL); it is stopped as soon as it starts";
 // `memray attach` looks for it (tools/memray/cmd_attach.cpp).
 constexpr const char* kSessionThreadName = "memray-attach";
 
@@ -120,9 +122,6 @@ class Session
     // Answers one connection. False when the session is over.
     bool serve(int client);
     std::string statusLine();
-    // After a `stop` that came while the capture was still starting: waits for the start (in
-    // this, the session's thread), stops the capture if it began, and ends the session.
-    void cancelStart();
     void closeChannel();
     void end();
 
@@ -134,6 +133,8 @@ class Session
     Start start_;
     pthread_t starter_{};
     bool starter_running_ = false;
+    // A `stop` came while the start waited for the GIL: the capture stops as soon as it starts.
+    bool cancelled_ = false;
 };
 
 // memray's own threads never record what they allocate or free, to their very end (thread
@@ -194,6 +195,14 @@ void Session::run()
         long long active_since = 0;
         Phase phase = start_.current(&message, &active_since);
         int timeout = -1;
+        if (cancelled_ && phase != Phase::Starting) {
+            // The start a `stop` cancelled is over: stop what it started, and end.
+            if (phase == Phase::Active) {
+                std::string summary;
+                Tracker::stop(&error, &summary);
+            }
+            break;
+        }
         if (phase == Phase::Starting) {
             timeout = 20;  // to start the --duration clock soon after the capture is active
         } else if (phase == Phase::Active && options_.duration_s > 0) {
@@ -225,6 +234,9 @@ void Session::run()
 
 std::string Session::statusLine()
 {
+    if (cancelled_) {
+        return kCancelledReply;
+    }
     std::string message;
     switch (start_.current(&message)) {
         case Phase::Starting:
@@ -253,8 +265,9 @@ bool Session::serve(int client)
         std::string line = statusLine();
         ControlServer::writeLine(client, line);
         close(client);
-        // A failure is reported once, to the CLI that waits for it; then the session ends.
-        if (!line.starts_with("starting") && !line.starts_with("active")) {
+        // A failure is reported once, to the CLI that waits for it; then the session ends (a
+        // cancelled one only once its start is over, in run()).
+        if (!cancelled_ && !line.starts_with("starting") && !line.starts_with("active")) {
             end();
             return false;
         }
@@ -263,15 +276,15 @@ bool Session::serve(int client)
     if (*request == "stop") {
         // A start about to finish (the usual case: it takes milliseconds) is waited for, so that
         // the session is over when the reply comes; one that waits for the GIL is not.
-        if (start_.awaitStartedFor(kStopWaitsForStartMs) == Phase::Starting) {
+        if (cancelled_ || start_.awaitStartedFor(kStopWaitsForStartMs) == Phase::Starting) {
             // The start waits for the GIL, which may take any time (a long C call holding it):
-            // answer now, and stop the capture the moment it starts (cancelStart). Nobody waits.
-            closeChannel();
-            ControlServer::writeLine(client, "cancelled the capture had not started yet (its start waits for the GIL); "
-                                             "it is stopped as soon as it starts");
+            // answer now, and stop the capture the moment it starts (run() does). Until then the
+            // channel stays open and answers that it is cancelled, so that a waiting `memray
+            // attach` learns why its capture will not come.
+            cancelled_ = true;
+            ControlServer::writeLine(client, kCancelledReply);
             close(client);
-            cancelStart();
-            return false;
+            return true;
         }
         std::string reply;
         if (start_.current() == Phase::Active) {
@@ -288,15 +301,6 @@ bool Session::serve(int client)
     ControlServer::writeLine(client, "error unknown request");
     close(client);
     return true;
-}
-
-void Session::cancelStart()
-{
-    if (start_.awaitStarted() == Phase::Active) {
-        std::string error, summary;
-        Tracker::stop(&error, &summary);
-    }
-    end();
 }
 
 void Session::closeChannel()

@@ -197,6 +197,11 @@ std::string awaitActive(pid_t pid, const std::string& socket_path, const std::st
             if (reply->starts_with("busy ")) {
                 alreadyTracked(pid, *reply);
             }
+            if (reply->starts_with("cancelled ")) {
+                throw inj::Failure(inj::FailureKind::TargetFailure,
+                                   "the capture in process " + std::to_string(pid)
+                                           + " was cancelled before it started (by 'memray detach')");
+            }
         } else {
             auto status = inj::readProcessStatus(pid);
             if (!status || status->state == 'Z' || status->state == 'X') {
@@ -204,10 +209,15 @@ std::string awaitActive(pid_t pid, const std::string& socket_path, const std::st
                                    "process " + std::to_string(pid) + " exited before the capture started");
             }
             if (channel_seen) {
-                // The session closed its socket without starting: only a `stop` does that.
+                // The session's socket is gone without a capture: the process removes it as it
+                // exits (a cancelled session answers until it ends). Say which, once it is clear.
+                if (inj::waitForExit(pid, kStartTimeout)) {
+                    throw inj::Failure(inj::FailureKind::TargetExiting,
+                                       "process " + std::to_string(pid) + " exited before the capture started");
+                }
                 throw inj::Failure(inj::FailureKind::TargetFailure,
-                                   "the capture in process " + std::to_string(pid)
-                                           + " was cancelled before it started (by 'memray detach')");
+                                   "memray's session in process " + std::to_string(pid)
+                                           + " ended before the capture started (see the process's stderr)");
             }
         }
         if (!channel_seen && Clock::now() >= started + kChannelTimeout && !sessionThreadAlive(pid)) {

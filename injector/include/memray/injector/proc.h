@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -69,6 +70,8 @@ ThreadSyscall readThreadSyscall(pid_t pid, pid_t tid);
 bool threadExiting(pid_t pid, pid_t tid);
 // Whether the whole process is going away: no thread left that is not exiting.
 bool processExiting(pid_t pid);
+// Waits (polling) up to `limit` for process `pid` to exit or be exiting; true if it did.
+bool waitForExit(pid_t pid, std::chrono::milliseconds limit);
 
 // kernel.yama.ptrace_scope, or nullopt when Yama is not part of this kernel.
 std::optional<int> yamaPtraceScope();
