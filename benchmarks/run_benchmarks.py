@@ -419,6 +419,29 @@ def attach_section(ctx):
     return lines + [line for line in verdicts if line.strip()] + [""]
 
 
+def updated_results(old_lines, measured, chosen, machine):
+    """The lines of an existing results file with the sections in MEASURED (each starting with
+    its "## " heading) put in place of the ones of the same heading (or added at the end), and a
+    note under the machine lines saying which sections were measured when, and how."""
+    head_end = next((i for i, line in enumerate(old_lines) if line.startswith("## ")), len(old_lines))
+    head, blocks = old_lines[:head_end], []
+    for line in old_lines[head_end:]:
+        if line.startswith("## "):
+            blocks.append([])
+        blocks[-1].append(line)
+    for section in measured:
+        for index, block in enumerate(blocks):
+            if block[0] == section[0]:
+                blocks[index] = section
+                break
+        else:
+            blocks.append(section)
+    while head and not head[-1].strip():
+        head.pop()
+    note = ["- re-measured later (--update): %s, with:" % ", ".join(chosen)] + ["  " + line for line in machine]
+    return head + note + [""] + [line for block in blocks for line in block]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--memray", required=True, help="the memray binary (a Release build)")
@@ -427,6 +450,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default=os.path.join(HERE, "results", "RESULTS.md"))
     parser.add_argument("--quick", action="store_true", help="tiny workloads and one size: checks the suite runs")
+    parser.add_argument("--update", action="store_true",
+                        help="replace only the chosen sections in the existing --out file, and say when they were measured")
     parser.add_argument("--sections", default="overhead,fixed,size,reporters,html,native,attach,reliability",
                         help="comma-separated subset of: overhead, fixed, size, reporters, html, native, attach, "
                              "reliability")
@@ -443,12 +468,20 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="memray-bench-") as scratch:
         ctx = Context(args, scratch)
-        lines = ["# Benchmark results", "",
-                 "Written by `tools/scripts/bench.sh` (benchmarks/run_benchmarks.py); do not edit by hand.", ""]
-        lines += machine_lines(ctx) + [""]
+        measured = []
         for name in chosen:
             print("benchmarks: %s..." % name, file=sys.stderr, flush=True)
-            lines += sections[name](ctx)
+            measured.append(sections[name](ctx))
+        if args.update and os.path.exists(args.out):
+            with open(args.out) as existing:
+                old_lines = existing.read().splitlines()
+            lines = updated_results(old_lines, measured, chosen, machine_lines(ctx))
+        else:
+            lines = ["# Benchmark results", "",
+                     "Written by `tools/scripts/bench.sh` (benchmarks/run_benchmarks.py); do not edit by hand.", ""]
+            lines += machine_lines(ctx) + [""]
+            for section in measured:
+                lines += section
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as out:
         out.write("\n".join(lines).rstrip() + "\n")
