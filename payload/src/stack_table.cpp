@@ -26,6 +26,32 @@ uint32_t StackTable::internCode(const void* code, RecordSink& sink)
     return it->second;
 }
 
+void StackTable::forgetCode(const void* code, ThreadState* threads)
+{
+    auto found = code_ids_.find(code);
+    if (found == code_ids_.end()) {
+        return;  // never interned: nothing refers to it
+    }
+    // Its frames and stack nodes stay in their maps under the old code id, which nothing will
+    // look up again: the next code object at this address gets an id (and names) of its own.
+    code_ids_.erase(found);
+    for (ChildSlot& slot : child_slots_) {
+        if (slot.code == code) {
+            slot = ChildSlot{};
+        }
+    }
+    for (ThreadState* thread = threads; thread; thread = thread->next) {
+        std::vector<CachedFrame>& cache = thread->stack_cache;
+        for (size_t depth = 0; depth < cache.size(); ++depth) {
+            if (cache[depth].code == code) {
+                cache.resize(depth);
+                thread->cached_frames_on_stack = std::min<uint32_t>(thread->cached_frames_on_stack, depth);
+                break;
+            }
+        }
+    }
+}
+
 uint32_t StackTable::internFrame(const RawFrame& frame, RecordSink& sink)
 {
     uint32_t code_id = internCode(frame.code, sink);

@@ -29,6 +29,11 @@ class StackTable
     // tracker's lock held.
     uint32_t intern(ThreadState* thread, size_t kept, const RawFrame* frames, size_t count, RecordSink& sink);
 
+    // `code` is about to be freed (its address may soon name another code object): drops its id
+    // and every cached stack node through it, here and in the stack caches of `threads` (a list
+    // linked through ThreadState::next). Call with the tracker's lock held.
+    void forgetCode(const void* code, ThreadState* threads);
+
     void setWalker(const PythonFrameWalker* walker) { walker_ = walker; }
     // Native captures: stack nodes also tell entry frames apart (format::kStackFlagEntry).
     void setNative(bool native) { native_ = native; }

@@ -2,6 +2,7 @@
 
 #include "aggregator.h"
 #include "capture_writer.h"
+#include "code_lifetime.h"
 #include "fork_window.h"
 #include "got_patcher.h"
 #include "hooks.h"
@@ -494,6 +495,7 @@ bool stopLocked(Capture& c, std::string* summary, bool restore_hooks = true)
     if (restore_hooks) {
         std::lock_guard patch(c.patch_mutex);
         c.patcher->restoreAll();
+        unwatchCodeDeaths(c.api.PyCode_Type);
     }
     CaptureWriter* writer;
     uint64_t records;
@@ -548,6 +550,11 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
         return false;
     }
     c.stop_code = config.skip_caller_frames ? c.walker.currentCode() : nullptr;
+    // Before any code object is interned: from now on the tracker hears of every one that dies.
+    if (!watchCodeDeaths(c.api.PyCode_Type, &Tracker::onCodeDeath)) {
+        *error = "the interpreter's code type is not laid out as expected";
+        return false;
+    }
     dropGilForForkWindowForTests();
 
     static std::once_flag process_setup;
@@ -865,6 +872,19 @@ void Tracker::onPythonFrameExit()
 {
     if (ThreadState* thread = t_thread_state; thread != nullptr && g_capture != nullptr) {
         noteFrameExit(g_capture->walker, thread);
+    }
+}
+
+void Tracker::onCodeDeath(const void* code)
+{
+    if (!g_tracking.load(std::memory_order_relaxed)) {
+        return;
+    }
+    RecursionGuard guard;
+    Capture& c = *g_capture;
+    RecordLockHold hold(c.record_mutex);
+    if (c.active) {
+        c.stacks.forgetCode(code, c.threads);
     }
 }
 

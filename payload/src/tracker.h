@@ -36,6 +36,8 @@ class Tracker
     // A Python frame of the calling thread is leaving its stack (return, yield or unwinding):
     // the frame-exit events the Python integration subscribes to on 3.12+ (with the GIL).
     static void onPythonFrameExit();
+    // With the GIL held: a code object is about to be freed (code_lifetime.h).
+    static void onCodeDeath(const void* code);
 
     // prctl(PR_SET_NAME) on the calling thread.
     static void setCurrentThreadName(const char* name);

@@ -372,6 +372,30 @@ class CaptureTests(lib.TempDirTestCase):
         self.assertFalse(os.path.exists("%s.%d" % (result.capture, child_pid)))
         self.assertEqual(bytearrays(capture, 2_000_009), [])
 
+    def test_a_code_object_at_a_dead_ones_address_is_a_code_object_of_its_own(self):
+        # A module's body code dies once the module is imported, and the next module's often
+        # takes its address: each must still be reported under its own file, in every mode.
+        source = """
+            import os, sys
+            directory = os.path.dirname(os.path.abspath(__file__))
+            sys.path.insert(0, directory)
+            for name in ("first_module", "second_module", "third_module"):
+                with open(os.path.join(directory, name + ".py"), "w") as module:
+                    module.write("DATA = [bytearray(100003) for _ in range(3)]\\n")
+            import first_module
+            import second_module
+            import third_module
+        """
+        for options in ([], ["--trace-python-allocators"], ["--native"]):
+            with self.subTest(options=options):
+                _, capture = self.run_ok(source, options=options, output="code-%d.bin" % len(options[0] if options else ""))
+                # malloc, or the object domain with --trace-python-allocators: bytearray(100003).
+                blocks = [a for a in capture.allocations if a["size"] == 100004]
+                files = sorted(next(f for _, f, _ in capture.stack(a["stack"]) if f.endswith("_module.py"))
+                               for a in blocks)
+                self.assertEqual([os.path.basename(f) for f in files],
+                                 ["first_module.py"] * 3 + ["second_module.py"] * 3 + ["third_module.py"] * 3)
+
     def test_forks_inside_the_payloads_own_initialisations_leave_working_children(self):
         # MEMRAY_TEST_FORK_WINDOW_MS holds the writer thread in each memory sample, and a new
         # thread in the creation of its state, for 300 ms (payload/src/fork_window.h): both
