@@ -13,6 +13,7 @@ import memray_testlib
 # `memray run -o DIRECTORY/capture.bin DIRECTORY/script.py` (memray_testlib.run_script).
 KNOWN_PROGRAM = """
 import threading
+from capture_waits import wait_for_samples
 
 def alpha_big():
     return [bytearray(1024 * 1024) for _ in range(8)]
@@ -43,20 +44,6 @@ def import_heavy():
     sys.path.insert(0, directory)
     import heavy_module
     return heavy_module.HEAVY
-
-def wait_for_samples():
-    # capture_waits.wait_for_samples, inlined. Importing that module here would free its
-    # <module> code object, whose address heavy_module's then often takes on 3.12: the payload
-    # identifies code objects by address for a whole capture, so heavy_module's frames were
-    # reported under capture_waits.py (a known fault, not yet fixed).
-    import os, time
-    capture = os.path.join(os.path.dirname(os.path.abspath(__file__)), "capture.bin")
-    size, growths, deadline = os.path.getsize(capture), 0, time.monotonic() + 120
-    while growths < 2:
-        assert time.monotonic() < deadline, "no memory sample within 120 s"
-        time.sleep(0.001)
-        if os.path.getsize(capture) != size:
-            size, growths = os.path.getsize(capture), growths + 1
 
 def main():
     keep = [alpha_big()]
