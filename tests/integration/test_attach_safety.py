@@ -296,8 +296,12 @@ class InterruptionTests(lib.TempDirTestCase):
         self.assertEqual(target.finish(), 0, target.stderr())
         self.assertEqual(target.stderr(), "")
         _, stderr = lib.communicate_explained(attaching, timeout=COMMAND_TIMEOUT)
-        self.assertEqual(attaching.returncode, 1, stderr)
-        self.assertIn("process %d exited before the capture started" % target.pid, stderr)
+        # Normally the start is still held when finalization begins, and the attach says the
+        # process exited; a machine too slow to end the program within the 3 s may let the
+        # capture start first, which is no failure either. The target's clean exit is the point.
+        if attaching.returncode != 0:
+            self.assertEqual(attaching.returncode, 1, stderr)
+            self.assertIn("process %d exited before the capture started" % target.pid, stderr)
 
     def test_detach_while_the_capture_waits_for_the_gil_answers_at_once(self):
         # `memray detach` must never wait for a start that waits for the GIL: it is told at once
