@@ -102,7 +102,7 @@ class InterruptionTests(lib.TempDirTestCase):
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=lib.memray_env())
             time.sleep(delay)
             process.send_signal(which)
-            _, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
+            _, stderr = lib.communicate_explained(process, timeout=COMMAND_TIMEOUT, involved=[target.pid])
             # Killed before it touched anything, interrupted and undone (130), or already done.
             self.assertIn(process.returncode, (0, 130, -which), stderr)
             if process.returncode == 130:
@@ -112,6 +112,10 @@ class InterruptionTests(lib.TempDirTestCase):
             # If a capture did start, detach ends it; either way the target answers as before.
             result = detach(target.pid)
             self.assertIn(result.returncode, (0, 1), result.stderr)
+            # A session whose start was cancelled while it waited ends once the start is over:
+            # the next trial begins when no session is left (its socket is gone).
+            socket_path = "/proc/%d/root/tmp/memray-%d/attach-%d.sock" % (target.pid, os.geteuid(), target.pid)
+            self.assertTrue(wait_until(lambda: not os.path.exists(socket_path), timeout=60), thread_stacks(target.pid))
             target.send("ping %d\n" % trial)
             self.assertEqual(target.wait_for("pong"), "pong %d" % trial)
         self.assertEqual(target.finish(), 0, target.stderr())
