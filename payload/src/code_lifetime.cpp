@@ -26,12 +26,17 @@ void deallocWatched(void* code)
     g_original_dealloc.load(std::memory_order_acquire)(code);
 }
 
+// The code type's tp_dealloc slot, read and written as one aligned pointer.
+std::atomic<Destructor>* deallocSlot(const void* code_type)
+{
+    return reinterpret_cast<std::atomic<Destructor>*>(static_cast<char*>(const_cast<void*>(code_type)) + kTpDeallocOffset);
+}
+
 }  // namespace
 
 bool watchCodeDeaths(const void* code_type, void (*on_death)(const void* code))
 {
-    auto* type = static_cast<char*>(const_cast<void*>(code_type));
-    auto* slot = reinterpret_cast<std::atomic<Destructor>*>(type + kTpDeallocOffset);
+    auto* slot = deallocSlot(code_type);
     const Destructor current = slot->load(std::memory_order_relaxed);
     if (current == &deallocWatched) {
         return true;
@@ -41,7 +46,7 @@ bool watchCodeDeaths(const void* code_type, void (*on_death)(const void* code))
             return false;  // somebody else wrapped it since: theirs is not ours to skip
         }
     } else {
-        const char* name = *reinterpret_cast<const char**>(type + kTpNameOffset);
+        const char* name = *reinterpret_cast<const char* const*>(static_cast<const char*>(code_type) + kTpNameOffset);
         if (name == nullptr || std::strcmp(name, "code") != 0 || current == nullptr) {
             return false;
         }
@@ -55,11 +60,9 @@ bool watchCodeDeaths(const void* code_type, void (*on_death)(const void* code))
 
 void unwatchCodeDeaths(const void* code_type)
 {
-    auto* type = static_cast<char*>(const_cast<void*>(code_type));
-    auto* slot = reinterpret_cast<std::atomic<Destructor>*>(type + kTpDeallocOffset);
     Destructor ours = &deallocWatched;
     // A thread already inside deallocWatched finishes there: the payload is never unloaded.
-    slot->compare_exchange_strong(ours, g_original_dealloc.load(std::memory_order_acquire));
+    deallocSlot(code_type)->compare_exchange_strong(ours, g_original_dealloc.load(std::memory_order_acquire));
 }
 
 }  // namespace memray::payload
