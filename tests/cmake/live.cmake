@@ -7,3 +7,15 @@ if(LIVE_TEST_SOURCES)
   target_link_libraries(live_tests PRIVATE memray_live GTest::gtest_main util)
   gtest_discover_tests(live_tests TEST_PREFIX "live." DISCOVERY_MODE PRE_TEST)
 endif()
+
+# End to end through tmux, on one shared-libpython interpreter and the static one (the view is
+# the same program whatever the target; what differs by interpreter is the capture, which the
+# capture tests cover on every version).
+set(LIVE_TEST_PYTHONS "")
+foreach(py ${MEMRAY_TEST_PYTHONS})
+  memray_python_label(${py} label)
+  if(label STREQUAL "3.12" OR label STREQUAL "3.11-static")
+    list(APPEND LIVE_TEST_PYTHONS ${py})
+  endif()
+endforeach()
+memray_add_python_test_on("${LIVE_TEST_PYTHONS}" live_view ${CMAKE_SOURCE_DIR}/tests/integration/test_live.py)
