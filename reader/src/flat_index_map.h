@@ -4,6 +4,7 @@
 // and node-by-node teardown dominate.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
