@@ -46,10 +46,14 @@ struct LiveHeap::State
     {
     }
 
+    static LocationKey keyOf(const Record& allocation)
+    {
+        return LocationKey{allocation.stack_id, allocation.native_stack_id, allocation.tid, allocation.allocator};
+    }
+
     void allocate(const Record& record)
     {
-        const uint32_t index = locations.intern(
-                LocationKey{record.stack_id, record.native_stack_id, record.tid, record.allocator});
+        const uint32_t index = locations.intern(keyOf(record));
         if (index == figures.bytes.size()) {
             figures.bytes.push_back(0);
             figures.count.push_back(0);
@@ -91,7 +95,11 @@ void LiveHeap::apply(const Record* records, size_t count)
         // The heap's tables are mostly cache misses: start loading the slots of the records a
         // little ahead (what the report analyses do too).
         if (i + kPrefetchDistance < count && records[i + kPrefetchDistance].kind >= RecordKind::Allocation) {
-            state.heap.prefetch(records[i + kPrefetchDistance].address);
+            const Record& ahead = records[i + kPrefetchDistance];
+            state.heap.prefetch(ahead.address);
+            if (ahead.kind == RecordKind::Allocation) {
+                state.locations.prefetch(State::keyOf(ahead));
+            }
         }
         const Record& record = records[i];
         if (record.kind == RecordKind::Allocation) {

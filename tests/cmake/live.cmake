@@ -8,3 +8,9 @@ if(LIVE_TEST_SOURCES)
   target_link_libraries(live_tests PRIVATE memray_live memray_synth GTest::gtest_main util)
   gtest_discover_tests(live_tests TEST_PREFIX "live." DISCOVERY_MODE PRE_TEST)
 endif()
+
+# build/bin/memray-live-bench CAPTURE: how fast a live session takes in a capture, and its CPU.
+if(TARGET memray_live)
+  add_executable(memray-live-bench ${CMAKE_CURRENT_LIST_DIR}/../live/live_bench.cpp)
+  target_link_libraries(memray-live-bench PRIVATE memray_live)
+endif()
