@@ -42,7 +42,7 @@ class Tmux:
         self.status_file = self.directory / ("%s.status" % self.socket)
         config = self.directory / ("%s.conf" % self.socket)
         config.write_text('set -g remain-on-exit on\nset -g default-terminal "tmux-256color"\n'
-                          "set -g history-limit 0\nset -g status off\n")
+                          "set -g status off\n")
         environment = dict(env if env is not None else lib.memray_env())
         environment["LANG"] = environment["LC_ALL"] = "C.UTF-8" if utf8 else "C"
         environment.pop("TMUX", None)
@@ -62,6 +62,12 @@ class Tmux:
 
     def text(self):
         return "\n".join(self.screen())
+
+    def full_text(self):
+        """Everything the window showed that is still kept, scrolled-off lines included: what a
+        command printed after leaving the full-screen view (tmux may scroll it off when the
+        command's pane dies)."""
+        return self._tmux(["capture-pane", "-p", "-S", "-", "-E", "-", "-t", "live"]).stdout
 
     def keys(self, *keys):
         """tmux key names or literal text, e.g. keys("t"), keys("Space"), keys("Escape")."""
@@ -122,22 +128,24 @@ class Tmux:
         self._tmux(["kill-server"], check=False)
 
 
+# A row of the table: "Location  Total  % Total  Own  % Own  Allocations  File/Module".
+ROW = re.compile(r"^(?P<location>\S.*?)\s+(?P<total>\d+\.\d{3}[kMGTP]?B)\s+(?P<total_pct>\d+\.\d\d%)\s+"
+                 r"(?P<own>\d+\.\d{3}[kMGTP]?B)\s+(?P<own_pct>\d+\.\d\d%)\s+(?P<allocations>\d+)\s*(?P<file>.*)$")
+
+
+def rows(lines):
+    """The table rows on the screen, in order, as dicts of the columns above."""
+    return [match.groupdict() for match in map(ROW.match, lines) if match]
+
+
 def row(lines, function):
-    """The table row of FUNCTION as its cells (split on 2+ spaces), or None."""
-    for line in lines:
-        cells = re.split(r"\s{2,}", line.strip())
-        if cells and cells[0].split()[-1:] == [function] or (cells and cells[0] == function):
-            return cells
-    return None
+    """The row of FUNCTION (its Location), or None."""
+    return next((r for r in rows(lines) if r["location"] == function), None)
 
 
 def row_index(lines, function):
-    """Where FUNCTION's row is on the screen (line number), or None."""
-    for index, line in enumerate(lines):
-        cells = re.split(r"\s{2,}", line.strip())
-        if cells and cells[0] == function:
-            return index
-    return None
+    """FUNCTION's place in the table (0 for the first row), or None."""
+    return next((i for i, r in enumerate(rows(lines)) if r["location"] == function), None)
 
 
 def process_alive(pid):

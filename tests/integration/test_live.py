@@ -8,6 +8,7 @@ The program under view, PROGRAM, holds allocations whose order differs by sort k
   allocate_many      3000 allocations of 1000 B    (most allocations)
   worker_allocates   7 MB, in a thread named test-worker
   steady_growth      10 kB every 50 ms, half freed every 100 (the numbers keep moving)
+  allocate_late      20 MB once a file "go" appears (for attach, which sees only what comes after)
 It writes its pid and "ready" to its control directory and runs until a file "stop" appears.
 """
 
@@ -45,6 +46,9 @@ def worker_allocates(started):
         time.sleep(0.02)
     return kept
 
+def allocate_late():
+    return bytearray(20_000_000)
+
 def steady_growth(store):
     store.append(bytearray(10_000))
     if len(store) >= 100:
@@ -58,8 +62,11 @@ started.wait()
 (control / "pid").write_text(str(os.getpid()))
 print("ready", flush=True)
 store = []
+late = None
 while not (control / "stop").exists():
     steady_growth(store)
+    if late is None and (control / "go").exists():
+        late = allocate_late()
     time.sleep(0.05)
 worker.join()
 print("done", flush=True)
@@ -95,10 +102,10 @@ class LiveViewTestCase(lib.TempDirTestCase):
                       % (WAIT_TIMEOUT, "\n".join(hang_report.describe_tree(pid) for pid in involved)))
         return int(pid_file.read_text())
 
-    def assert_known_rows(self, tmux, involved=()):
-        """Waits until the table shows allocate_lots with its 20 MB."""
-        return tmux.wait_for(lambda lines: (row(lines, "allocate_lots") or [None])[1:2] == [SIZE_20MB],
-                             "allocate_lots with %s" % SIZE_20MB, involved=involved)
+    def assert_known_rows(self, tmux, involved=(), function="allocate_lots"):
+        """Waits until the table shows FUNCTION with its 20 MB."""
+        return tmux.wait_for(lambda lines: (row(lines, function) or {}).get("total") == SIZE_20MB,
+                             "%s with %s" % (function, SIZE_20MB), involved=involved)
 
 
 class RunLiveTests(LiveViewTestCase):
@@ -109,18 +116,25 @@ class RunLiveTests(LiveViewTestCase):
         self.assertTrue(process_alive(pid))
         self.assertRegex("\n".join(lines), r"PID: ?%d" % pid)
 
+        # Only the program's own functions from here on (a filter on the file column), so that
+        # every row compared fits on the screen whatever the interpreter imported.
+        tmux.keys("/")
+        tmux.type("program.py")
+        tmux.keys("Enter")
+        tmux.wait_for(lambda l: row(l, "allocate_lots") is not None and row(l, "_find_and_load") is None,
+                      "the filter on program.py")
+
         # Sort keys: t (default) puts the biggest total first, a the most allocations, o own bytes.
-        lines = tmux.screen()
-        self.assertLess(row_index(lines, "allocate_lots"), row_index(lines, "allocate_many"), "\n".join(lines))
+        def order(first, second):
+            return lambda l: (row_index(l, first) is not None and row_index(l, second) is not None
+                              and row_index(l, first) < row_index(l, second))
+        tmux.wait_for(order("allocate_lots", "allocate_many"), "total order")
         tmux.keys("a")
-        tmux.wait_for(lambda l: row_index(l, "allocate_many") is not None and row_index(l, "allocate_lots") is not None
-                      and row_index(l, "allocate_many") < row_index(l, "allocate_lots"), "allocations order")
+        tmux.wait_for(order("allocate_many", "allocate_lots"), "allocations order")
         tmux.keys("o")
-        tmux.wait_for(lambda l: row_index(l, "allocate_lots") is not None and row_index(l, "<module>") is not None
-                      and row_index(l, "allocate_lots") < row_index(l, "<module>"), "own order")
+        tmux.wait_for(order("allocate_lots", "<module>"), "own order")
         tmux.keys("t")
-        tmux.wait_for(lambda l: row_index(l, "allocate_lots") is not None and row_index(l, "<module>") is not None
-                      and row_index(l, "<module>") < row_index(l, "allocate_lots"), "total order")
+        tmux.wait_for(order("<module>", "allocate_lots"), "total order again")
 
         # Threads: merged by default; split shows one thread at a time; the worker's thread has
         # its name and its function, and not the main thread's.
@@ -149,7 +163,10 @@ class RunLiveTests(LiveViewTestCase):
         tmux.wait_for(lambda l: row(l, "steady_growth") != frozen and "paused" not in "\n".join(l).lower(),
                       "the table moving again")
 
-        # Filter by a substring of the function or file.
+        # Filter by a substring of the function or file (Esc in the prompt clears the filter).
+        tmux.keys("/")
+        tmux.keys("Escape")
+        tmux.wait_for(lambda l: row(l, "_find_and_load") is not None, "the program.py filter cleared")
         tmux.keys("/")
         tmux.type("allocate_m")
         tmux.keys("Enter")
@@ -163,8 +180,8 @@ class RunLiveTests(LiveViewTestCase):
         tmux.keys("q")
         self.assertEqual(tmux.wait_for_exit(), 0, tmux.text())
         self.assertFalse(process_alive(pid))
-        match = re.search(r"output is in (\S+)", tmux.text())
-        self.assertIsNotNone(match, tmux.text())
+        match = re.search(r"output is in (\S+)", tmux.full_text())
+        self.assertIsNotNone(match, tmux.full_text())
         self.assertIn("ready", Path(match.group(1)).read_text())
 
     def test_program_that_ends_first_leaves_the_last_screen_up(self):
@@ -260,10 +277,13 @@ class AttachLiveTests(LiveViewTestCase):
         self.addCleanup(target.kill)
         target.wait_for("ready")
         tmux = self.terminal(memray("attach", target.pid))
-        self.assert_known_rows(tmux, involved=[target.pid])
+        # What the target allocates once tracked (what it held before, attach cannot see).
+        tmux.wait_for_text(r"steady_growth", involved=[target.pid])
+        (self.control / "go").write_text("")
+        self.assert_known_rows(tmux, involved=[target.pid], function="allocate_late")
         tmux.keys("q")
         self.assertEqual(tmux.wait_for_exit(), 0, tmux.text())
-        self.assertIn("keeps running", tmux.text())
+        self.assertIn("keeps running", tmux.full_text())
         self.assertIsNone(target.process.poll())
         # Untracked, and attaching again works.
         capture = self.tmp / "again.bin"

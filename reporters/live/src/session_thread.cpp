@@ -20,7 +20,8 @@ namespace {
 
 using Clock = Feed::Clock;
 
-constexpr const char* kEndedAbruptly = "the capture stopped without its end: the program was killed or the connection was lost";
+// What matters first: a status line cut to the window still says it.
+constexpr const char* kEndedAbruptly = "Ended abruptly: the program was killed or the connection was lost";
 
 class ReadingLoop;
 
