@@ -148,6 +148,8 @@ def overhead_lines(ctx):
 def follow_lines(ctx, label, workload_argv, options=()):
     """`memray live FILE` following `memray run -o FILE WORKLOAD`: one table row."""
     capture = os.path.join(ctx.scratch, "followed.bin")
+    if os.path.exists(capture):  # the previous row's: the viewer must not start on it
+        os.unlink(capture)
     writer = subprocess.Popen([ctx.memray, "run", "-q", "-f", "-o", capture, "--python", ctx.python, *options]
                               + workload_argv, stdout=subprocess.PIPE, text=True)
     wait_for(lambda: os.path.exists(capture) and os.path.getsize(capture) > 0, 120, "the capture to start")
@@ -168,6 +170,7 @@ def follow_lines(ctx, label, workload_argv, options=()):
     wall = time.monotonic() - start
     cpu = cpu_seconds(viewer.process.pid) - (start_cpu or 0)
     out = writer.stdout.read().strip()
+    achieved = out.replace("allocations/s", "alloc/s") if out.startswith("rate ") else "(as fast as it goes)"
     # Caught up: the viewer has read the whole finished capture.
     caught_up_start = time.monotonic()
     wait_for(lambda: read_offset(viewer.process.pid, capture) in (None, os.path.getsize(capture)), 120,
@@ -179,7 +182,7 @@ def follow_lines(ctx, label, workload_argv, options=()):
     first_half = max(backlogs[:half], default=0)
     second_half = max(backlogs[half:], default=0)
     return "| %s | %s | %.0f%% | %d kB | %d kB | %.2f s |" % (
-        label, out.replace("allocations/s", "alloc/s"), 100 * cpu / wall if wall else 0, first_half // 1000,
+        label, achieved, 100 * cpu / wall if wall else 0, first_half // 1000,
         second_half // 1000, catch_up)
 
 
