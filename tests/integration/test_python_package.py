@@ -92,10 +92,11 @@ TRACKER_PROBE = textwrap.dedent("""\
         out["raw_probe"] = [int(r.allocator) for r in records if r.size == SIZE + 1]
         out["raw_frees"] = sum(1 for r in records if r.allocator == memray.AllocatorType.FREE)
     else:
-        try:
-            next(reader.get_allocation_records())
-        except NotImplementedError as error:
-            out["records_error"] = str(error)
+        for name in ("get_allocation_records", "get_temporary_allocation_records"):
+            try:
+                next(getattr(reader, name)())
+            except NotImplementedError as error:
+                out[name] = str(error)
     print(json.dumps(out))
 """)
 
@@ -247,7 +248,9 @@ class PythonPackageTests(unittest.TestCase):
         self.check_probe_location(out["high_watermark"], script, "PROBE LINE", "high watermark")
         self.check_probe_location(out["leaked"], script, "PROBE LINE", "leaked")
         self.assertEqual(out["file_format"], "AGGREGATED_ALLOCATIONS")
-        self.assertEqual(out["records_error"], "Can't get all allocations from a pre-aggregated capture file.")
+        self.assertEqual(out["get_allocation_records"], "Can't get all allocations from a pre-aggregated capture file.")
+        self.assertEqual(out["get_temporary_allocation_records"],
+                         "Can't find temporary allocations using a pre-aggregated capture file.")
 
     def test_refusals_and_errors(self):
         _, output = self.probe(REFUSALS_PROBE, self.tmp)
