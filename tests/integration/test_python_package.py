@@ -4,6 +4,8 @@ what memray run records; memray.FileReader reads it back (tests/cmake/python_pac
 
 The wheel is written once per test run by the python_wheel fixture (build/wheel/)."""
 
+import base64
+import hashlib
 import json
 import os
 import pickle
@@ -13,6 +15,7 @@ import sys
 import tempfile
 import textwrap
 import unittest
+import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -275,6 +278,24 @@ class PythonPackageTests(unittest.TestCase):
         self.assertIn(str(d / "not_a_capture.bin"), said["reader_junk"])
         self.assertEqual(said["reader_closed"], "ValueError: Operation on a closed FileReader")
         self.assertEqual(len(said), 12, output)
+
+    def test_wheel_record_lists_every_file_with_its_hash(self):
+        with zipfile.ZipFile(str(self.wheel)) as archive:
+            names = archive.namelist()
+            record_name = next(n for n in names if n.endswith(".dist-info/RECORD"))
+            listed = {}
+            for line in archive.read(record_name).decode().splitlines():
+                name, digest, size = line.rsplit(",", 2)
+                listed[name] = (digest, size)
+            self.assertEqual(sorted(listed), sorted(names))
+            for name in names:
+                if name == record_name:
+                    continue
+                data = archive.read(name)
+                digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+                self.assertEqual(listed[name], ("sha256=" + digest, str(len(data))), name)
+            executable = archive.getinfo("memray/bin/memray").external_attr >> 16
+            self.assertTrue(executable & 0o111, oct(executable))
 
     def test_package_is_typed(self):
         result = run([self.python, "-c", "import memray, os; print(os.path.dirname(memray.__file__))"])
