@@ -83,7 +83,7 @@ class FileReader:
         self._ensure_open()
         if self._summary is None:
             self._summary = self._open(native.QUERY_LEAKS)
-        for point in self._summary.memory_points(self._max_memory_records):
+        for point in self._summary.memory_points():
             yield MemorySnapshot(*point)
 
     def get_high_watermark_allocation_records(self, merge_threads: bool = True) -> Iterator[AllocationRecord]:

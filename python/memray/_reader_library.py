@@ -77,6 +77,7 @@ def _declare(library: ctypes.CDLL) -> None:
         "memray_capture_row_count": (size_t, [handle]),
         "memray_capture_rows": (size_t, [handle, size_t, ctypes.c_void_p, size_t]),
         "memray_capture_next_records": (ctypes.c_int64, [handle, ctypes.c_void_p, size_t]),
+        "memray_capture_memory_point_count": (size_t, [handle]),
         "memray_capture_memory_points": (size_t, [handle, ctypes.POINTER(_MemoryPoint), size_t]),
         "memray_capture_thread_name": (ctypes.c_char_p, [handle, ctypes.c_int64]),
         "memray_capture_python_stack": (ctypes.c_void_p, [handle, u64, size_t, ctypes.POINTER(size_t)]),
@@ -148,7 +149,8 @@ class Capture:
                 return
             yield from _ROW.iter_unpack(buffer.raw[:count * _ROW.size])
 
-    def memory_points(self, capacity: int) -> List[Tuple[int, int, int]]:
+    def memory_points(self) -> List[Tuple[int, int, int]]:
+        capacity = self._library.memray_capture_memory_point_count(self._handle)
         points = (_MemoryPoint * max(capacity, 1))()
         count = self._library.memray_capture_memory_points(self._handle, points, capacity)
         return [(p.time_ms, p.rss, p.heap) for p in points[:count]]

@@ -93,7 +93,9 @@ size_t memray_capture_rows(memray_capture* capture, size_t first, memray_row* ou
 // order. 0 at the end; -1 if the capture turns out corrupted (memray_last_error() says where).
 int64_t memray_capture_next_records(memray_capture* capture, memray_row* out, size_t capacity);
 
-// Analysis handles: the memory samples (at most max_memory_points of them).
+// Analysis handles: how many memory samples (at most max_memory_points), and up to `capacity`
+// of them.
+size_t memray_capture_memory_point_count(memray_capture* capture);
 size_t memray_capture_memory_points(memray_capture* capture, memray_memory_point* out, size_t capacity);
 
 // The name of a capture thread ("" if it never had one) at the end of what has been read.

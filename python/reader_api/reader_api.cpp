@@ -151,6 +151,12 @@ int64_t memray_capture_next_records(memray_capture* capture, memray_row* out, si
     return static_cast<int64_t>(count);
 }
 
+size_t memray_capture_memory_point_count(memray_capture* capture)
+{
+    std::lock_guard lock(capture->mutex);
+    return capture->memory.size();
+}
+
 size_t memray_capture_memory_points(memray_capture* capture, memray_memory_point* out, size_t capacity)
 {
     std::lock_guard lock(capture->mutex);
