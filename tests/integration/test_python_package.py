@@ -130,6 +130,10 @@ REFUSALS_PROBE = textwrap.dedent("""\
     attempt("again", again)
     attempt("exists", lambda: memray.Tracker(path("third.bin")))
     attempt("overwrite", lambda: memray.Tracker(destination=memray.FileDestination(path("third.bin"), overwrite=True)))
+    def to_dev_null():
+        with memray.Tracker(os.devnull):
+            bytearray(1000)
+    attempt("dev_null", to_dev_null)
     attempt("neither", lambda: memray.Tracker())
     attempt("both", lambda: memray.Tracker("x.bin", destination=memray.FileDestination("y.bin")))
     attempt("bad_dir", lambda: memray.Tracker(path("no/such/dir.bin")))
@@ -266,6 +270,7 @@ class PythonPackageTests(unittest.TestCase):
         self.assertEqual(said["exists"], "OSError: Output file %s already exists. Memray can overwrite it with "
                          "the --force CLI argument or the overwrite=True API argument." % (d / "third.bin"))
         self.assertEqual(said["overwrite"], "ok")
+        self.assertEqual(said["dev_null"], "ok")
         self.assertEqual(said["neither"],
                          "TypeError: Exactly one of 'file_name' or 'destination' argument must be specified")
         self.assertEqual(said["both"], said["neither"])
@@ -277,7 +282,7 @@ class PythonPackageTests(unittest.TestCase):
         self.assertTrue(said["reader_junk"].startswith("OSError: "), said["reader_junk"])
         self.assertIn(str(d / "not_a_capture.bin"), said["reader_junk"])
         self.assertEqual(said["reader_closed"], "ValueError: Operation on a closed FileReader")
-        self.assertEqual(len(said), 12, output)
+        self.assertEqual(len(said), 13, output)
 
     def test_wheel_record_lists_every_file_with_its_hash(self):
         with zipfile.ZipFile(str(self.wheel)) as archive:
