@@ -47,13 +47,6 @@ void analyse(memray_capture& capture, const char* path, int query, uint64_t thre
     capture.analysed = true;
 }
 
-const char* text(const std::string& value, size_t* size)
-{
-    t_text = value;
-    *size = t_text.size();
-    return t_text.data();
-}
-
 }  // namespace
 
 extern "C" {
@@ -62,6 +55,11 @@ memray_capture* memray_capture_open(const char* path, int query, int merge_threa
                                     uint64_t max_memory_points, int* error)
 {
     *error = MEMRAY_ERROR_NONE;
+    if (path == nullptr || query < MEMRAY_QUERY_HIGH_WATERMARK || query > MEMRAY_QUERY_HEADER) {
+        *error = MEMRAY_ERROR_CAPTURE;
+        t_last_error = "memray_capture_open: no path, or an unknown query " + std::to_string(query);
+        return nullptr;
+    }
     try {
         auto capture = std::make_unique<memray_capture>();
         capture->merge_threads = merge_threads != 0;
@@ -187,8 +185,8 @@ const char* memray_capture_native_stack(memray_capture* capture, uint64_t native
     std::lock_guard lock(capture->mutex);
     try {
         memray::reader_api::nativeStackText(*capture, native_stack_id, max_frames, &t_text);
-    } catch (const std::exception& e) {
-        return text(std::string(), size);  // no symbols rather than no answer
+    } catch (const std::exception&) {
+        t_text.clear();  // an object that cannot be read: no frames rather than no answer
     }
     *size = t_text.size();
     return t_text.data();
@@ -200,7 +198,8 @@ const char* memray_capture_hybrid_stack(memray_capture* capture, uint64_t stack_
     std::lock_guard lock(capture->mutex);
     try {
         memray::reader_api::hybridStackText(*capture, stack_id, native_stack_id, max_frames, &t_text);
-    } catch (const std::exception& e) {
+    } catch (const std::exception&) {
+        // Symbolization failed (an object that cannot be read): the Python frames still stand.
         memray::reader_api::pythonStackText(*capture, stack_id, max_frames, &t_text);
     }
     *size = t_text.size();
