@@ -284,6 +284,43 @@ class PythonPackageTests(unittest.TestCase):
         self.assertEqual(said["reader_closed"], "ValueError: Operation on a closed FileReader")
         self.assertEqual(len(said), 13, output)
 
+    def test_file_reader_sums_match_a_synthetic_capture(self):
+        # memray-synth knows what it wrote: peak and final heap, allocations and deallocations
+        # over 4 threads. FileReader's rows, merged or per thread, must add up to exactly that.
+        capture = self.tmp / "synth.bin"
+        synth = run([lib.BUILD_DIR / "bin" / "memray-synth", "-o", capture, "-n", "20000", "-s", "300"])
+        self.assertEqual(synth.returncode, 0, synth.stderr)
+        expected = dict(field.split("=") for field in synth.stdout.split())
+        _, output = self.probe(textwrap.dedent("""\
+            import json, sys
+            import memray
+            reader = memray.FileReader(sys.argv[1])
+            frees = (memray.AllocatorType.FREE, memray.AllocatorType.MUNMAP, memray.AllocatorType.PYMALLOC_FREE)
+            raw = list(reader.get_allocation_records())
+            sizes = lambda records: sum(r.size for r in records)
+            print(json.dumps({
+                "peak_memory": reader.metadata.peak_memory,
+                "total_allocations": reader.metadata.total_allocations,
+                "peak": sizes(reader.get_high_watermark_allocation_records()),
+                "peak_by_thread": sizes(reader.get_high_watermark_allocation_records(merge_threads=False)),
+                "leaked": sizes(reader.get_leaked_allocation_records()),
+                "leaked_by_thread": sizes(reader.get_leaked_allocation_records(merge_threads=False)),
+                "threads": sorted({r.tid for r in reader.get_leaked_allocation_records(merge_threads=False)}),
+                "allocations": sum(1 for r in raw if r.allocator not in frees),
+                "deallocations": sum(1 for r in raw if r.allocator in frees),
+            }))
+        """), capture)
+        out = json.loads(output)
+        self.assertEqual(out["peak_memory"], int(expected["peak_bytes"]))
+        self.assertEqual(out["peak"], int(expected["peak_bytes"]))
+        self.assertEqual(out["peak_by_thread"], int(expected["peak_bytes"]))
+        self.assertEqual(out["leaked"], int(expected["final_bytes"]))
+        self.assertEqual(out["leaked_by_thread"], int(expected["final_bytes"]))
+        self.assertEqual(out["total_allocations"], int(expected["allocations"]))
+        self.assertEqual(out["allocations"], int(expected["allocations"]))
+        self.assertEqual(out["deallocations"], int(expected["deallocations"]))
+        self.assertEqual(len(out["threads"]), 4)
+
     def test_wheel_record_lists_every_file_with_its_hash(self):
         with zipfile.ZipFile(str(self.wheel)) as archive:
             names = archive.namelist()
