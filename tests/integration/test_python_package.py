@@ -259,6 +259,36 @@ class PythonPackageTests(unittest.TestCase):
         self.assertEqual(out["get_temporary_allocation_records"],
                          "Can't find temporary allocations using a pre-aggregated capture file.")
 
+    def test_native_traces(self):
+        capture = self.tmp / "native.bin"
+        script, output = self.probe(textwrap.dedent("""\
+            import json, sys
+            import memray
+
+            def allocate_probe():
+                return bytearray(int(sys.argv[2]))  # PROBE LINE
+
+            with memray.Tracker(sys.argv[1], native_traces=True):
+                kept = allocate_probe()
+            reader = memray.FileReader(sys.argv[1])
+            records = [r for r in reader.get_leaked_allocation_records() if r.size >= int(sys.argv[2])]
+            print(json.dumps({"native": reader.metadata.has_native_traces,
+                              "stacks": [(r.native_stack_trace(), r.hybrid_stack_trace()) for r in records]}))
+        """), capture, str(PROBE_SIZE))
+        out = json.loads(output)
+        self.assertTrue(out["native"])
+        self.assertEqual(len(out["stacks"]), 1, output)
+        native, hybrid = out["stacks"][0]
+        self.assertTrue(native, output)
+        for function, file, line in native + hybrid:
+            self.assertIsInstance(function, str)
+            self.assertIsInstance(file, str)
+            self.assertIsInstance(line, int)
+        line = next(i for i, text in enumerate(script.read_text().splitlines(), 1) if "PROBE LINE" in text)
+        self.assertIn(["allocate_probe", str(script), line], hybrid)
+        # Native frames first (most recent call first), then the Python frames that called them.
+        self.assertNotEqual(hybrid[0][0], "allocate_probe", output)
+
     def test_refusals_and_errors(self):
         _, output = self.probe(REFUSALS_PROBE, self.tmp)
         said = dict(line.split(": ", 1) for line in output.splitlines())
