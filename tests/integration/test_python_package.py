@@ -49,10 +49,15 @@ def run(command, env=None, cwd=None, timeout=300):
 # Runs inside the venv: a Tracker around a function allocating PROBE_SIZE bytes (kept alive, so
 # both at the peak and leaked), then FileReader's answers as JSON on stdout.
 TRACKER_PROBE = textwrap.dedent("""\
-    import json, pickle, sys
+    import json, pickle, sys, threading
     import memray
 
     SIZE = int(sys.argv[2])
+    from_thread = []
+
+
+    def thread_probe():
+        from_thread.append(bytearray(SIZE))  # THREAD LINE
 
 
     def allocate_probe():
@@ -67,6 +72,9 @@ TRACKER_PROBE = textwrap.dedent("""\
 
     with memray.Tracker(sys.argv[1], file_format=memray.FileFormat[sys.argv[3]]):
         kept = allocate_probe()
+        worker = threading.Thread(target=thread_probe, name="probe-thread")
+        worker.start()
+        worker.join()
         if sys.argv[3] == "ALL_ALLOCATIONS":
             temporary_probe()
 
@@ -206,7 +214,8 @@ class PythonPackageTests(unittest.TestCase):
     def check_probe_location(self, records, script, marker, what):
         line = script.read_text().splitlines().index(
             next(l for l in script.read_text().splitlines() if marker in l)) + 1
-        function = "allocate_probe" if marker == "PROBE LINE" else "temporary_probe"
+        function = {"PROBE LINE": "allocate_probe", "TEMPORARY LINE": "temporary_probe",
+                    "THREAD LINE": "thread_probe"}[marker]
         matching = [r for r in records if r["stack"] and tuple(r["stack"][0]) == (function, str(script), line)]
         self.assertEqual(len(matching), 1, "%s: no record at %s:%d among %s" % (
             what, script, line, json.dumps(records)[:4000]))
@@ -214,7 +223,7 @@ class PythonPackageTests(unittest.TestCase):
         self.assertGreaterEqual(record["size"], PROBE_SIZE * record["n"], what)
         self.assertLess(record["size"], (PROBE_SIZE + 4096) * record["n"], what)
         self.assertEqual(record["top"], record["stack"][:1], what)
-        self.assertEqual(record["stack"][1][0], "<module>", what)
+        self.assertEqual(record["stack"][1][0], "run" if function == "thread_probe" else "<module>", what)
         self.assertEqual(record["hybrid"], record["stack"], what)  # no native traces: the Python stack
         return record
 
@@ -229,6 +238,10 @@ class PythonPackageTests(unittest.TestCase):
         self.assertEqual(leaked["thread_name"], "merged thread")
         by_thread = self.check_probe_location(out["leaked_by_thread"], script, "PROBE LINE", "leaked by thread")
         self.assertEqual(by_thread["tid"], out["main_thread_id"])
+        self.assertEqual(by_thread["thread_name"], "MainThread")
+        in_thread = self.check_probe_location(out["leaked_by_thread"], script, "THREAD LINE", "leaked in a thread")
+        self.assertNotEqual(in_thread["tid"], out["main_thread_id"])
+        self.assertEqual(in_thread["thread_name"], "probe-thread")
         temporary = self.check_probe_location(out["temporary"], script, "TEMPORARY LINE", "temporary")
         self.assertEqual(temporary["n"], 3)
         self.assertGreaterEqual(out["peak_memory"], PROBE_SIZE)
