@@ -388,15 +388,25 @@ class PythonPackageTests(unittest.TestCase):
         self.assertTrue((Path(result.stdout.strip()) / "py.typed").is_file())
 
 
-@unittest.skipUnless(lib.python_version() == USER_INSTALL_VERSION,
-                     "the --user installation is tested on Python %d.%d" % USER_INSTALL_VERSION)
+def externally_managed():
+    """Whether pip refuses --user installs into the interpreter under test (PEP 668: Debian's
+    own Python), unless told --break-system-packages."""
+    check = run([lib.test_python(), "-c", "import os, sysconfig; print(os.path.exists(os.path.join("
+                 "sysconfig.get_path('stdlib'), 'EXTERNALLY-MANAGED')))"])
+    return check.stdout.strip() == "True"
+
+
+@unittest.skipUnless(lib.python_version() == USER_INSTALL_VERSION or lib.test_python() == "/usr/bin/python3.11",
+                     "the --user installation is tested on Python %d.%d and Debian's python3.11" % USER_INSTALL_VERSION)
 class UserInstallTests(unittest.TestCase):
     def test_user_install(self):
         root = Path(tempfile.mkdtemp(prefix="memray-user-")).resolve()
         self.addCleanup(shutil.rmtree, root, ignore_errors=True)
         env = clean_env({"HOME": str(root / "home"), "PYTHONUSERBASE": str(root / "userbase")})
+        # The user base is a fresh directory of this test's: nothing of the system's is touched.
+        debian_flag = ["--break-system-packages"] if externally_managed() else []
         installed = run([lib.test_python(), "-m", "pip", "install", "--user", "--no-index",
-                         "--disable-pip-version-check", the_wheel()], env=env)
+                         "--disable-pip-version-check"] + debian_flag + [the_wheel()], env=env)
         self.assertEqual(installed.returncode, 0, installed.stderr)
         version = run([root / "userbase" / "bin" / "memray", "--version"], env=env)
         self.assertEqual(version.returncode, 0, version.stderr)
