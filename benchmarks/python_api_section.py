@@ -1,0 +1,89 @@
+"""The benchmark suite's Python API section: memray.FileReader on a 10-million-allocation
+capture, from the wheel installed into a fresh venv of --python (issue 15's target: the high
+watermark records fully iterated from Python in under 2 s).
+
+The wheel is written from the build tree next to --memray (python/build_wheel.py), which must
+have libmemray_reader_api.so (`cmake --build BUILD --target wheel` builds everything it needs).
+"""
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD_WHEEL = os.path.join(HERE, os.pardir, "python", "build_wheel.py")
+TARGET_SECONDS = 2.0
+
+# Timed inside the interpreter, from FileReader() to the last record: neither the interpreter's
+# start nor `import memray` (a fixed cost, measured apart) counts.
+TIMED_QUERY = """
+import sys, time
+start = time.perf_counter()
+import memray
+imported = time.perf_counter()
+cpu = time.process_time()
+reader = memray.FileReader(sys.argv[1])
+records = getattr(reader, sys.argv[2])()
+count = sum(1 for _ in records)
+done = time.perf_counter()
+print(done - imported, time.process_time() - cpu, imported - start, count)
+"""
+
+QUERIES = [
+    ("get_high_watermark_allocation_records", TARGET_SECONDS),
+    ("get_leaked_allocation_records", None),
+    ("get_temporary_allocation_records", None),
+]
+
+
+def the_wheel(ctx):
+    """A wheel written now from the build tree next to --memray, so that it is that build's."""
+    build = os.path.dirname(os.path.dirname(ctx.memray))
+    out_dir = os.path.join(ctx.scratch, "wheel")
+    return subprocess.run([sys.executable, BUILD_WHEEL, "--build-dir", build, "--out-dir", out_dir],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def installed_python(ctx):
+    venv = os.path.join(ctx.scratch, "python-api-venv")
+    subprocess.run([ctx.python, "-m", "venv", venv], check=True, capture_output=True)
+    python = os.path.join(venv, "bin", "python")
+    subprocess.run([python, "-m", "pip", "install", "--no-index", "--disable-pip-version-check", the_wheel(ctx)],
+                   check=True, capture_output=True)
+    return python
+
+
+def python_api_section(ctx):
+    allocations = 100_000 if ctx.quick else 10_000_000
+    capture = os.path.join(ctx.scratch, "python-api-%d.bin" % allocations)
+    output = subprocess.run([ctx.synth, "-o", capture, "-n", str(allocations), "-s", "100000"],
+                            capture_output=True, text=True, check=True).stdout
+    records = int(re.search(r"records=(\d+)", output).group(1))
+    python = installed_python(ctx)
+    lines = ["## Python API", "",
+             "`memray.FileReader(path).QUERY()` iterated to its end from Python, with the wheel installed into",
+             "a venv of %s, on a `memray-synth` capture of %d allocations (%d records," % (ctx.python, allocations, records),
+             "100,000 distinct stacks, 4 threads). Median over the rounds of the time from FileReader() to the",
+             "last record, in the interpreter (its start and `import memray` excluded; the import is given",
+             "apart), and of the CPU time the process spent meanwhile (the figure to trust on a loaded machine).", "",
+             "| query | rows | wall (median) | lowest | highest | CPU (median) | import memray | target |",
+             "|---|---|---|---|---|---|---|---|"]
+    for query, target in QUERIES:
+        walls, cpus, imports, rows = [], [], [], 0
+        for _ in range(ctx.rounds):
+            result = subprocess.run([python, "-c", TIMED_QUERY, capture, query],
+                                    capture_output=True, text=True, check=True)
+            wall, cpu, imported, rows = result.stdout.split()
+            walls.append(float(wall))
+            cpus.append(float(cpu))
+            imports.append(float(imported))
+        median = statistics.median(walls)
+        verdict = ""
+        if target is not None and not ctx.quick:
+            verdict = "%.1f s: %s" % (target, "met" if median < target else "MISSED")
+        lines.append("| %s | %s | %.2f s | %.2f s | %.2f s | %.2f s | %.0f ms | %s |" % (
+            query, rows, median, min(walls), max(walls), statistics.median(cpus),
+            statistics.median(imports) * 1000, verdict))
+    return lines + [""]

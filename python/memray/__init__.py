@@ -1,0 +1,26 @@
+"""memray: a memory profiler for CPython 3.8 to 3.13 on Linux (this project's C++ core, driven
+from Python). The API is memray's: ``Tracker`` records a capture from inside the program,
+``FileReader`` reads one."""
+
+from memray._destination import Destination, FileDestination, SocketDestination
+from memray._metadata import Metadata
+from memray._reader import FileReader
+from memray._records import AllocationRecord, MemorySnapshot
+from memray._tracker import Tracker
+from memray._types import AllocatorType, FileFormat, PymallocDomain
+from memray._version import __version__
+
+__all__ = [
+    "AllocationRecord",
+    "AllocatorType",
+    "Destination",
+    "FileDestination",
+    "FileFormat",
+    "FileReader",
+    "MemorySnapshot",
+    "Metadata",
+    "PymallocDomain",
+    "SocketDestination",
+    "Tracker",
+    "__version__",
+]
