@@ -28,6 +28,7 @@ import time
 import memray_size_model
 import native_symbolization
 from reliability_section import reliability_section
+from live_section import live_section
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = os.path.join(HERE, "workloads")
@@ -452,16 +453,16 @@ def main():
     parser.add_argument("--quick", action="store_true", help="tiny workloads and one size: checks the suite runs")
     parser.add_argument("--update", action="store_true",
                         help="replace only the chosen sections in the existing --out file, and say when they were measured")
-    parser.add_argument("--sections", default="overhead,fixed,size,reporters,html,native,attach,reliability",
+    parser.add_argument("--sections", default="overhead,fixed,size,reporters,html,native,attach,reliability,live",
                         help="comma-separated subset of: overhead, fixed, size, reporters, html, native, attach, "
-                             "reliability")
+                             "reliability, live")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     chosen = args.sections.split(",")
     sections = {"overhead": overhead_section, "fixed": fixed_cost_section, "size": capture_size_section,
                 "reporters": reporter_section, "html": html_render_section, "native": symbolization_section,
-                "attach": attach_section, "reliability": reliability_section}
+                "attach": attach_section, "reliability": reliability_section, "live": live_section}
     unknown = [name for name in chosen if name not in sections]
     if unknown:
         parser.error("unknown section(s): %s" % ", ".join(unknown))

@@ -5,6 +5,7 @@
 #include <lz4.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <sys/stat.h>
@@ -187,13 +188,37 @@ bool ChunkReader::fail(std::string message)
 
 bool ChunkReader::readExactly(void* buffer, size_t size, size_t* got)
 {
-    *got = std::fread(buffer, 1, size, file_);
+    *got = file_ ? std::fread(buffer, 1, size, file_) : readFromStream(buffer, size);
     position_ += *got;
     return *got == size;
 }
 
+// Like fread: as many bytes as the stream gives before it ends. A read error ends it too, kept
+// for the caller to say why (a capture cut short by a lost connection is still readable up to
+// there).
+size_t ChunkReader::readFromStream(void* buffer, size_t size)
+{
+    size_t got = 0;
+    while (got < size && stream_error_.empty()) {
+        try {
+            const size_t n = stream_->read(static_cast<uint8_t*>(buffer) + got, size - got);
+            if (n == 0) {
+                break;
+            }
+            got += n;
+        } catch (const std::exception& error) {
+            stream_error_ = error.what();
+            if (stream_error_.empty()) {
+                stream_error_ = "read error";
+            }
+        }
+    }
+    return got;
+}
+
 bool ChunkReader::open(const std::string& path)
 {
+    name_ = path;
     struct stat info;
     if (::stat(path.c_str(), &info) != 0) {
         return fail(errno == ENOENT ? "no such file: " + path : path + ": " + std::strerror(errno));
@@ -206,26 +231,50 @@ bool ChunkReader::open(const std::string& path)
         return fail(path + ": " + std::strerror(errno));
     }
     file_size_ = static_cast<uint64_t>(info.st_size);
+    return readHeader(path);
+}
+
+bool ChunkReader::open(std::unique_ptr<ByteStream> stream)
+{
+    stream_ = std::move(stream);
+    name_ = stream_->name();
+    return readHeader(name_);
+}
+
+bool ChunkReader::readHeader(const std::string& name)
+{
     FileHeader header;
     size_t got;
-    if (!readExactly(&header, sizeof(header), &got)
-        || std::memcmp(header.magic, kMagic, sizeof(kMagic)) != 0)
-    {
-        return fail(path + " is not a memray capture file");
+    if (!readExactly(&header, sizeof(header), &got)) {
+        if (stream_ && !stream_error_.empty()) {
+            return fail(name + ": " + stream_error_);
+        }
+        if (stream_ && std::memcmp(header.magic, kMagic, std::min(got, sizeof(kMagic))) == 0) {
+            return fail(got == 0 ? name + " ended before a capture began" : name + " is truncated: its header is incomplete");
+        }
+        return fail(name + " is not a memray capture file");
+    }
+    if (std::memcmp(header.magic, kMagic, sizeof(kMagic)) != 0) {
+        return fail(name + " is not a memray capture file");
     }
     if (header.format_version != kFormatVersion) {
         return fail(
-                path + " was written in capture format version " + std::to_string(header.format_version)
+                name + " was written in capture format version " + std::to_string(header.format_version)
                 + ", but this memray reads version " + std::to_string(kFormatVersion));
     }
-    if (header.metadata_size > file_size_ - sizeof(header)) {
-        return fail(path + " is truncated: its header is incomplete");
+    // A stream has no size to check against: the metadata (a few short fields) is held to the
+    // bound of one chunk, so a hostile stream cannot make the reader allocate gigabytes.
+    const uint64_t room = stream_ ? kMaxChunkSize : file_size_ - sizeof(header);
+    if (header.metadata_size > room) {
+        return fail(stream_ ? name + " is corrupted: its metadata size is implausible"
+                            : name + " is truncated: its header is incomplete");
     }
     std::vector<uint8_t> fields(header.metadata_size);
-    if (!readExactly(fields.data(), fields.size(), &got)
-        || !decodeMetadata(fields.data(), fields.size(), &metadata_))
-    {
-        return fail(path + " is corrupted: its metadata cannot be decoded");
+    if (!readExactly(fields.data(), fields.size(), &got)) {
+        return fail(name + " is truncated: its header is incomplete");
+    }
+    if (!decodeMetadata(fields.data(), fields.size(), &metadata_)) {
+        return fail(name + " is corrupted: its metadata cannot be decoded");
     }
     output_.reset(new uint8_t[kLz4DictionarySize + kMaxChunkSize]);
     return true;
@@ -233,6 +282,9 @@ bool ChunkReader::open(const std::string& path)
 
 ChunkReader::Status ChunkReader::next()
 {
+    if (!output_) {
+        return Status::End;  // never opened
+    }
     chunk_offset_ = position_;
     ChunkHeader header;
     size_t got;
@@ -249,7 +301,7 @@ ChunkReader::Status ChunkReader::next()
         fail("corrupted chunk header at offset " + std::to_string(chunk_offset_));
         return Status::Error;
     }
-    if (header.stored_size > file_size_ - position_) {
+    if (file_ && header.stored_size > file_size_ - position_) {
         return Status::Truncated;
     }
     stored_.resize(header.stored_size);

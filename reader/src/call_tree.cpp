@@ -49,6 +49,10 @@ struct NodeKeyHash
     }
 };
 
+}  // namespace
+
+// The tree of one capture's locations, built up location by location (CallTreeBuilder keeps one
+// across snapshots).
 class TreeBuilder
 {
   public:
@@ -72,6 +76,24 @@ class TreeBuilder
     }
 
     CallTree finish()
+    {
+        sumAndOrder();
+        return std::move(tree_);
+    }
+
+    // Zeroes every node's figures (keeping the nodes and all that resolves stacks to them), for
+    // the next snapshot's add() calls.
+    void clearFigures()
+    {
+        for (TreeNode& node : tree_.nodes) {
+            node.self_bytes = node.self_count = node.total_bytes = node.total_count = 0;
+            node.first_child = node.child_count = 0;
+        }
+        tree_.children.clear();
+    }
+
+    // Sums the totals and orders each node's children, leaving the tree in place.
+    const CallTree& sumAndOrder()
     {
         std::vector<TreeNode>& nodes = tree_.nodes;
         // Parents have smaller indices than their children: one backward sweep sums totals.
@@ -105,7 +127,7 @@ class TreeBuilder
                                                                               : a < b;
                       });
         }
-        return std::move(tree_);
+        return tree_;
     }
 
   private:
@@ -254,6 +276,8 @@ class TreeBuilder
     uint32_t unknown_frame_ = TreeNode::kNone;
 };
 
+namespace {
+
 bool startsWith(std::string_view text, std::string_view prefix)
 {
     return text.substr(0, prefix.size()) == prefix;
@@ -264,12 +288,9 @@ bool endsWith(std::string_view text, std::string_view suffix)
     return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
-}  // namespace
-
-CallTree buildCallTree(const CaptureReader& capture, const std::vector<LocationUsage>& locations,
-                       std::vector<uint32_t>* node_of_location)
+void addLocations(TreeBuilder& builder, const std::vector<LocationUsage>& locations,
+                  std::vector<uint32_t>* node_of_location)
 {
-    TreeBuilder builder(capture);
     if (node_of_location) {
         node_of_location->clear();
         node_of_location->reserve(locations.size());
@@ -280,7 +301,31 @@ CallTree buildCallTree(const CaptureReader& capture, const std::vector<LocationU
             node_of_location->push_back(node);
         }
     }
+}
+
+}  // namespace
+
+CallTree buildCallTree(const CaptureReader& capture, const std::vector<LocationUsage>& locations,
+                       std::vector<uint32_t>* node_of_location)
+{
+    TreeBuilder builder(capture);
+    addLocations(builder, locations, node_of_location);
     return builder.finish();
+}
+
+CallTreeBuilder::CallTreeBuilder(const CaptureReader& capture)
+: builder_(std::make_unique<TreeBuilder>(capture))
+{
+}
+
+CallTreeBuilder::~CallTreeBuilder() = default;
+
+const CallTree& CallTreeBuilder::build(const std::vector<LocationUsage>& locations,
+                                       std::vector<uint32_t>* node_of_location)
+{
+    builder_->clearFigures();
+    addLocations(*builder_, locations, node_of_location);
+    return builder_->sumAndOrder();
 }
 
 bool isImportSystemFrame(std::string_view, std::string_view file)

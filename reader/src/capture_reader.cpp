@@ -25,6 +25,18 @@ std::unique_ptr<format::ChunkReader> openChunks(const std::string& path)
     return chunks;
 }
 
+std::unique_ptr<format::ChunkReader> openChunks(std::unique_ptr<format::ByteStream> stream)
+{
+    if (!stream) {
+        throw CaptureError("no capture stream to read");
+    }
+    auto chunks = std::make_unique<format::ChunkReader>();
+    if (!chunks->open(std::move(stream))) {
+        throw CaptureError(chunks->error());
+    }
+    return chunks;
+}
+
 }  // namespace
 
 std::string_view ThreadInfo::nameAt(uint64_t record_index) const
@@ -40,8 +52,18 @@ std::string_view ThreadInfo::nameAt(uint64_t record_index) const
 }
 
 CaptureReader::CaptureReader(const std::string& path)
-: path_(path)
-, chunks_(openChunks(path))
+: CaptureReader(openChunks(path))
+{
+}
+
+CaptureReader::CaptureReader(std::unique_ptr<format::ByteStream> stream)
+: CaptureReader(openChunks(std::move(stream)))
+{
+}
+
+CaptureReader::CaptureReader(std::unique_ptr<format::ChunkReader> chunks)
+: path_(chunks->name())
+, chunks_(std::move(chunks))
 , decoder_(chunks_->metadata().has(format::kOptionNativeTraces), chunks_->metadata().has(format::kOptionAggregated))
 {
     // Id 0 is never defined; a placeholder keeps every table indexable by id directly.

@@ -4,6 +4,9 @@
 // and node-by-node teardown dominate.
 #pragma once
 
+#include "memray/format/prefetch.h"
+
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -22,6 +25,9 @@ class FlatIndexMap
 
     // The index stored for `key`, or kAbsent.
     uint32_t find(const Key& key) const { return slotOf(slots_, key).index; }
+
+    // Starts loading the slot where a lookup of `key` begins (format/prefetch.h).
+    void prefetch(const Key& key) const { format::prefetch(&slots_[Hash()(key) & (slots_.size() - 1)]); }
 
     // Stores `index` (not kAbsent) for `key` unless it has one. Returns the stored index and
     // whether it was inserted.

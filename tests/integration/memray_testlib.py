@@ -124,9 +124,10 @@ def communicate_explained(process, input=None, timeout=DEFAULT_TIMEOUT, involved
                                 (stderr or "")[-3000:], stacks))
 
 
-def read_line(process, timeout=DEFAULT_TIMEOUT):
-    """The next line of a Popen's stdout (text mode). If none comes within TIMEOUT seconds, the
-    test fails with every thread's stack of the process and all below it, which are killed."""
+def read_line(process, timeout=DEFAULT_TIMEOUT, stream=None):
+    """The next line of a Popen's stdout (or STREAM, e.g. its stderr; text mode). If none comes
+    within TIMEOUT seconds, the test fails with every thread's stack of the process and all below
+    it, which are killed."""
     stacks = []
 
     def expire():
@@ -135,7 +136,7 @@ def read_line(process, timeout=DEFAULT_TIMEOUT):
     timer = threading.Timer(timeout, expire)
     timer.start()
     try:
-        line = process.stdout.readline()
+        line = (stream or process.stdout).readline()
     finally:
         timer.cancel()
     if stacks:

@@ -28,8 +28,11 @@ std::system_error systemError(const char* what)
     return std::system_error(errno, std::generic_category(), what);
 }
 
+// In the forked child: whatever it must set up before exec (signals, standard streams).
+using ChildSetUp = std::function<void()>;
+
 [[noreturn]] void execChild(const std::string& program, const ArgumentBuilder& build,
-                            const SignalRelay& signals, pid_t parent, int errorPipe)
+                            const ChildSetUp& setUp, pid_t parent, int errorPipe)
 {
     int error = 0;
     try {
@@ -40,7 +43,7 @@ std::system_error systemError(const char* what)
         if (getppid() != parent) {
             raise(SIGKILL);
         }
-        signals.restore();
+        setUp();
         std::vector<std::string> arguments = build(getpid());
         std::vector<char*> argv;
         argv.push_back(const_cast<char*>(program.c_str()));
@@ -86,24 +89,14 @@ bool canExecute(const std::string& program)
     }
 }
 
-}  // namespace
-
-ChildExit runChild(const std::string& program, const ArgumentBuilder& build)
+// Forks and execs `program`; returns its pid once the exec has succeeded. `onFailure` runs in
+// this process when it did not (before the error is thrown).
+pid_t forkAndExec(const std::string& program, const ArgumentBuilder& build, const ChildSetUp& setUp,
+                  const std::function<void()>& onFailure)
 {
-    if (!canExecute(program)) {
-        throw std::runtime_error("cannot run '" + program + "': "
-                                 + (program.find('/') != std::string::npos
-                                        ? std::string(std::strerror(errno))
-                                        : std::string("not found in PATH")));
-    }
-    // Nothing buffered may be written twice, by the parent and by the child.
-    std::cout.flush();
-    std::cerr.flush();
-    std::fflush(nullptr);
-
-    SignalRelay signals;
     int errorPipe[2];
     if (pipe2(errorPipe, O_CLOEXEC) != 0) {
+        onFailure();
         throw systemError("pipe2");
     }
     const pid_t parent = getpid();
@@ -112,11 +105,12 @@ ChildExit runChild(const std::string& program, const ArgumentBuilder& build)
         auto error = systemError("fork");
         close(errorPipe[0]);
         close(errorPipe[1]);
+        onFailure();
         throw error;
     }
     if (pid == 0) {
         close(errorPipe[0]);
-        execChild(program, build, signals, parent, errorPipe[1]);
+        execChild(program, build, setUp, parent, errorPipe[1]);
     }
     close(errorPipe[1]);
 
@@ -128,11 +122,61 @@ ChildExit runChild(const std::string& program, const ArgumentBuilder& build)
     close(errorPipe[0]);
     if (received == static_cast<ssize_t>(sizeof execError)) {
         waitpid(pid, nullptr, 0);
-        signals.restore();
+        onFailure();
         throw std::runtime_error("cannot run '" + program + "': " + std::strerror(execError));
     }
     spdlog::debug("started {} as pid {}", program, pid);
+    return pid;
+}
+
+void checkExecutable(const std::string& program)
+{
+    if (!canExecute(program)) {
+        throw std::runtime_error("cannot run '" + program + "': "
+                                 + (program.find('/') != std::string::npos
+                                        ? std::string(std::strerror(errno))
+                                        : std::string("not found in PATH")));
+    }
+    // Nothing buffered may be written twice, by the parent and by the child.
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+}
+
+}  // namespace
+
+ChildExit runChild(const std::string& program, const ArgumentBuilder& build)
+{
+    return runChild(program, build, [](pid_t) {});
+}
+
+ChildExit runChild(const std::string& program, const ArgumentBuilder& build,
+                   const std::function<void(pid_t)>& started)
+{
+    checkExecutable(program);
+    SignalRelay signals;
+    const pid_t pid = forkAndExec(program, build, [&] { signals.restore(); }, [&] { signals.restore(); });
+    started(pid);
     return signals.waitForExit(pid);
+}
+
+pid_t startBackgroundChild(const std::string& program, const ArgumentBuilder& build, int output_fd)
+{
+    checkExecutable(program);
+    // waitpid() must see the child: an inherited SIG_IGN for SIGCHLD would reap it unseen.
+    std::signal(SIGCHLD, SIG_DFL);
+    auto setUp = [output_fd] {
+        setpgid(0, 0);
+        const int input = open("/dev/null", O_RDONLY);
+        if (input < 0 || dup2(input, STDIN_FILENO) < 0 || dup2(output_fd, STDOUT_FILENO) < 0
+            || dup2(output_fd, STDERR_FILENO) < 0) {
+            _exit(127);
+        }
+        if (input != STDIN_FILENO) {
+            close(input);
+        }
+    };
+    return forkAndExec(program, build, setUp, [] {});
 }
 
 void dieOfSignal(int signal)

@@ -29,6 +29,19 @@ using ArgumentBuilder = std::function<std::vector<std::string>(pid_t self)>;
 // this process, which is expected to end soon after, with the child's status. Throws std::runtime_error if the child cannot be started (e.g. no such program).
 ChildExit runChild(const std::string& program, const ArgumentBuilder& build);
 
+// Like runChild, but runs `started(pid)` in this process once the child has been started
+// (every signal is blocked by then, so a thread started there inherits that and leaves the
+// signals to the wait), then waits for the child.
+ChildExit runChild(const std::string& program, const ArgumentBuilder& build,
+                   const std::function<void(pid_t)>& started);
+
+// For the live view, which needs the terminal for itself: starts `program` in a process group
+// of its own (the terminal's Ctrl-C and hangup reach only the view), with standard input from
+// /dev/null and standard output and error into `output_fd`, and returns its pid without
+// waiting. It dies with this process (SIGKILL), like runChild's child. Throws
+// std::runtime_error if it cannot be started.
+pid_t startBackgroundChild(const std::string& program, const ArgumentBuilder& build, int output_fd);
+
 // Kills this process with `signal`, so that whoever waits for it sees the same status as if
 // it had been the child. Never returns.
 [[noreturn]] void dieOfSignal(int signal);

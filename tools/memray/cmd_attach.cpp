@@ -11,7 +11,9 @@
 //      memray_attach_begin(), which starts the payload's session thread and returns.
 //   4. Waiting on the control channel until the session reports the capture active (it takes
 //      the GIL like any other thread, so this can take a moment on a busy process).
+#include "attach_module.h"
 #include "cli_common.h"
+#include "live_workspace.h"
 #include "commands.h"
 #include "payload_locator.h"
 #include "target_path.h"
@@ -33,7 +35,11 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <optional>
 #include <thread>
+#include <utility>
+
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -55,6 +61,8 @@ constexpr auto kStartTimeout = std::chrono::seconds(60);
 constexpr const char* kSessionThreadName = "memray-attach";
 constexpr auto kChannelPoll = std::chrono::milliseconds(2);
 constexpr auto kChannelRequestTimeout = std::chrono::seconds(2);
+// Stopping takes the GIL and writes the last chunks of the file; give a busy process time.
+constexpr auto kStopTimeout = std::chrono::seconds(60);
 constexpr int kEntryBusy = 1;  // memray_attach_begin(): a session is already running
 constexpr int kEntryNoThread = 3;
 
@@ -70,6 +78,7 @@ struct AttachOptions
     bool aggregate_verify = false;
     unsigned duration_s = 0;
     std::chrono::milliseconds safe_point_timeout{5000};
+    bool live = false;  // no -o: the capture goes to a private file the live view follows
 };
 
 std::optional<pid_t> parsePid(const std::string& text)
@@ -317,6 +326,9 @@ int attach(const AttachOptions& options)
                  std::chrono::duration<double, std::milli>(prepared - started).count(),
                  std::chrono::duration<double, std::milli>(finished - prepared).count());
 
+    if (options.live) {
+        return kExitOk;  // the live view takes over the terminal now
+    }
     std::fprintf(stderr, "[memray] Attached to process %d (Python %s); writing profile results into %s\n", pid,
                  python.version().c_str(), capture.c_str());
     if (options.duration_s > 0) {
@@ -328,15 +340,67 @@ int attach(const AttachOptions& options)
     return kExitOk;
 }
 
+
+// Attach without -o: capture into a private file (live_workspace.h), show the live view of it,
+// and on quit stop tracking exactly as `memray detach` does, leaving the process running.
+int attachLive(AttachOptions options, const LiveViewHooks& hooks)
+{
+    if (int refused = hooks.refuse()) {
+        return refused;
+    }
+    const pid_t pid = options.pid;
+    auto status = inj::readProcessStatus(pid);
+    if (!status) {
+        return fail(kCommand, "no process with pid " + std::to_string(pid));
+    }
+    // The target writes the capture where it sees /tmp; it is ours (and root's) to read, nobody
+    // else's: a 0700 directory, given to the target's user when that is not us.
+    const std::string tmp_here = pathSeenFromHere(pid, "/tmp/capture");
+    std::optional<std::pair<uid_t, gid_t>> owner;
+    if (status->uid[1] != geteuid()) {
+        owner = std::make_pair(status->uid[1], status->gid[1]);
+    }
+    std::optional<LiveWorkspace> workspace;
+    try {
+        workspace.emplace(tmp_here.substr(0, tmp_here.rfind('/')), "/tmp", owner);
+    } catch (const std::exception& error) {
+        return fail(kCommand, error.what());
+    }
+    options.output = workspace->captureThere();
+    options.live = true;
+    if (int attached = attach(options); attached != kExitOk) {
+        return attached;
+    }
+    const std::string title = "memray attach " + std::to_string(pid);
+    const int watched = hooks.watch(pid, workspace->captureHere().c_str(), title.c_str());
+
+    // Stop tracking, as detach does; a process that has exited meanwhile needs nothing.
+    const std::string socket_path = inj::controlSocketPath(pid, status->uid[1]);
+    std::optional<std::string> reply;
+    try {
+        reply = inj::askControlChannel(pid, socket_path, "stop", kStopTimeout);
+    } catch (const inj::Failure& failure) {
+        if (!inj::processExiting(pid)) {
+            return fail(kCommand, std::string("could not stop tracking: ") + failure.what());
+        }
+    }
+    if (reply && (reply->starts_with("stopped ") || reply->starts_with("cancelled "))) {
+        std::fprintf(stderr, "[memray] Stopped tracking process %d; it keeps running untracked.\n", pid);
+    } else if (reply && reply->starts_with("error ")) {
+        return fail(kCommand, "process " + std::to_string(pid) + ": " + reply->substr(6));
+    }
+    return watched;
+}
+
 }  // namespace
 
-int attachCommand(int argc, char** argv)
+int attachCommand(int argc, char** argv, const LiveViewHooks& hooks)
 {
     namespace po = boost::program_options;
     po::options_description options("Options");
     options.add_options()
         ("help,h", "show this help and exit")
-        ("output,o", po::value<std::string>(), "capture file to write (the process writes it; relative to this directory)")
+        ("output,o", po::value<std::string>(), "capture file to write (the process writes it; relative to this directory);\nwithout it, show the live view")
         ("force,f", "overwrite the capture file if it exists")
         ("trace-python-allocators", "also record the allocations of Python's own allocators (pymalloc)")
         ("follow-fork", "keep tracking in processes the target forks (each writes OUTPUT.<pid>)")
@@ -357,8 +421,10 @@ int attachCommand(int argc, char** argv)
                 "usage: memray attach [-h] [-o OUTPUT] [-f] [--trace-python-allocators] [--follow-fork] [--native]\n"
                 "                     [--aggregate] [--duration SECONDS] [-v] PID\n\n"
                 "Start tracking the memory allocations of a running Python process (CPython 3.8 to 3.13),\n"
-                "without restarting it and without gdb. The process writes the capture file itself;\n"
-                "'memray detach PID' stops tracking and finishes the file.",
+                "without restarting it and without gdb. With -o, the process writes the capture file\n"
+                "itself and 'memray detach PID' stops tracking and finishes the file. Without -o, this\n"
+                "terminal shows the live view of the process's heap; quitting it (q) stops tracking and\n"
+                "leaves the process running untracked.",
                 &values))
     {
         return *status;
@@ -375,8 +441,15 @@ int attachCommand(int argc, char** argv)
         return usageError(kCommand, "'" + values["pid"].as<std::string>() + "' is not a process id");
     }
     attach_options.pid = *pid;
-    if (!values.count("output")) {
-        return usageError(kCommand, "live mode (attaching without -o/--output) is not available yet; use -o FILE to write a capture file");
+    const bool live = !values.count("output");
+    if (live && values.count("aggregate")) {
+        return usageError(kCommand, "Can't use aggregated mode without an output file.");  // memray's words
+    }
+    if (live && values.count("follow-fork")) {
+        return usageError(kCommand, "--follow-fork cannot be used with the live view (it needs an output file)");
+    }
+    if (live && values.count("force")) {
+        return usageError(kCommand, "--force needs an output file (-o)");
     }
     if (values.count("duration")) {
         attach_options.duration_s = values["duration"].as<unsigned>();
@@ -387,7 +460,9 @@ int attachCommand(int argc, char** argv)
     if (values.count("safe-point-timeout-ms")) {
         attach_options.safe_point_timeout = std::chrono::milliseconds(values["safe-point-timeout-ms"].as<unsigned>());
     }
-    attach_options.output = fs::absolute(values["output"].as<std::string>()).lexically_normal().string();
+    if (!live) {
+        attach_options.output = fs::absolute(values["output"].as<std::string>()).lexically_normal().string();
+    }
     attach_options.force = values.count("force") > 0;
     attach_options.trace_python_allocators = values.count("trace-python-allocators") > 0;
     attach_options.follow_fork = values.count("follow-fork") > 0;
@@ -398,7 +473,7 @@ int attachCommand(int argc, char** argv)
     const char* verify = std::getenv("MEMRAY_AGGREGATE_VERIFY");
     attach_options.aggregate_verify = attach_options.aggregate && verify && std::string_view(verify) == "1";
     try {
-        return attach(attach_options);
+        return live ? attachLive(attach_options, hooks) : attach(attach_options);
     } catch (const inj::Failure& failure) {
         if (vanishedMeanwhile(attach_options.pid, failure)) {
             return fail(kCommand, "process " + std::to_string(attach_options.pid) + " exited during the attach");

@@ -13,13 +13,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include "bootstrap.h"
 #include "cli_common.h"
 #include "child_process.h"
 #include "commands.h"
 #include "payload_locator.h"
 #include "run_options.h"
 #include "run_output.h"
+#include "run_program.h"
+#include "run_live.h"
 #include "run_status_listener.h"
 
 #include "memray/format/run_status.h"
@@ -29,41 +30,6 @@ namespace memray::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-const char* modeName(TargetKind kind)
-{
-    switch (kind) {
-        case TargetKind::Script:
-            return "script";
-        case TargetKind::Module:
-            return "module";
-        case TargetKind::Code:
-            return "code";
-    }
-    return "script";
-}
-
-// memray_start()'s configuration (payload_api.h): one key=value per line.
-std::string captureConfig(const RunOptions& options, const fs::path& output)
-{
-    auto flag = [](bool value) { return value ? "1" : "0"; };
-    std::string config;
-    config += "output=" + output.string() + "\n";
-    config += std::string("force=") + flag(options.force) + "\n";
-    config += std::string("trace_python_allocators=") + flag(options.tracePythonAllocators) + "\n";
-    config += std::string("follow_fork=") + flag(options.followFork) + "\n";
-    config += std::string("native=") + flag(options.native) + "\n";
-    if (options.aggregate) {
-        config += "aggregate=1\n";
-    }
-    config += "rss_interval_ms=" + std::to_string(options.rssIntervalMs) + "\n";
-    // The bootstrap calls memray_start from the function that then runs the program: its
-    // frame and those above it are memray's, not the user's.
-    config += "skip_caller_frames=1\n";
-    config += "stop_at_exit=1\n";
-    config += testForkWindowConfig();
-    return config;
-}
 
 // A path as it can be pasted into a POSIX shell.
 std::string shellQuoted(const std::string& text)
@@ -148,15 +114,15 @@ bool reportResult(const CaptureOutput& output, const ChildExit& exit, bool aggre
 
 int run(const RunOptions& options)
 {
-    if (options.kind == TargetKind::Script) {
-        std::error_code error;
-        if (!fs::exists(options.target, error)) {
-            throw std::runtime_error("no such file: " + options.target);
-        }
+    checkProgramExists(options);
+    if (options.live) {
+        return runLive(options);
+    }
+    if (options.liveRemote) {
+        return runLiveRemote(options);
     }
     const fs::path payload = findPayload();
     const CaptureOutput output(options);
-    const std::string_view bootstrap = bootstrapSource();
 
     spdlog::debug("interpreter {}, payload {}", options.python, payload.string());
     const RunStatusListener status;
@@ -165,17 +131,7 @@ int run(const RunOptions& options)
             writeToStderr("[memray] Writing profile results into " + output.displayPath(self)
                           + "\n");
         }
-        std::vector<std::string> arguments = {
-            "-c",
-            std::string(bootstrap),
-            payload.string(),
-            captureConfig(options, output.absolutePath(self)),
-            modeName(options.kind),
-            options.target,
-        };
-        arguments.insert(arguments.end(), options.programArguments.begin(),
-                         options.programArguments.end());
-        return arguments;
+        return trackedProgramArguments(options, payload, output.absolutePath(self));
     });
     spdlog::debug("pid {} ended: exit code {}, signal {}", exit.pid, exit.exitCode, exit.signal);
 

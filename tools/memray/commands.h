@@ -4,14 +4,19 @@
 
 namespace memray::cli {
 
+struct LiveViewHooks;
+
 int runCommand(int argc, char** argv);    // memray run
 int parseCommand(int argc, char** argv);  // memray parse
 int statsCommand(int argc, char** argv);  // memray stats
 int attachCommand(int argc, char** argv);  // memray attach
+// The attach library's side of it (attach_module.h): `hooks` show the live view.
+int attachCommand(int argc, char** argv, const LiveViewHooks& hooks);
 int detachCommand(int argc, char** argv);  // memray detach
 int flamegraphCommand(int argc, char** argv);  // memray flamegraph
 int tableCommand(int argc, char** argv);       // memray table
 int treeCommand(int argc, char** argv);     // memray tree
 int summaryCommand(int argc, char** argv);  // memray summary
+int liveCommand(int argc, char** argv);     // memray live
 
 }  // namespace memray::cli

@@ -28,6 +28,7 @@ using memray::cli::flamegraphCommand;
 using memray::cli::tableCommand;
 using memray::cli::treeCommand;
 using memray::cli::summaryCommand;
+using memray::cli::liveCommand;
 
 struct Subcommand
 {
@@ -47,6 +48,7 @@ constexpr std::array kSubcommands = {
     Subcommand{"summary", "print a table of the functions that allocated the most", &summaryCommand},
     Subcommand{"attach", "start capturing the allocations of a running Python process", &attachCommand},
     Subcommand{"detach", "stop a capture started by 'memray attach'", &detachCommand},
+    Subcommand{"live", "watch a running program's heap in the terminal (see also run --live)", &liveCommand},
 };
 
 constexpr std::string_view kUsage = "usage: memray [-v] [-V] [-h] COMMAND [ARGS...]";

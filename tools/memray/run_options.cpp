@@ -121,6 +121,30 @@ unsigned parseRssInterval(const std::string& text)
     return value;
 }
 
+// What memray refuses with live mode, in its words.
+void checkLiveOptions(const RunOptions& options)
+{
+    if (options.livePort && !options.liveRemote) {
+        throw UsageError("The --live-port argument requires --live-remote");
+    }
+    if (options.live && options.liveRemote) {
+        throw UsageError("argument --live-remote: not allowed with argument --live");
+    }
+    if (!options.live && !options.liveRemote) {
+        return;
+    }
+    const char* live = options.live ? "--live" : "--live-remote";
+    if (options.output) {
+        throw UsageError(std::string("argument ") + live + ": not allowed with argument -o/--output");
+    }
+    if (options.followFork) {
+        throw UsageError("--follow-fork cannot be used with the live TUI");
+    }
+    if (options.aggregate) {
+        throw UsageError("--aggregate cannot be used with the live TUI");
+    }
+}
+
 void printHelp(const po::options_description& options)
 {
     std::cout << kUsage << "\n\n"
@@ -157,6 +181,7 @@ std::optional<RunOptions> parseRunOptions(int argc, char** argv)
     bool help = false;
     std::string output;
     std::string rssInterval;  // checked by hand: lexical_cast<unsigned> accepts "-1"
+    std::string livePort;
 
     po::options_description described("Options");
     described.add_options()
@@ -179,7 +204,17 @@ std::optional<RunOptions> parseRunOptions(int argc, char** argv)
          "checkpoints instead of every allocation: a much smaller file, for the peak and\n"
          "leaks reports only")
         ("rss-interval-ms", po::value(&rssInterval)->value_name("N"),
-         "sample the resident set size every N milliseconds (default: 10)");
+         "sample the resident set size every N milliseconds (default: 10)")
+        ("live", po::bool_switch(&options.live),
+         "show the live view of the program's heap in this terminal instead of writing a\n"
+         "capture file (the program's output goes to a file, named when the view quits;\n"
+         "quitting the view ends the program)")
+        ("live-remote", po::bool_switch(&options.liveRemote),
+         "serve the live capture stream on 127.0.0.1 for `memray live PORT` in another\n"
+         "shell (viewers may come and go). Any local user can connect to that port and\n"
+         "read the program's stacks and file names")
+        ("live-port,p", po::value(&livePort)->value_name("PORT"),
+         "with --live-remote: the port to serve on (default: any free port)");
 
     SplitCommandLine split = splitCommandLine(argc, argv, described);
 
@@ -215,6 +250,10 @@ std::optional<RunOptions> parseRunOptions(int argc, char** argv)
         }
         options.output = output;
     }
+    if (values.count("live-port")) {
+        options.livePort = livePort;
+    }
+    checkLiveOptions(options);
     if (options.python.empty()) {
         throw UsageError("the --python interpreter name is empty");
     }

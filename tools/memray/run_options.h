@@ -25,6 +25,12 @@ struct RunOptions
     bool native = false;
     bool aggregate = false;
     unsigned rssIntervalMs = 10;
+    // Live mode: --live shows the live view here; --live-remote serves the capture stream on
+    // 127.0.0.1:livePort (0: any free port) for `memray live PORT`. livePort is checked (1 to
+    // 65535) when the command runs, with memray's wording and status.
+    bool live = false;
+    bool liveRemote = false;
+    std::optional<std::string> livePort;
 
     TargetKind kind = TargetKind::Script;
     std::string target;  // the script path, module name or program text

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the benchmark suite (issue 6) on a Release build and rewrites benchmarks/results/RESULTS.md.
+# Runs the benchmark suite on a Release build and rewrites benchmarks/results/RESULTS.md.
 #   tools/scripts/bench.sh [run_benchmarks.py options...]   e.g. --rounds 7 --sections overhead
 # Measure on a quiet machine: the figures are ratios within a round, but heavy load still
 # widens their spread.

@@ -51,6 +51,7 @@ std::vector<FunctionUsage> summariseFunctions(const reader::CallTree& tree)
         }
         if (on_path[function]++ == 0) {
             functions[function].total_bytes += node.total_bytes;
+            functions[function].total_count += node.total_count;
         }
         functions[function].own_bytes += node.self_bytes;
         functions[function].own_count += node.self_count;

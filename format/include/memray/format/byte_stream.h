@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace memray::format {
@@ -31,6 +32,11 @@ class ByteStream
     // While read() is blocked with nothing received yet: what it waits for, in a few words
     // ("nobody listens on 127.0.0.1:4321 yet; retrying"). Empty once bytes flow. Thread-safe.
     virtual std::string waitingFor() const { return {}; }
+
+    // Bytes the source already holds beyond what read() has returned (a followed file's size
+    // past the reading offset, a socket's received but unread bytes): how far the reader is
+    // behind the writer. 0 when unknown. Thread-safe (called while another thread reads).
+    virtual uint64_t backlog() const { return 0; }
 };
 
 }  // namespace memray::format

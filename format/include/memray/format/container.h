@@ -1,10 +1,12 @@
 // The capture file's container: header, metadata, and the chunked LZ4 stream.
 //
 // ChunkCompressor turns a buffer of records into one chunk (header + block), keeping the LZ4
-// dictionary that links consecutive chunks. ChunkReader does the reverse from a file, reading
-// one chunk at a time so a reader's memory never grows with the capture's size.
+// dictionary that links consecutive chunks. ChunkReader does the reverse from a file or a
+// ByteStream (a capture still being written), reading one chunk at a time so a reader's memory
+// never grows with the capture's size.
 #pragma once
 
+#include "memray/format/byte_stream.h"
 #include "memray/format/capture_format.h"
 
 #include <cstdint>
@@ -58,7 +60,7 @@ class ChunkCompressor
     std::unique_ptr<State> state_;
 };
 
-// Reads a capture file: header, metadata, then decompressed chunks one at a time.
+// Reads a capture: header, metadata, then decompressed chunks one at a time.
 class ChunkReader
 {
   public:
@@ -70,13 +72,20 @@ class ChunkReader
     // Opens `path` and reads the header and metadata. False with error() set if the file cannot
     // be read or is not a capture of a supported format version.
     bool open(const std::string& path);
+    // Reads from `stream` instead, named by stream->name() in messages. A stream has no size
+    // to check chunks against: only the format's bounds apply, and a stream that ends inside
+    // the header or a chunk is truncated. read() blocks the caller until bytes come.
+    bool open(std::unique_ptr<ByteStream> stream);
 
     const Metadata& metadata() const { return metadata_; }
+    // The path, or the stream's name().
+    const std::string& name() const { return name_; }
 
     enum class Status {
         Chunk,      // data() / size() hold the next chunk's records
         End,        // the file ended at a chunk boundary
         Truncated,  // the file ends inside a chunk (the tracked process was killed mid-write)
+                    // (a stream's read error ends it too: streamError() says what)
         Error,      // corruption: error() says what
     };
     Status next();
@@ -86,13 +95,23 @@ class ChunkReader
     const std::string& error() const { return error_; }
     // Offset in the file of the chunk most recently returned (for error messages).
     uint64_t chunkOffset() const { return chunk_offset_; }
-    uint64_t fileSize() const { return file_size_; }
+    uint64_t fileSize() const { return file_size_; }  // 0 for a stream
+    // Bytes of the file or stream consumed so far.
+    uint64_t position() const { return position_; }
+    // What the stream's read() threw, if it did (the stream then counts as ended); else "".
+    const std::string& streamError() const { return stream_error_; }
 
   private:
     bool fail(std::string message);
+    bool readHeader(const std::string& name);
     bool readExactly(void* buffer, size_t size, size_t* got);
+    size_t readFromStream(void* buffer, size_t size);
 
+    // One of the two is set: a file is read with fread (the fast path every report takes).
     std::FILE* file_ = nullptr;
+    std::unique_ptr<ByteStream> stream_;
+    std::string name_;
+    std::string stream_error_;
     Metadata metadata_;
     std::string error_;
     uint64_t file_size_ = 0;

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,6 +84,29 @@ struct CallTree
 // locations[i] when that is given.
 CallTree buildCallTree(const CaptureReader& capture, const std::vector<LocationUsage>& locations,
                        std::vector<uint32_t>* node_of_location = nullptr);
+
+class TreeBuilder;
+
+// Call trees of successive snapshots of one capture that is still being read (the live view):
+// what one build resolved (the paths of stacks, symbolized native frames, with the symbolizer
+// and its opened debug info) is kept for the next, so a tree costs about a pass over the
+// locations instead of a symbolization of every native stack again.
+class CallTreeBuilder
+{
+  public:
+    // `capture` must outlive the builder; it may read on between builds (ids keep their meaning).
+    explicit CallTreeBuilder(const CaptureReader& capture);
+    ~CallTreeBuilder();
+    CallTreeBuilder(const CallTreeBuilder&) = delete;
+    CallTreeBuilder& operator=(const CallTreeBuilder&) = delete;
+
+    // The tree of `locations` as buildCallTree makes it, except that the nodes of earlier
+    // builds' stacks stay in it, with zero figures. Valid until the next call.
+    const CallTree& build(const std::vector<LocationUsage>& locations, std::vector<uint32_t>* node_of_location = nullptr);
+
+  private:
+    std::unique_ptr<TreeBuilder> builder_;
+};
 
 // Whether a frame belongs to the import machinery or to start-up plumbing (see above).
 bool isImportSystemFrame(std::string_view function, std::string_view file);

@@ -156,6 +156,11 @@ class CaptureReader
     // missing, unreadable, not a regular file, not a capture, of another format version, or
     // its header is truncated or corrupted.
     explicit CaptureReader(const std::string& path);
+    // Reads a capture as `stream` delivers it (a live view's followed file or socket), named
+    // by stream->name(). Blocks until the header has arrived; throws CaptureError as above
+    // (and when the stream ends first). Later, next() blocks while the stream waits for bytes;
+    // the stream ending at a chunk boundary without a trailer is EndedAbruptly.
+    explicit CaptureReader(std::unique_ptr<format::ByteStream> stream);
     ~CaptureReader();
     CaptureReader(const CaptureReader&) = delete;
     CaptureReader& operator=(const CaptureReader&) = delete;
@@ -230,6 +235,8 @@ class CaptureReader
     const std::string& error() const { return error_; }
     // Throws CaptureError(error()) if the read ended in corruption.
     void throwIfCorrupt() const;
+    // A stream's read error that ended the read early ("" if none): an EndedAbruptly's cause.
+    const std::string& streamError() const { return chunks_->streamError(); }
 
     uint64_t recordsRead() const { return records_; }
     uint64_t allocationRecordsRead() const { return allocation_records_; }
@@ -286,7 +293,8 @@ class CaptureReader
     {
         return id && id < native_frames_.size() ? &native_frames_[id] : nullptr;
     }
-    const std::vector<LoadedImage>& images() const { return images_; }
+    // A deque: a symbolizer keeps pointers to images while a live reader defines more.
+    const std::deque<LoadedImage>& images() const { return images_; }
     // The object `address` belonged to when a node of image map `generation` was defined:
     // preferably one listed in that generation, else the nearest generation that lists one
     // (an object loaded just before its first allocation may be listed a moment later).
@@ -294,6 +302,7 @@ class CaptureReader
     const LoadedImage* imageAt(uint64_t address, uint32_t generation) const;
 
   private:
+    explicit CaptureReader(std::unique_ptr<format::ChunkReader> chunks);
     bool loadNextChunk();
     void failRecord();
     void define(const Record& record);
@@ -321,7 +330,7 @@ class CaptureReader
     std::vector<MemorySample> memory_samples_;
 
     std::vector<NativeFrameEntry> native_frames_;
-    std::vector<LoadedImage> images_;
+    std::deque<LoadedImage> images_;
     uint32_t image_generation_ = 0;  // 0 until the first image map
     size_t current_image_ = SIZE_MAX;  // where the next segments go; SIZE_MAX: a repeated image
 };

@@ -34,6 +34,8 @@ struct LiveSessionOptions
 
 constexpr std::chrono::milliseconds kMinRefresh{100};
 
+struct SessionState;  // the reading thread's and the view's shared state (src/session_state.h)
+
 class LiveSession
 {
   public:
@@ -63,8 +65,7 @@ class LiveSession
     void refreshNow();
 
   private:
-    struct State;
-    std::unique_ptr<State> state_;
+    std::unique_ptr<SessionState> state_;
 };
 
 }  // namespace memray::live

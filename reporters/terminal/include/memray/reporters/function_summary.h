@@ -22,6 +22,7 @@ struct FunctionUsage
     uint64_t total_bytes = 0;
     uint64_t own_bytes = 0;
     uint64_t own_count = 0;
+    uint64_t total_count = 0;  // allocations made with it on the stack (counted once per stack, as total_bytes)
     bool native = false;  // a C/C++ function of a --native capture
 };
 
