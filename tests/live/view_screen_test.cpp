@@ -575,17 +575,19 @@ TEST(LiveScreen, StatusLines)
         next->status = std::move(text);
         screen.setFrame(next);
         const Grid grid = screen.render(kTitle, kClock, note);
-        std::string shown = grid.lineText(5).substr(0, 79);
+        std::string shown = grid.lineText(5);
+        shown = shown.substr(0, shown.find("Heap over time"));  // (a long status takes the caption's place)
         return shown.erase(shown.find_last_not_of(' ') + 1);
     };
     EXPECT_EQ(status(StreamState::Following, ""), "");
     EXPECT_EQ(status(StreamState::Following, "", "program exited with status 3"), " Status: program exited with status 3");
     EXPECT_EQ(status(StreamState::Ended, ""), " Status: The program has ended");
     EXPECT_EQ(status(StreamState::Ended, "tracking stopped"), " Status: The program has ended: tracking stopped");
-    EXPECT_EQ(status(StreamState::EndedAbruptly, "the connection was lost"), " Status: the connection was lost");
-    EXPECT_EQ(status(StreamState::EndedAbruptly, ""), " Status: The capture stream ended abruptly");
-    EXPECT_EQ(status(StreamState::Error, "not a memray capture"), " Status: not a memray capture");
+    EXPECT_EQ(status(StreamState::EndedAbruptly, "the connection was lost"), " Status: Ended abruptly: the connection was lost");
+    EXPECT_EQ(status(StreamState::EndedAbruptly, ""), " Status: Ended abruptly");
+    EXPECT_EQ(status(StreamState::Error, "not a memray capture"), " Status: Error: not a memray capture");
     EXPECT_EQ(status(StreamState::Waiting, ""), " Status: Waiting for the capture stream");
+    EXPECT_EQ(status(StreamState::Waiting, "nobody listens on 127.0.0.1:9 yet"), " Status: Nobody listens on 127.0.0.1:9 yet");
 
     // Errors are red; paused and note and backlog all on the line.
     const Grid grid = screen.render(kTitle, kClock, "");
@@ -593,9 +595,24 @@ TEST(LiveScreen, StatusLines)
     status(StreamState::Error, "bad");
     EXPECT_TRUE(screen.render(kTitle, kClock, "").at(5, 10).attr & kRed);
     screen.press(KeyPress::character(' '));
+    frame->backlog_bytes = 100'000;  // a chunk in flight: not worth a word
+    EXPECT_EQ(status(StreamState::Following, ""), " Status: Table updates paused");
     frame->backlog_bytes = 12'345'678;
     EXPECT_EQ(status(StreamState::EndedAbruptly, "killed", "exit 9"),
-              " Status: Table updates paused  killed  exit 9  behind by 12.346MB");
+              " Status: Table updates paused  Ended abruptly: killed  exit 9  behind by 12.346MB");
+}
+
+TEST(LiveScreen, ALongStatusTakesTheGraphsCaptionRow)
+{
+    LiveScreen screen(sized(80, 24));
+    auto frame = sampleFrame();
+    frame->state = StreamState::EndedAbruptly;
+    frame->status = "the capture stopped without its end: the program was killed or the connection was lost";
+    screen.setFrame(frame);
+    EXPECT_EQ(lines(screen, 4, 6), R"( Heap: 10.000MB  Peak: 12.000MB  RSS: 45.678MB                              ▃███
+ Status: Ended abruptly: the capture stopped without its end: the program was k…
+)");
+    EXPECT_TRUE(screen.render(kTitle, kClock, "").at(5, 30).attr & kRed);
 }
 
 TEST(LiveScreen, GraphScaleNeverDecays)
