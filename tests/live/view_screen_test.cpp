@@ -635,6 +635,21 @@ TEST(LiveScreen, GraphScaleNeverDecays)
 )");
 }
 
+TEST(LiveScreen, GraphCaptionSaysWhatItSpans)
+{
+    LiveScreen screen(sized(80, 24));
+    auto frame = sampleFrame();
+    frame->history_interval_ms = 10;  // 4 points
+    screen.setFrame(frame);
+    EXPECT_EQ(line(screen, 5), "                                                   Heap over 0 s    max 12.000MB");
+    frame = std::make_shared<LiveFrame>(*frame);
+    frame->history_interval_ms = 50'000;
+    screen.setFrame(frame);
+    EXPECT_EQ(line(screen, 5), "                                                                    max 12.000MB");
+    screen.resize(100, 24);  // room for both
+    EXPECT_EQ(line(screen, 5), "                                                   Heap over 3.3 min                    max 12.000MB");
+}
+
 TEST(LiveScreen, GraphOfALongHistoryShowsTheHighestOfEachRun)
 {
     LiveScreen screen(sized(80, 24));

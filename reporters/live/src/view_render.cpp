@@ -28,6 +28,21 @@ std::string formatDuration(uint64_t ms)
     return text;
 }
 
+// "41 s", "3.5 min", "2.0 h".
+std::string formatSpan(uint64_t ms)
+{
+    char text[48];
+    const double seconds = static_cast<double>(ms) / 1000.0;
+    if (seconds < 60) {
+        std::snprintf(text, sizeof(text), "%.0f s", seconds);
+    } else if (seconds < 3600) {
+        std::snprintf(text, sizeof(text), "%.1f min", seconds / 60);
+    } else {
+        std::snprintf(text, sizeof(text), "%.1f h", seconds / 3600);
+    }
+    return text;
+}
+
 // One line of labelled fields and plain text, drawn left to right up to a limit.
 class LineWriter
 {
@@ -263,7 +278,9 @@ void drawGraph(Grid& grid, const Layout& layout, const LiveFrame& frame, uint64_
     const int caption_y = layout.graph_y + rows;
     const int right = layout.graph_x + width;
     const std::string max = scale > 0 ? "max " + reader::formatSize(scale) : std::string("no data yet");
-    const std::string name = "Heap over time";
+    // What the graph spans, when the session says how far apart its points are.
+    const uint64_t span_ms = frame.history_interval_ms * history.size();
+    const std::string name = span_ms > 0 ? "Heap over " + formatSpan(span_ms) : std::string("Heap over time");
     if (textWidth(name) + 2 + textWidth(max) <= width) {
         grid.put(caption_y, layout.graph_x, name, kDim);
     }
