@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <random>
+#include <regex>
 
 namespace memray::live::view {
 namespace {
@@ -106,11 +107,11 @@ TEST(LiveScreen, Layout80x24)
  Snapshots: 12  Duration: 12.3 s  Refresh: 1 s                               ▃██
  Heap: 10.000MB  Peak: 12.000MB  RSS: 45.678MB                              ▃███
                                                    Heap over time   max 12.000MB
-Location           ▼ Total % Total       Own   % Own   Allocations File/Module
-main              10.000MB 100.00%    0.000B   0.00%            30 app.py
-load               6.000MB  60.00%   1.000MB  10.00%            10 app/loader.py
-parse              5.000MB  50.00%   5.000MB  50.00%             5 app/parser.py
-cache_put          3.000MB  30.00%   3.000MB  30.00%            40 app/cache.py
+Location          ▼ Total  % Total        Own    % Own     Allocs  File/Module
+main             10.000MB  100.00%     0.000B    0.00%         30  app.py
+load              6.000MB   60.00%    1.000MB   10.00%         10  app/loader.py
+parse             5.000MB   50.00%    5.000MB   50.00%          5  app/parser.py
+cache_put         3.000MB   30.00%    3.000MB   30.00%         40  app/cache.py
 
 
 
@@ -132,25 +133,25 @@ TEST(LiveScreen, SortKeysOrderRowsAndMarkTheColumn)
     LiveScreen screen(sized(80, 24));
     screen.setFrame(sampleFrame());
     EXPECT_TRUE(screen.press(KeyPress::character('o')).redraw);
-    EXPECT_EQ(lines(screen, 6, 11), R"(Location             Total % Total     ▼ Own   % Own   Allocations File/Module
-parse              5.000MB  50.00%   5.000MB  50.00%             5 app/parser.py
-cache_put          3.000MB  30.00%   3.000MB  30.00%            40 app/cache.py
-load               6.000MB  60.00%   1.000MB  10.00%            10 app/loader.py
-main              10.000MB 100.00%    0.000B   0.00%            30 app.py
+    EXPECT_EQ(lines(screen, 6, 11), R"(Location            Total  % Total      ▼ Own    % Own     Allocs  File/Module
+parse             5.000MB   50.00%    5.000MB   50.00%          5  app/parser.py
+cache_put         3.000MB   30.00%    3.000MB   30.00%         40  app/cache.py
+load              6.000MB   60.00%    1.000MB   10.00%         10  app/loader.py
+main             10.000MB  100.00%     0.000B    0.00%         30  app.py
 )");
     screen.press(KeyPress::character('a'));
-    EXPECT_EQ(lines(screen, 6, 11), R"(Location             Total % Total       Own   % Own ▼ Allocations File/Module
-cache_put          3.000MB  30.00%   3.000MB  30.00%            40 app/cache.py
-main              10.000MB 100.00%    0.000B   0.00%            30 app.py
-load               6.000MB  60.00%   1.000MB  10.00%            10 app/loader.py
-parse              5.000MB  50.00%   5.000MB  50.00%             5 app/parser.py
+    EXPECT_EQ(lines(screen, 6, 11), R"(Location            Total  % Total        Own    % Own   ▼ Allocs  File/Module
+cache_put         3.000MB   30.00%    3.000MB   30.00%         40  app/cache.py
+main             10.000MB  100.00%     0.000B    0.00%         30  app.py
+load              6.000MB   60.00%    1.000MB   10.00%         10  app/loader.py
+parse             5.000MB   50.00%    5.000MB   50.00%          5  app/parser.py
 )");
     screen.press(KeyPress::character('t'));
-    EXPECT_EQ(line(screen, 6), "Location           ▼ Total % Total       Own   % Own   Allocations File/Module");
-    EXPECT_EQ(line(screen, 7), "main              10.000MB 100.00%    0.000B   0.00%            30 app.py");
+    EXPECT_EQ(line(screen, 6), "Location          ▼ Total  % Total        Own    % Own     Allocs  File/Module");
+    EXPECT_EQ(line(screen, 7), "main             10.000MB  100.00%     0.000B    0.00%         30  app.py");
     // The sorted heading is also bold and underlined; the others are not.
     const Grid grid = screen.render(kTitle, kClock, "");
-    EXPECT_TRUE(grid.at(6, 25).attr & kUnderline);
+    EXPECT_TRUE(grid.at(6, 22).attr & kUnderline);
     EXPECT_FALSE(grid.at(6, 50).attr & kUnderline);
 }
 
@@ -169,11 +170,11 @@ TEST(LiveScreen, TiesKeepOneOrderWhateverTheFrameSays)
         std::shuffle(shuffled->rows.begin(), shuffled->rows.end(), random);
         LiveScreen screen(sized(80, 24));
         screen.setFrame(shuffled);
-        EXPECT_EQ(lines(screen, 7, 12), R"(alpha               100.000B  25.00%  100.000B  25.00%             1 a.py
-alpha               100.000B  25.00%  100.000B  25.00%             1 f.py
-bravo               100.000B  25.00%  100.000B  25.00%             1 f.py
-charlie             100.000B  25.00%  100.000B  25.00%             1 f.py
-delta               100.000B  25.00%  100.000B  25.00%             1 f.py
+        EXPECT_EQ(lines(screen, 7, 12), R"(alpha              100.000B   25.00%   100.000B   25.00%          1  a.py
+alpha              100.000B   25.00%   100.000B   25.00%          1  f.py
+bravo              100.000B   25.00%   100.000B   25.00%          1  f.py
+charlie            100.000B   25.00%   100.000B   25.00%          1  f.py
+delta              100.000B   25.00%   100.000B   25.00%          1  f.py
 )");
     }
 }
@@ -204,7 +205,7 @@ TEST(LiveScreen, SplitAndMergeThreads)
     first->rows = {row("main", "app.py", 2'000'000, 2'000'000, 3)};
     screen.setFrame(first);
     EXPECT_EQ(header(screen, 2), " TID: 4242  Thread 1 of 2 (MainThread)");
-    EXPECT_EQ(line(screen, 7), "main               2.000MB  20.00%   2.000MB  20.00%             3 app.py");
+    EXPECT_EQ(line(screen, 7), "main              2.000MB   20.00%    2.000MB   20.00%          3  app.py");
     EXPECT_EQ(line(screen, 23), " q Quit  t/o/a Sort  m Merge  </> Thread  space Pause  / Filter  ? Help");
 
     // > and < (and the arrows) walk the threads, round.
@@ -219,7 +220,7 @@ TEST(LiveScreen, SplitAndMergeThreads)
     second->rows = {row("work", "app/worker.py", 8'000'000, 8'000'000, 27)};
     screen.setFrame(second);
     EXPECT_EQ(header(screen, 2), " TID: 4250  Thread 2 of 2 (worker)");
-    EXPECT_EQ(line(screen, 7), "work               8.000MB  80.00%   8.000MB  80.00%            27 app/worker.py");
+    EXPECT_EQ(line(screen, 7), "work              8.000MB   80.00%    8.000MB   80.00%         27  app/worker.py");
     requests = screen.press(KeyPress::character('<'));
     EXPECT_EQ(*requests.select_thread, std::optional<uint64_t>(1));
 
@@ -273,7 +274,7 @@ TEST(LiveScreen, PauseFreezesTheTableWhileTheHeaderGoesOn)
     // Unpaused: the newest rows at once.
     const ViewRequests requests = screen.press(KeyPress::character(' '));
     EXPECT_TRUE(requests.refresh_now);
-    EXPECT_EQ(line(screen, 7), "grow              20.000MB 100.00%  20.000MB 100.00%             1 app/grow.py");
+    EXPECT_EQ(line(screen, 7), "grow             20.000MB  100.00%   20.000MB  100.00%          1  app/grow.py");
     EXPECT_EQ(line(screen, 5), "                                                   Heap over time   max 20.000MB");
 }
 
@@ -311,8 +312,8 @@ TEST(LiveScreen, FilterByFunctionOrFileInAnyCase)
     ASSERT_TRUE(grid.cursor.has_value());
     EXPECT_EQ(grid.cursor->line, 6);
     EXPECT_EQ(grid.cursor->column, 13);
-    EXPECT_EQ(grid.lineText(7), "Location           ▼ Total % Total       Own   % Own   Allocations File/Module");
-    EXPECT_EQ(grid.lineText(8), "parse              5.000MB  50.00%   5.000MB  50.00%             5 app/parser.py");
+    EXPECT_EQ(grid.lineText(7), "Location          ▼ Total  % Total        Own    % Own     Allocs  File/Module");
+    EXPECT_EQ(grid.lineText(8), "parse             5.000MB   50.00%    5.000MB   50.00%          5  app/parser.py");
     EXPECT_EQ(grid.lineText(9), "");
     EXPECT_EQ(grid.lineText(23), " Enter Keep filter  Esc Clear filter");
 
@@ -333,7 +334,7 @@ TEST(LiveScreen, FilterByFunctionOrFileInAnyCase)
     grid = screen.render(kTitle, kClock, "");
     EXPECT_FALSE(grid.cursor.has_value());
     EXPECT_EQ(grid.lineText(6), " Filter: app/  (3 of 4 functions)");
-    EXPECT_EQ(grid.lineText(8), "load               6.000MB  60.00%   1.000MB  10.00%            10 app/loader.py");
+    EXPECT_EQ(grid.lineText(8), "load              6.000MB   60.00%    1.000MB   10.00%         10  app/loader.py");
     EXPECT_EQ(grid.lineText(11), "");
 
     // Editing again starts from it; Esc clears it.
@@ -342,7 +343,7 @@ TEST(LiveScreen, FilterByFunctionOrFileInAnyCase)
     EXPECT_EQ(line(screen, 6), " Filter: app/x  (0 of 4 functions)");
     EXPECT_FALSE(screen.press(KeyPress::special(Key::Escape)).quit);
     EXPECT_EQ(screen.state().filter, "");
-    EXPECT_EQ(line(screen, 6), "Location           ▼ Total % Total       Own   % Own   Allocations File/Module");
+    EXPECT_EQ(line(screen, 6), "Location          ▼ Total  % Total        Own    % Own     Allocs  File/Module");
 }
 
 TEST(LiveScreen, HelpListsTheKeys)
@@ -434,6 +435,30 @@ TEST(LiveScreen, WideTerminal200x50)
     EXPECT_EQ(grid.lineText(49), " q Quit  t/o/a Sort  m Split  space Pause  / Filter  +/- Refresh  ? Help");
 }
 
+// The screen read as text (tmux capture-pane) splits into its cells at runs of two spaces,
+// whatever the figures' widths.
+TEST(LiveScreen, RowsSplitIntoTheirCellsAtTwoSpaces)
+{
+    LiveScreen screen(sized(100, 30));
+    auto frame = sampleFrame();
+    frame->rows.push_back(row("allocate_lots", "/tmp/tmpabcdef/program.py", 999'999'000, 999'999'000, 123456789));
+    frame->rows.push_back(row("tiny", "t.py", 1, 1, 1));
+    frame->heap_bytes = 1'000'000'000;
+    screen.setFrame(frame);
+    const Grid grid = screen.render(kTitle, kClock, "");
+    EXPECT_EQ(grid.lineText(6), "Location              ▼ Total  % Total        Own    % Own    Allocations  File/Module");
+    const std::regex separator("\\s{2,}");
+    for (int y = 7; y < 13; ++y) {
+        const std::string text = grid.lineText(y);
+        std::vector<std::string> cells(std::sregex_token_iterator(text.begin(), text.end(), separator, -1),
+                                       std::sregex_token_iterator());
+        ASSERT_EQ(cells.size(), 7u) << text;
+        EXPECT_NE(cells[1].find('B'), std::string::npos) << text;
+        EXPECT_EQ(cells[2].back(), '%') << text;
+    }
+    EXPECT_EQ(grid.lineText(7), "allocate_lots       999.999MB  100.00%  999.999MB  100.00%      123456789  /tmp/tmpabcdef/program.py");
+}
+
 TEST(LiveScreen, NarrowTerminalPutsTheGraphBelowAndDropsColumns)
 {
     LiveScreen screen(sized(60, 24));
@@ -443,15 +468,15 @@ TEST(LiveScreen, NarrowTerminalPutsTheGraphBelowAndDropsColumns)
                                                          █▆
                                                        ▂▆██
  Heap over time                                max 12.000MB
-Location             ▼ Total % Total       Own   Allocations
-main                10.000MB 100.00%    0.000B            30
-load                 6.000MB  60.00%   1.000MB            10
-parse                5.000MB  50.00%   5.000MB             5
+Location              ▼ Total  % Total        Own     Allocs
+main                 10.000MB  100.00%     0.000B         30
+load                  6.000MB   60.00%    1.000MB         10
+parse                 5.000MB   50.00%    5.000MB          5
 )");
     screen.resize(40, 12);  // no graph (no room), only the location and the sorted figures
-    EXPECT_EQ(lines(screen, 6, 9), R"(Location               ▼ Total       Own
-main                  10.000MB    0.000B
-load                   6.000MB   1.000MB
+    EXPECT_EQ(lines(screen, 6, 9), R"(Location              ▼ Total        Own
+main                 10.000MB     0.000B
+load                  6.000MB    1.000MB
 )");
 }
 
@@ -467,12 +492,12 @@ TEST(LiveScreen, AsciiTerminal)
  Snapshots: 12  Duration: 12.3 s  Refresh: 1 s                               .##
  Heap: 10.000MB  Peak: 12.000MB  RSS: 45.678MB                              .###
                                                    Heap over time   max 12.000MB
-Location             v Total % Total       Own   % Own   Allocations File/Module
-main                10.000MB 100.00%    0.000B   0.00%            30 app.py
-load                 6.000MB  60.00%   1.000MB  10.00%            10 ~/loader.py
-parse                5.000MB  50.00%   5.000MB  50.00%             5 ~/parser.py
-cache_put            3.000MB  30.00%   3.000MB  30.00%            40 ~p/cache.py
-gr??e_xxxxxxxxxxx~   1.000kB   0.01%   1.000kB   0.01%             1 ?n?.py
+Location             v Total  % Total        Own    % Own     Allocs  File/Modul
+main                10.000MB  100.00%     0.000B    0.00%         30  app.py
+load                 6.000MB   60.00%    1.000MB   10.00%         10  ~loader.py
+parse                5.000MB   50.00%    5.000MB   50.00%          5  ~parser.py
+cache_put            3.000MB   30.00%    3.000MB   30.00%         40  ~/cache.py
+gr??e_xxxxxxxxxx~    1.000kB    0.01%    1.000kB    0.01%          1  ?n?.py
 )");
     const std::string all = text(screen);
     EXPECT_TRUE(std::all_of(all.begin(), all.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }));
@@ -488,7 +513,7 @@ TEST(LiveScreen, LongNamesAreCutWithAnEllipsis)
     frame->rows.back().native = true;
     screen.setFrame(frame);
     EXPECT_EQ(line(screen, 1), " PID: 4242  CMD: python3 -m some.package.with.a.l…                            █▃");
-    EXPECT_EQ(line(screen, 7), "[native] a_functi…   1.000MB  10.00%   1.000MB  10.00%             1 …/module.py");
+    EXPECT_EQ(line(screen, 7), "[native] a_funct…    1.000MB   10.00%    1.000MB   10.00%          1  …module.py");
     // The native marker is drawn in its own colour.
     const Grid grid = screen.render(kTitle, kClock, "");
     EXPECT_TRUE(grid.at(7, 0).attr & kCyan);
@@ -501,7 +526,7 @@ TEST(LiveScreen, ControlCharactersFromTheCaptureAreShownEscaped)
     auto frame = sampleFrame();
     frame->rows = {row("evil\x1b[2Jname", "f\nile.py", 1, 1, 1)};
     screen.setFrame(frame);
-    EXPECT_EQ(line(screen, 7), "evil\\x1b[2Jname       1.000B   0.00%    1.000B   0.00%             1 f\\x0aile.py");
+    EXPECT_EQ(line(screen, 7), "evil\\x1b[2Jname      1.000B    0.00%     1.000B    0.00%          1  f\\x0aile.py");
 }
 
 TEST(LiveScreen, WideCharactersTakeTwoCells)
@@ -511,7 +536,7 @@ TEST(LiveScreen, WideCharactersTakeTwoCells)
     frame->rows = {row("処理する関数", "モジュール.py", 1, 1, 1)};
     screen.setFrame(frame);
     const Grid grid = screen.render(kTitle, kClock, "");
-    EXPECT_EQ(grid.lineText(7), "処理する関数        1.000B   0.00%    1.000B   0.00%             1 モジュール.py");
+    EXPECT_EQ(grid.lineText(7), "処理する関数       1.000B    0.00%     1.000B    0.00%          1  モジュール.py");
     EXPECT_TRUE(grid.at(7, 0).wide);
     EXPECT_EQ(grid.at(7, 1).glyph, "");
 }
@@ -525,7 +550,7 @@ TEST(LiveScreen, BeforeTheFirstFrame)
  Snapshots: 0  Duration: 0.0 s  Refresh: 1 s
  Heap: 0.000B  Peak: 0.000B  RSS: ???
  Status: Waiting for the capture stream
-Location             ▼ Total % Total       Own   % Own   Allocations File/Module
+Location            ▼ Total  % Total        Own    % Own     Allocs  File/Module
  No data yet
 
 )");
@@ -533,7 +558,7 @@ Location             ▼ Total % Total       Own   % Own   Allocations File/Modu
     waiting->status = "Waiting for the capture stream: nobody listens on 127.0.0.1:4567 yet; retrying";
     screen.setFrame(waiting);
     EXPECT_EQ(lines(screen, 5, 10), R"( Status: Waiting for the capture stream: nobody listens on 127.0.0.1:4567 yet; …
-Location             ▼ Total % Total       Own   % Own   Allocations File/Module
+Location            ▼ Total  % Total        Own    % Own     Allocs  File/Module
  Waiting for the capture stream: nobody listens on 127.0.0.1:4567 yet; retrying
 
 
@@ -550,17 +575,19 @@ TEST(LiveScreen, StatusLines)
         next->status = std::move(text);
         screen.setFrame(next);
         const Grid grid = screen.render(kTitle, kClock, note);
-        std::string shown = grid.lineText(5).substr(0, 79);
+        std::string shown = grid.lineText(5);
+        shown = shown.substr(0, shown.find("Heap over time"));  // (a long status takes the caption's place)
         return shown.erase(shown.find_last_not_of(' ') + 1);
     };
     EXPECT_EQ(status(StreamState::Following, ""), "");
     EXPECT_EQ(status(StreamState::Following, "", "program exited with status 3"), " Status: program exited with status 3");
     EXPECT_EQ(status(StreamState::Ended, ""), " Status: The program has ended");
     EXPECT_EQ(status(StreamState::Ended, "tracking stopped"), " Status: The program has ended: tracking stopped");
-    EXPECT_EQ(status(StreamState::EndedAbruptly, "the connection was lost"), " Status: the connection was lost");
-    EXPECT_EQ(status(StreamState::EndedAbruptly, ""), " Status: The capture stream ended abruptly");
-    EXPECT_EQ(status(StreamState::Error, "not a memray capture"), " Status: not a memray capture");
+    EXPECT_EQ(status(StreamState::EndedAbruptly, "the connection was lost"), " Status: Ended abruptly: the connection was lost");
+    EXPECT_EQ(status(StreamState::EndedAbruptly, ""), " Status: Ended abruptly");
+    EXPECT_EQ(status(StreamState::Error, "not a memray capture"), " Status: Error: not a memray capture");
     EXPECT_EQ(status(StreamState::Waiting, ""), " Status: Waiting for the capture stream");
+    EXPECT_EQ(status(StreamState::Waiting, "nobody listens on 127.0.0.1:9 yet"), " Status: Nobody listens on 127.0.0.1:9 yet");
 
     // Errors are red; paused and note and backlog all on the line.
     const Grid grid = screen.render(kTitle, kClock, "");
@@ -568,9 +595,24 @@ TEST(LiveScreen, StatusLines)
     status(StreamState::Error, "bad");
     EXPECT_TRUE(screen.render(kTitle, kClock, "").at(5, 10).attr & kRed);
     screen.press(KeyPress::character(' '));
+    frame->backlog_bytes = 100'000;  // a chunk in flight: not worth a word
+    EXPECT_EQ(status(StreamState::Following, ""), " Status: Table updates paused");
     frame->backlog_bytes = 12'345'678;
     EXPECT_EQ(status(StreamState::EndedAbruptly, "killed", "exit 9"),
-              " Status: Table updates paused  killed  exit 9  behind by 12.346MB");
+              " Status: Table updates paused  Ended abruptly: killed  exit 9  behind by 12.346MB");
+}
+
+TEST(LiveScreen, ALongStatusTakesTheGraphsCaptionRow)
+{
+    LiveScreen screen(sized(80, 24));
+    auto frame = sampleFrame();
+    frame->state = StreamState::EndedAbruptly;
+    frame->status = "the capture stopped without its end: the program was killed or the connection was lost";
+    screen.setFrame(frame);
+    EXPECT_EQ(lines(screen, 4, 6), R"( Heap: 10.000MB  Peak: 12.000MB  RSS: 45.678MB                              ▃███
+ Status: Ended abruptly: the capture stopped without its end: the program was k…
+)");
+    EXPECT_TRUE(screen.render(kTitle, kClock, "").at(5, 30).attr & kRed);
 }
 
 TEST(LiveScreen, GraphScaleNeverDecays)
@@ -591,6 +633,21 @@ TEST(LiveScreen, GraphScaleNeverDecays)
  Heap: 10.000MB  Peak: 5.000MB  RSS: 45.678MB                                 ██
                                                    Heap over time   max 10.000MB
 )");
+}
+
+TEST(LiveScreen, GraphCaptionSaysWhatItSpans)
+{
+    LiveScreen screen(sized(80, 24));
+    auto frame = sampleFrame();
+    frame->history_interval_ms = 10;  // 4 points
+    screen.setFrame(frame);
+    EXPECT_EQ(line(screen, 5), "                                                   Heap over 0 s    max 12.000MB");
+    frame = std::make_shared<LiveFrame>(*frame);
+    frame->history_interval_ms = 50'000;
+    screen.setFrame(frame);
+    EXPECT_EQ(line(screen, 5), "                                                                    max 12.000MB");
+    screen.resize(100, 24);  // room for both
+    EXPECT_EQ(line(screen, 5), "                                                   Heap over 3.3 min                    max 12.000MB");
 }
 
 TEST(LiveScreen, GraphOfALongHistoryShowsTheHighestOfEachRun)

@@ -17,22 +17,27 @@ constexpr int kMinLocationWidth = 12;
 constexpr int kMinFileWidth = 8;
 constexpr int kComfortableLocationWidth = 24;
 
+// The figures' columns: their headings (a short one for windows where the long one would
+// squeeze the location) and the widest figure each shows.
 struct ColumnSpec
 {
     Column id;
     std::string_view heading;
-    int figure_width;  // widest figure the column shows (0 for the text columns)
+    std::string_view short_heading;
+    int figure_width;
+    bool sortable;
 };
 
-constexpr std::array<ColumnSpec, 7> kColumns = {{
-        {Column::Location, "Location", 0},
-        {Column::Total, "Total", 9},         // "999.999MB"
-        {Column::TotalShare, "% Total", 7},  // "100.00%"
-        {Column::Own, "Own", 9},
-        {Column::OwnShare, "% Own", 7},
-        {Column::Allocations, "Allocations", 0},
-        {Column::File, "File/Module", 0},
+constexpr std::array<ColumnSpec, 5> kFigureColumns = {{
+        {Column::Total, "Total", "Total", 9, true},  // "999.999MB"
+        {Column::TotalShare, "% Total", "% Total", 7, false},  // "100.00%"
+        {Column::Own, "Own", "Own", 9, true},
+        {Column::OwnShare, "% Own", "% Own", 7, false},
+        {Column::Allocations, "Allocations", "Allocs", 9, true},  // up to 999,999,999
 }};
+
+// With less than this for the location and the file, the short headings.
+constexpr int kRoomForLongHeadings = 40;
 
 Column sortedColumn(SortColumn sort)
 {
@@ -93,24 +98,27 @@ Layout layoutOf(const ViewState& state, bool graph)
 
 std::vector<PlacedColumn> placeColumns(int columns, SortColumn sort, int location_need, int file_need, const Glyphs& glyphs)
 {
-    const int gap = columns >= 120 ? 2 : 1;
+    // Two spaces between columns, always: the screen read as text (tmux capture-pane, a
+    // copy and paste) splits into its cells at runs of two or more.
+    constexpr int gap = 2;
     const Column sorted = sortedColumn(sort);
-    std::vector<PlacedColumn> figures;
-    for (const ColumnSpec& spec : kColumns) {
-        if (spec.id == Column::Location || spec.id == Column::File) {
-            continue;
+    const auto figureColumns = [&](bool short_headings) {
+        std::vector<PlacedColumn> figures;
+        for (const ColumnSpec& spec : kFigureColumns) {
+            PlacedColumn column{spec.id, std::string(short_headings ? spec.short_heading : spec.heading)};
+            column.sorted = spec.id == sorted;
+            // A column that can be sorted has room for the marker whether sorted or not, so
+            // that a new sort moves no column.
+            column.width = std::max(spec.figure_width,
+                                    (spec.sortable ? textWidth(glyphs.sort_marker) : 0) + textWidth(column.heading));
+            if (column.sorted) {
+                column.heading = std::string(glyphs.sort_marker) + column.heading;
+            }
+            figures.push_back(column);
         }
-        PlacedColumn column{spec.id, std::string(spec.heading)};
-        column.sorted = spec.id == sorted;
-        // The columns that can be sorted have room for the marker whether sorted or not, so
-        // that a new sort moves no column.
-        const bool sortable = spec.id == Column::Total || spec.id == Column::Own || spec.id == Column::Allocations;
-        column.width = std::max(spec.figure_width, (sortable ? textWidth(glyphs.sort_marker) : 0) + textWidth(column.heading));
-        if (column.sorted) {
-            column.heading = std::string(glyphs.sort_marker) + column.heading;
-        }
-        figures.push_back(column);
-    }
+        return figures;
+    };
+    std::vector<PlacedColumn> figures = figureColumns(false);
     const auto figuresWidth = [&] {
         int width = 0;
         for (const PlacedColumn& column : figures) {
@@ -118,6 +126,9 @@ std::vector<PlacedColumn> placeColumns(int columns, SortColumn sort, int locatio
         }
         return width;
     };
+    if (columns - figuresWidth() - gap < kRoomForLongHeadings) {
+        figures = figureColumns(true);
+    }
     for (Column drop : {Column::OwnShare, Column::TotalShare, Column::Allocations, Column::Own, Column::Total}) {
         if (columns - figuresWidth() >= kMinLocationWidth) {
             break;

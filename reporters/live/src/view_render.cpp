@@ -28,6 +28,21 @@ std::string formatDuration(uint64_t ms)
     return text;
 }
 
+// "41 s", "3.5 min", "2.0 h".
+std::string formatSpan(uint64_t ms)
+{
+    char text[48];
+    const double seconds = static_cast<double>(ms) / 1000.0;
+    if (seconds < 60) {
+        std::snprintf(text, sizeof(text), "%.0f s", seconds);
+    } else if (seconds < 3600) {
+        std::snprintf(text, sizeof(text), "%.1f min", seconds / 60);
+    } else {
+        std::snprintf(text, sizeof(text), "%.1f h", seconds / 3600);
+    }
+    return text;
+}
+
 // One line of labelled fields and plain text, drawn left to right up to a limit.
 class LineWriter
 {
@@ -110,6 +125,9 @@ void drawHints(Grid& grid, int y, const std::vector<Hint>& hints, std::string_vi
 }
 
 
+// Below this, being behind the writer is not worth a word (a chunk in flight).
+constexpr uint64_t kBacklogShown = 256 * 1024;
+
 struct Part
 {
     std::string text;
@@ -123,9 +141,14 @@ std::vector<Part> statusParts(const LiveFrame& frame, bool paused, std::string_v
     if (paused) {
         parts.push_back({"Table updates paused", kYellow | kBold});
     }
-    const std::string status = reader::terminalSafe(frame.status);
+    // The session's words follow the state's own, so that the line always starts with what
+    // matters: "Ended abruptly: the capture stopped without its end: ...".
+    std::string status = reader::terminalSafe(frame.status);
     switch (frame.state) {
         case StreamState::Waiting:
+            if (!status.empty() && status[0] >= 'a' && status[0] <= 'z') {
+                status[0] = static_cast<char>(status[0] - 'a' + 'A');
+            }
             parts.push_back({status.empty() ? "Waiting for the capture stream" : status, kYellow});
             break;
         case StreamState::Following:
@@ -134,16 +157,16 @@ std::vector<Part> statusParts(const LiveFrame& frame, bool paused, std::string_v
             parts.push_back({status.empty() ? "The program has ended" : "The program has ended: " + status, kBold});
             break;
         case StreamState::EndedAbruptly:
-            parts.push_back({status.empty() ? "The capture stream ended abruptly" : status, kRed | kBold});
+            parts.push_back({status.empty() ? "Ended abruptly" : "Ended abruptly: " + status, kRed | kBold});
             break;
         case StreamState::Error:
-            parts.push_back({status.empty() ? "The capture stream cannot be read" : status, kRed | kBold});
+            parts.push_back({status.empty() ? "Error: the capture stream cannot be read" : "Error: " + status, kRed | kBold});
             break;
     }
     if (!note.empty()) {
         parts.push_back({reader::terminalSafe(note), kBold});
     }
-    if (frame.backlog_bytes > 0) {
+    if (frame.backlog_bytes >= kBacklogShown) {
         parts.push_back({"behind by " + reader::formatSize(frame.backlog_bytes), kYellow});
     }
     return parts;
@@ -160,6 +183,19 @@ void drawStatus(Grid& grid, int y, int x, int limit, const std::vector<Part>& pa
         const std::string_view separator = i == 0 ? " " : "  ";
         line.text(separator).text(fitEnd(parts[i].text, line.room(), glyphs.ellipsis), parts[i].attr);
     }
+}
+
+// Cells the status line takes ("Status: a  b").
+int statusWidth(const std::vector<Part>& parts)
+{
+    if (parts.empty()) {
+        return 0;
+    }
+    int width = textWidth("Status:");
+    for (const Part& part : parts) {
+        width += 2 + textWidth(part.text);
+    }
+    return width - 1;
 }
 
 // `text` in lines of at most `width` cells, broken at spaces where it can be.
@@ -211,7 +247,8 @@ void drawTitle(Grid& grid, std::string_view title, std::string_view clock, const
 
 // The heap over time: one column per history point, or per run of points when there are more
 // than columns (the highest of the run), newest at the right; scaled to the highest heap seen.
-void drawGraph(Grid& grid, const Layout& layout, const LiveFrame& frame, uint64_t scale, const Glyphs& glyphs)
+void drawGraph(Grid& grid, const Layout& layout, const LiveFrame& frame, uint64_t scale, const Glyphs& glyphs,
+               bool caption)
 {
     const int width = layout.graph_width;
     const int rows = layout.graph_rows;
@@ -235,10 +272,15 @@ void drawGraph(Grid& grid, const Layout& layout, const LiveFrame& frame, uint64_
             grid.put(layout.graph_y + row, first_x + static_cast<int>(i), glyphs.bars[static_cast<size_t>(fill)], kCyan);
         }
     }
+    if (!caption) {
+        return;
+    }
     const int caption_y = layout.graph_y + rows;
     const int right = layout.graph_x + width;
     const std::string max = scale > 0 ? "max " + reader::formatSize(scale) : std::string("no data yet");
-    const std::string name = "Heap over time";
+    // What the graph spans, when the session says how far apart its points are.
+    const uint64_t span_ms = frame.history_interval_ms * history.size();
+    const std::string name = span_ms > 0 ? "Heap over " + formatSpan(span_ms) : std::string("Heap over time");
     if (textWidth(name) + 2 + textWidth(max) <= width) {
         grid.put(caption_y, layout.graph_x, name, kDim);
     }
@@ -428,9 +470,11 @@ Grid LiveScreen::render(std::string_view title, std::string_view clock, std::str
             .field("Heap", reader::formatSize(now.heap_bytes))
             .field("Peak", reader::formatSize(now.peak_heap_bytes))
             .field("RSS", now.rss_bytes ? reader::formatSize(now.rss_bytes) : "???");
-    drawStatus(grid, 5, 1, limit, status, glyphs);
+    // A status too long for the header's side takes the graph's caption row as well.
+    const bool wide_status = layout.graph_y == 1 && statusWidth(status) > limit - 1;
+    drawStatus(grid, 5, 1, wide_status ? grid.columns() : limit, status, glyphs);
     if (layout.graph_width > 0) {
-        drawGraph(grid, layout, now, graph_max_, glyphs);
+        drawGraph(grid, layout, now, graph_max_, glyphs, !wide_status);
     }
 
     const Table& rows = table();

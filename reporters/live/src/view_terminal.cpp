@@ -7,7 +7,7 @@
 // (wnoutrefresh + doupdate), so nothing flickers; Ctrl-L repaints every cell.
 //
 // SIGINT, SIGTERM and SIGHUP only write to the self-pipe; the loop returns, and the guard
-// restores the terminal (endwin), the signal dispositions and the locale, on every way out,
+// restores the terminal (endwin), the signal dispositions and LC_CTYPE, on every way out,
 // exceptions included. SIGWINCH is handled the same way (the size read with TIOCGWINSZ and
 // given to resizeterm), so the view does not depend on ncurses' own handler being installed.
 #include "memray/live/live_view.h"
@@ -63,9 +63,11 @@ class TerminalGuard
   public:
     TerminalGuard()
     {
-        const char* locale = std::setlocale(LC_ALL, nullptr);
+        // The character type only: curses needs it for UTF-8, and the numbers the session
+        // formats on its own thread must not take the user's decimal comma.
+        const char* locale = std::setlocale(LC_CTYPE, nullptr);
         saved_locale_ = locale ? locale : "C";
-        std::setlocale(LC_ALL, "");
+        std::setlocale(LC_CTYPE, "");
         const char* codeset = nl_langinfo(CODESET);
         utf8_ = codeset && std::strcmp(codeset, "UTF-8") == 0;
 
@@ -133,7 +135,7 @@ class TerminalGuard
                 fd = -1;
             }
         }
-        std::setlocale(LC_ALL, saved_locale_.c_str());
+        std::setlocale(LC_CTYPE, saved_locale_.c_str());
     }
 
     std::string saved_locale_;
