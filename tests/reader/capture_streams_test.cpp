@@ -171,6 +171,21 @@ TEST(FollowedFile, CancelWakesABlockedRead)
     EXPECT_EQ(stream->read(nullptr, 0), 0u);
 }
 
+TEST(FollowedFile, ItsBacklogIsWhatIsWrittenButNotRead)
+{
+    testing::TempDir dir;
+    const std::string path = dir.file("behind.bin");
+    WriterFile writer(path);
+    writer.write(std::string(1000, 'x'));
+    auto stream = openFollowedFile(path, ::getpid());
+    EXPECT_EQ(stream->backlog(), 1000u);
+    char buffer[300];
+    ASSERT_EQ(stream->read(buffer, sizeof(buffer)), 300u);
+    EXPECT_EQ(stream->backlog(), 700u);
+    writer.write(std::string(50, 'y'));
+    EXPECT_EQ(stream->backlog(), 750u);
+}
+
 TEST(FollowedFile, RefusesWhatCannotBeFollowedInOneLine)
 {
     testing::TempDir dir;
