@@ -139,7 +139,8 @@ class FollowedFile final : public format::ByteStream
         checked_ = true;
         last_check_ = now;
         if (writer_pid_ <= 0) {
-            writer_pid_ = writerFromMetadata(path_);
+            // Through this stream's own descriptor: the path may have been removed or replaced.
+            writer_pid_ = writerFromMetadata("/proc/self/fd/" + std::to_string(fd_));
         }
         return beingWritten(file_, writer_pid_);
     }

@@ -1,7 +1,8 @@
-// memray-live-bench CAPTURE [REFRESH_MS]: how fast a LiveSession takes in a capture (followed as
-// a file that nobody writes any more, so read as fast as it can), and the CPU it spends doing
-// it. The viewer keeps up with a program making R allocations a second at R / (records per
-// second here) of a core, plus the frames: one per refresh.
+// memray-live-bench CAPTURE [REFRESH_MS]: how fast a LiveSession takes in a capture file (followed
+// until its writer, the process its metadata names, is done with it: a finished capture is read
+// as fast as it can be), and the CPU it spends doing it. The viewer keeps up with a program
+// making R allocations a second at R / (records per second here) of a core, plus the frames:
+// one per refresh. It also prints every frame's state and heap (-v), for watching a live run.
 #include "memray/live/live_session.h"
 #include "memray/reader/capture_streams.h"
 
@@ -28,8 +29,13 @@ double cpuSeconds()
 
 int main(int argc, char** argv)
 {
+    const bool verbose = argc > 1 && std::string(argv[1]) == "-v";
+    if (verbose) {
+        --argc;
+        ++argv;
+    }
     if (argc < 2) {
-        std::fprintf(stderr, "usage: memray-live-bench CAPTURE [REFRESH_MS]\n");
+        std::fprintf(stderr, "usage: memray-live-bench [-v] CAPTURE [REFRESH_MS]\n");
         return 2;
     }
     using namespace memray::live;
@@ -40,13 +46,20 @@ int main(int argc, char** argv)
     std::shared_ptr<const LiveFrame> frame;
     uint64_t frames = 0;
     try {
-        LiveSession session(memray::reader::openFollowedFile(argv[1], static_cast<int>(::getpid())), options);
+        LiveSession session(memray::reader::openFollowedFile(argv[1]), options);
         for (;;) {
             pollfd ready{session.notifyFd(), POLLIN, 0};
             ::poll(&ready, 1, 1000);
             session.acknowledge();
             frame = session.frame();
             ++frames;
+            if (verbose) {
+                std::printf("frame %llu: state %d, heap %llu bytes, %zu rows, %llu ms captured, backlog %llu\n",
+                            static_cast<unsigned long long>(frame->sequence), static_cast<int>(frame->state),
+                            static_cast<unsigned long long>(frame->heap_bytes), frame->rows.size(),
+                            static_cast<unsigned long long>(frame->capture_ms),
+                            static_cast<unsigned long long>(frame->backlog_bytes));
+            }
             if (frame->state != StreamState::Waiting && frame->state != StreamState::Following) {
                 break;
             }

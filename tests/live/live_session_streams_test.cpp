@@ -73,6 +73,22 @@ TEST(LiveSessionStreams, FollowsAGrowingFileUntilItsWriterFinishes)
     EXPECT_EQ(frame->status, "");
 }
 
+TEST(LiveSessionStreams, TheFirstAllocationsShowWithoutWaitingForARefresh)
+{
+    memray::testing::TempDir dir;
+    const std::string path = dir.file("early.bin");
+    memray::testing::WriterFile writer(path);
+    CaptureBuilder builder(writtenByThisProcess(), [&](const void* data, size_t size) { writer.write(data, size); }, 512);
+    const auto stacks = memray::testing::startTenThenFive(builder);
+    builder.allocate(Allocator::Malloc, 0x1000, 1000, stacks.a);
+    builder.flush();
+    // A refresh far beyond the wait's bound: only the early frame can show the row in time.
+    LiveSession session(reader::openFollowedFile(path, ::getpid()), {std::chrono::hours(1)});
+    const auto frame = waitForFrame(session, [](const LiveFrame& f) { return findRow(f, "a") != nullptr; });
+    EXPECT_EQ(frame->state, StreamState::Following);
+    EXPECT_EQ(frame->snapshots, 1u);
+}
+
 TEST(LiveSessionStreams, AFileCutShortEndedAbruptly)
 {
     memray::testing::TempDir dir;

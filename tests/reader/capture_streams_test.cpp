@@ -76,6 +76,28 @@ TEST(FollowedFile, ReadsWhatIsAppendedUntilTheWriterClosesTheFile)
     EXPECT_EQ(result.end, EndState::Complete);
 }
 
+TEST(FollowedFile, KeepsFollowingAFileRemovedWhileItIsWritten)
+{
+    testing::TempDir dir;
+    const std::string path = dir.file("removed.bin");
+    WriterFile writer(path);
+    CaptureBuilder builder(writtenByThisProcess(),
+                           [&](const void* data, size_t size) { writer.write(data, size); }, 256);
+    auto reading = std::async(std::launch::async, readToEnd, openFollowedFile(path));
+    ASSERT_EQ(::unlink(path.c_str()), 0);
+    const auto stacks = testing::startTenThenFive(builder);
+    builder.allocate(Allocator::Malloc, 0x1000, 32, stacks.a);
+    builder.flush();
+    EXPECT_EQ(reading.wait_for(300ms), std::future_status::timeout) << "the writer (the metadata's pid) still writes";
+    builder.trailer(1000);
+    builder.flush();
+    writer.close();
+    ASSERT_EQ(reading.wait_for(kPatience), std::future_status::ready);
+    const ReadResult result = reading.get();
+    EXPECT_EQ(result.allocations, 1u);
+    EXPECT_EQ(result.end, EndState::Complete);
+}
+
 TEST(FollowedFile, AFinishedFileEndsAtOnce)
 {
     testing::TempDir dir;
@@ -147,6 +169,21 @@ TEST(FollowedFile, CancelWakesABlockedRead)
     raw->cancel();
     ASSERT_EQ(reading.wait_for(kPatience), std::future_status::ready);
     EXPECT_EQ(stream->read(nullptr, 0), 0u);
+}
+
+TEST(FollowedFile, ItsBacklogIsWhatIsWrittenButNotRead)
+{
+    testing::TempDir dir;
+    const std::string path = dir.file("behind.bin");
+    WriterFile writer(path);
+    writer.write(std::string(1000, 'x'));
+    auto stream = openFollowedFile(path, ::getpid());
+    EXPECT_EQ(stream->backlog(), 1000u);
+    char buffer[300];
+    ASSERT_EQ(stream->read(buffer, sizeof(buffer)), 300u);
+    EXPECT_EQ(stream->backlog(), 700u);
+    writer.write(std::string(50, 'y'));
+    EXPECT_EQ(stream->backlog(), 750u);
 }
 
 TEST(FollowedFile, RefusesWhatCannotBeFollowedInOneLine)

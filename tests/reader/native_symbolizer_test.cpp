@@ -5,10 +5,10 @@
 #include "memray/reader/native_symbolizer.h"
 
 #include "capture_fixture.h"
+#include "this_program.h"
 
 #include <gtest/gtest.h>
 
-#include <link.h>
 #include <unistd.h>
 
 #include <string>
@@ -44,6 +44,7 @@ struct Widget
 namespace memray::reader {
 namespace {
 
+using testing::addThisProgram;
 using testing::CaptureFile;
 using testing::testMetadata;
 
@@ -51,44 +52,6 @@ using testing::testMetadata;
 uint64_t returnAddressIn(void (*function)())
 {
     return reinterpret_cast<uint64_t>(function) + 1;
-}
-
-struct ThisProgram
-{
-    std::string path;
-    uint64_t bias = 0;
-    std::vector<std::pair<uint64_t, uint64_t>> segments;
-};
-
-ThisProgram thisProgram()
-{
-    ThisProgram program;
-    char path[4096];
-    const ssize_t length = readlink("/proc/self/exe", path, sizeof(path) - 1);
-    program.path.assign(path, length > 0 ? static_cast<size_t>(length) : 0);
-    dl_iterate_phdr(
-            [](dl_phdr_info* info, size_t, void* data) {
-                auto* out = static_cast<ThisProgram*>(data);
-                out->bias = info->dlpi_addr;
-                for (int i = 0; i < info->dlpi_phnum; ++i) {
-                    if (info->dlpi_phdr[i].p_type == PT_LOAD) {
-                        out->segments.emplace_back(info->dlpi_phdr[i].p_vaddr, info->dlpi_phdr[i].p_memsz);
-                    }
-                }
-                return 1;  // the first object is the program itself
-            },
-            &program);
-    return program;
-}
-
-void addThisProgram(synth::CaptureBuilder& b, std::string_view build_id = "")
-{
-    static const ThisProgram program = thisProgram();
-    b.imageMap(1);
-    b.image(program.path, program.bias, build_id);
-    for (const auto& [vaddr, memsz] : program.segments) {
-        b.imageSegment(vaddr, memsz);
-    }
 }
 
 bool endsWith(std::string_view text, std::string_view suffix)

@@ -32,12 +32,12 @@ Feed::~Feed()
 void Feed::pump()
 {
     pthread_setname_np(pthread_self(), "memray-live-recv");
+    std::vector<uint8_t> buffer(kPumpBlock);
     for (;;) {
-        std::vector<uint8_t> block(kPumpBlock);
         size_t got = 0;
         std::string error;
         try {
-            got = source_->read(block.data(), block.size());
+            got = source_->read(buffer.data(), buffer.size());
         } catch (const std::exception& failure) {
             error = failure.what();
         }
@@ -48,9 +48,10 @@ void Feed::pump()
             readable_.notify_all();
             return;
         }
-        block.resize(got);
+        // A copy of just what came: a socket hands out a few hundred bytes at a time, and
+        // queueing whole read buffers would hold far more memory than kMaxQueued counts.
         queued_ += got;
-        queue_.push_back(std::move(block));
+        queue_.emplace_back(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(got));
         readable_.notify_all();
         writable_.wait(lock, [&] { return queued_ < kMaxQueued || stopped_; });
         if (stopped_) {

@@ -55,7 +55,7 @@ class ReadingLoop
         try {
             capture = std::make_unique<reader::CaptureReader>(std::make_unique<FeedStream>(*this));
         } catch (const std::exception& error) {
-            finish(StreamState::Error, error.what());
+            finish(StreamState::Error, withCause(error.what()));
             return;
         }
         model_ = std::make_unique<SessionModel>(std::move(capture));
@@ -74,11 +74,9 @@ class ReadingLoop
                 finish(StreamState::Error, capture_reader.error());
                 break;
             case reader::EndState::Reading:
-            case reader::EndState::EndedAbruptly: {
-                const std::string why = session_.feed.error();
-                finish(StreamState::EndedAbruptly, why.empty() ? kEndedAbruptly : std::string(kEndedAbruptly) + " (" + why + ")");
+            case reader::EndState::EndedAbruptly:
+                finish(StreamState::EndedAbruptly, withCause(kEndedAbruptly));
                 break;
-            }
         }
     }
 
@@ -121,6 +119,13 @@ class ReadingLoop
                 publish();
             }
         }
+    }
+
+    // `what` happened, and the stream's read error that made it, if one did.
+    std::string withCause(std::string what) const
+    {
+        const std::string cause = session_.feed.error();
+        return cause.empty() ? what : what + " (" + cause + ")";
     }
 
     // Sleeps until `until`, making frames as they fall due; false once stopping.

@@ -30,7 +30,10 @@ struct LiveThread
 struct LiveRow
 {
     std::string function;
-    std::string file;          // module-like path as the other reports show it; "" if unknown
+    // Both as the capture has them (the summary report's Location shows the same): raw bytes
+    // that the view must escape (reader::terminalSafe) before printing. Allocations without a
+    // stack are under reader::kUnknownFunction ("<unknown>") with file "".
+    std::string file;          // the source file's path; "" if unknown (a native frame without debug info)
     uint64_t total_bytes = 0;  // live bytes allocated with this function anywhere on the stack
     uint64_t own_bytes = 0;    // live bytes it allocated itself (innermost frame)
     uint64_t total_count = 0;  // live allocations with it on the stack (recursion counted once)
@@ -49,10 +52,12 @@ struct LiveFrame
     std::string command_line;
     std::string python_version;
     bool native_traces = false;  // --native capture
-    bool aggregated = false;     // --aggregate capture: figures as of its latest checkpoint
+    bool aggregated = false;     // --aggregate capture: figures as of its latest checkpoint (about
+                                 // every second), not of each allocation
 
     uint64_t snapshots = 0;       // frames computed with data so far (memray's "Samples")
-    uint64_t capture_ms = 0;      // capture time of the newest record read (since it started)
+    uint64_t capture_ms = 0;      // how long the capture has run, as of the newest memory sample
+                                  // (every RSS interval) or the trailer
     uint64_t heap_bytes = 0;      // live tracked heap now, all threads
     uint64_t peak_heap_bytes = 0; // highest tracked heap so far
     uint64_t rss_bytes = 0;       // newest RSS sample (0 if none yet)
@@ -60,7 +65,7 @@ struct LiveFrame
     // oldest first, at most kMaxHistoryPoints (the oldest dropped first).
     static constexpr size_t kMaxHistoryPoints = 4096;
     std::vector<uint64_t> heap_history;
-    uint64_t history_interval_ms = 0;  // capture time between two history points
+    uint64_t history_interval_ms = 0;  // capture time between two history points (the RSS interval)
 
     std::vector<LiveThread> threads;        // every thread seen, by first appearance
     std::optional<uint64_t> thread;         // the one `rows` are about; nullopt: all merged

@@ -6,6 +6,10 @@
 //     session.acknowledge();
 //     std::shared_ptr<const LiveFrame> frame = session.frame();
 //
+// Threads: "memray-live-read" reads and applies the records and computes the frames;
+// "memray-live-recv" does the stream's blocking reads (src/session_feed.h), so that frames
+// keep coming while the writer is idle or nobody listens yet.
+//
 // The reading never waits for the view: records are applied as fast as they come, and a frame
 // is computed only at each refresh (or at once when the view asks for one), from the state
 // reached so far. Nothing the view does can slow the tracked program: the stream is a file or a
@@ -56,7 +60,8 @@ class LiveSession
     int notifyFd() const;
     void acknowledge();
 
-    // Which threads the rows cover (nullopt: all merged). A new frame follows at once.
+    // Which threads the rows cover (nullopt: all merged). A new frame follows at once, also
+    // after the capture has ended (frames then come only on such requests).
     void selectThread(std::optional<uint64_t> tid);
     // Changes the refresh interval (clamped to kMinRefresh); applies from the next frame.
     void setRefresh(std::chrono::milliseconds refresh);
