@@ -13,5 +13,6 @@ int flamegraphCommand(int argc, char** argv);  // memray flamegraph
 int tableCommand(int argc, char** argv);       // memray table
 int treeCommand(int argc, char** argv);     // memray tree
 int summaryCommand(int argc, char** argv);  // memray summary
+int transformCommand(int argc, char** argv);  // memray transform
 
 }  // namespace memray::cli

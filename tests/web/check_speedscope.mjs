@@ -1,0 +1,71 @@
+// Opens a `memray transform speedscope` file in speedscope's own page (the release build in its
+// npm package, reporters/web/package-lock.json), in headless Chromium, the way speedscope's own
+// command line does: index.html#localProfilePath=<a script calling speedscope.loadFileFromBase64>.
+// Checks that the profile loads (no import error, no console error, no network request), that
+// both of memray's profiles are offered, and that the functions named on the command line are
+// listed in the sandwich view. Exits non-zero on the first failed check.
+//
+//   node check_speedscope.mjs --profile F.speedscope.json --screenshots DIR FUNCTION...
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { WAIT_MS, launch } from "./browser.mjs";
+
+const { values: args, positionals: functions } = parseArgs({
+  options: { profile: { type: "string" }, screenshots: { type: "string" } },
+  allowPositionals: true,
+});
+mkdirSync(args.screenshots, { recursive: true });
+
+const modules = process.env.MEMRAY_WEB_MODULES || join(import.meta.dirname, "../../reporters/web/node_modules");
+const release = join(modules, "speedscope", "dist", "release");
+const loader = join(args.screenshots, "load-profile.js");
+const base64 = readFileSync(args.profile).toString("base64");
+writeFileSync(loader, `speedscope.loadFileFromBase64(${JSON.stringify(basename(args.profile))}, ${JSON.stringify(base64)})`);
+
+const browser = await launch();
+try {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  context.setDefaultTimeout(WAIT_MS);
+  const problems = [];
+  // Only files: speedscope's own and the loader. Anything else would be a network request.
+  await context.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url.startsWith(pathToFileURL(release).href) || url === pathToFileURL(loader).href) return route.continue();
+    problems.push(`network request: ${url}`);
+    return route.abort();
+  });
+  const page = await context.newPage();
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("dialog", (dialog) => {
+    problems.push(`dialog: ${dialog.message()}`);
+    dialog.dismiss();
+  });
+  await page.goto(`${pathToFileURL(join(release, "index.html")).href}#localProfilePath=${loader}`);
+
+  // Loaded: the title names the file, and the toolbar offers the profiles.
+  await page.waitForFunction((name) => document.title.includes(name), basename(args.profile), { timeout: WAIT_MS });
+  await page.waitForTimeout(500);
+  assert.deepEqual(problems, [], "no error while loading");
+  const body = await page.textContent("body");
+  assert.ok(!/Something went wrong|Unrecognized format/i.test(body), `speedscope imported the file (${body.slice(0, 300)})`);
+  await page.screenshot({ path: join(args.screenshots, "speedscope-time-order.png") });
+
+  // The sandwich view lists every function of the profile by name, as text.
+  await page.getByText("Sandwich", { exact: true }).click();
+  for (const name of functions) {
+    await page.getByText(name, { exact: true }).first().waitFor({ timeout: WAIT_MS });
+  }
+  const listed = await page.textContent("body");
+  await page.screenshot({ path: join(args.screenshots, "speedscope-sandwich.png") });
+  assert.match(listed, /Memory/, "the Memory profile is offered");
+  console.log(`speedscope loaded ${basename(args.profile)} and lists ${functions.join(", ")}`);
+  assert.deepEqual(problems, [], "no error, no network request");
+} finally {
+  await browser.close();
+}
