@@ -308,6 +308,27 @@ class TransformTestCase(lib.SharedCaptureTestCase):
         self.assertIn("transform", lib.run_memray(["--help"]).stdout)
 
 
+class AwkwardPathTestCase(lib.TempDirTestCase):
+    """A script whose path holds what csv must quote and JSON must escape: a comma, double
+    quotes, a backslash and non-ASCII text. The consumers read the path back as it is."""
+
+    def test_paths_survive_quoting_and_escaping(self):
+        directory = self.tmp / 'a,b "quoted" back\\slash \u00e9t\u00e9'
+        result = lib.run_script(directory, PROGRAM)
+        self.assertEqual(result.process.returncode, 0, result.process.stderr)
+        script = str(result.script)
+        csv_path, profile_path = self.tmp / "awkward.csv", self.tmp / "awkward.speedscope.json"
+        for fmt, output in (("csv", csv_path), ("speedscope", profile_path)):
+            process = lib.run_memray(["transform", fmt, "-o", output, result.capture])
+            self.assertEqual(process.returncode, 0, process.stderr)
+        _, rows = read_csv(csv_path)
+        keep = [r for r in rows if ("keep", script, str(KEEP_LINE)) in r["frames"] and r["allocator"] == "MALLOC"]
+        self.assertEqual([(int(r["size"]), int(r["num_allocations"])) for r in keep], [KEEP])
+        with open(str(profile_path), encoding="utf-8") as f:
+            profile = json.load(f)
+        self.assertIn({"name": "keep", "file": script, "line": KEEP_LINE}, profile["shared"]["frames"])
+
+
 class NativeTransformTestCase(lib.SharedCaptureTestCase):
     """A --native capture: the stacks are hybrid, the Python frames still where they were."""
 
