@@ -13,3 +13,10 @@ if(MEMRAY_BROWSER_TEST_PYTHON)
   set_tests_properties(transform_speedscope_browser PROPERTIES TIMEOUT 900
     ENVIRONMENT "${MEMRAY_BROWSER_TEST_ENV};MEMRAY_TEST_PYTHON=${MEMRAY_BROWSER_TEST_PYTHON}")
 endif()
+
+# Units: each writer's exact file for a hand-built capture (tests/reader/capture_fixture.h).
+file(GLOB TRANSFORM_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/../transform/*_test.cpp)
+add_executable(transform_tests ${TRANSFORM_TEST_SOURCES})
+target_include_directories(transform_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../reader ${CMAKE_CURRENT_LIST_DIR}/../format)
+target_link_libraries(transform_tests PRIVATE memray_transform memray_synth GTest::gtest_main)
+gtest_discover_tests(transform_tests TEST_PREFIX "transform." DISCOVERY_MODE PRE_TEST)
