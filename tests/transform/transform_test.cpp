@@ -103,6 +103,21 @@ TEST_F(TransformTest, MergedThreadsGiveMemraysMergedThreadRow)
     EXPECT_NE(csv.find("MALLOC,2,400,-1,merged thread,leaf;f.py;2|"), std::string::npos) << csv;
 }
 
+TEST(TransformCsv, BytesThatAreNotUtf8BecomeReplacementCharacters)
+{
+    const testing::CaptureFile capture([](synth::CaptureBuilder& b) {
+        b.threadStart(1, testing::kTestPid);
+        b.switchTo(1);
+        b.allocate(Allocator::Malloc, 0x1000, 10, testing::defineStack(b, "caf\xc3\xa9\xff", "d\xe9j\xe0.py", 2));
+        b.trailer(1000);
+    });
+    reader::SnapshotOptions options;
+    options.kind = reader::ReportKind::Leaks;
+    options.split_threads = true;
+    const std::string csv = renderTransform(Format::Csv, reader::analyseCapture(capture.path(), options), {});
+    EXPECT_NE(csv.find(",caf\xc3\xa9\xef\xbf\xbd;d\xef\xbf\xbdj\xef\xbf\xbd.py;2\r\n"), std::string::npos) << csv;
+}
+
 TEST(TransformFormats, NamesWhateverTheCaseAndMemraysSuffixes)
 {
     EXPECT_EQ(formatNamed("CSV"), Format::Csv);

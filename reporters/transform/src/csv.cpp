@@ -1,5 +1,6 @@
 #include "memray/reporters/transform/csv.h"
 
+#include "json_writer.h"
 #include "location_stacks.h"
 
 #include <algorithm>
@@ -70,19 +71,29 @@ std::vector<Row> mergeThreads(const std::vector<LocationUsage>& locations)
 }
 
 // Python's csv.writer, QUOTE_MINIMAL: quoted if it holds the delimiter, the quote character or
-// a line break, with its quotes doubled.
+// a line break, with its quotes doubled. Names and paths come from the capture, which may hold
+// any bytes: what is not well-formed UTF-8 becomes U+FFFD, as in the JSON formats, so that the
+// file reads as text.
 void appendField(std::string& out, std::string_view field)
 {
-    if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
-        out += field;
-        return;
-    }
-    out += '"';
-    for (const char c : field) {
+    const bool quoted = field.find_first_of(",\"\r\n") != std::string_view::npos;
+    if (quoted) out += '"';
+    for (size_t i = 0; i < field.size(); ++i) {
+        const char c = field[i];
+        if (static_cast<unsigned char>(c) >= 0x80) {
+            const size_t length = JsonWriter::utf8SequenceLength(field, i);
+            if (length == 0) {
+                out += "\xef\xbf\xbd";  // U+FFFD
+            } else {
+                out.append(field, i, length);
+                i += length - 1;
+            }
+            continue;
+        }
         if (c == '"') out += '"';
         out += c;
     }
-    out += '"';
+    if (quoted) out += '"';
 }
 
 template <typename Integer>
