@@ -185,7 +185,7 @@ class TransformTestCase(lib.SharedCaptureTestCase):
             return output, json.load(f)
 
     def test_gprof2dot_json_is_gprof2dot_input(self):
-        output, profile = self.gprof2dot_profile()
+        _, profile = self.gprof2dot_profile()
         self.assertEqual(profile["version"], 0)
         self.assertEqual(profile["costs"], [{"description": "Memory", "unit": "bytes"}])
         functions = profile["functions"]
@@ -202,10 +202,12 @@ class TransformTestCase(lib.SharedCaptureTestCase):
         self.assertIn(KEEP[0], chains[(keep, main, module)])
         self.assertIn(RECURSE[0], chains[(recurse,) * 4 + (main, module)])
 
+    def test_gprof2dot_and_dot_draw_the_graph(self):
         gprof2dot = which_gprof2dot()
         if gprof2dot is None:
-            self.skipTest("gprof2dot is not installed (Debian does not package it): the JSON was checked "
-                          "against its format only, not drawn")
+            self.skipTest("gprof2dot is not installed (Debian does not package it): the JSON is checked "
+                          "against its format only (test_gprof2dot_json_is_gprof2dot_input), not drawn")
+        output, _ = self.gprof2dot_profile()
         graph = subprocess.run(gprof2dot + ["-f", "json", str(output)], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, universal_newlines=True, timeout=lib.DEFAULT_TIMEOUT)
         self.assertEqual(graph.returncode, 0, graph.stderr)
