@@ -25,7 +25,9 @@ class SpeedscopeBrowserTests(memray_testlib.TempDirTestCase):
         checker = memray_testlib.SOURCE_DIR / "tests" / "web" / "check_speedscope.mjs"
         process = memray_testlib.run_explained(
             [NODE, str(checker), "--profile", str(profile), "--screenshots", str(screenshots),
-             "keep", "recurse", "temporary", "worker_alloc", "main"], env=dict(os.environ), timeout=600)
+             # speedscope prints sizes in units of 1024 bytes: the known allocations, N MiB + 1.
+             "keep=6.00 MB", "recurse=3.00 MB", "temporary=12.00 MB", "worker_alloc=2.00 MB", "main"],
+            env=dict(os.environ), timeout=600)
         print(process.stdout)
         self.assertEqual(process.returncode, 0, process.stdout + process.stderr)
 

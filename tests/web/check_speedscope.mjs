@@ -5,7 +5,7 @@
 // the first of memray's two profiles is shown, and that the functions named on the command line are
 // listed in the sandwich view. Exits non-zero on the first failed check.
 //
-//   node check_speedscope.mjs --profile F.speedscope.json --screenshots DIR FUNCTION...
+//   node check_speedscope.mjs --profile F.speedscope.json --screenshots DIR FUNCTION[=TEXT]...
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -59,10 +59,16 @@ try {
   assert.ok(!/Something went wrong|Unrecognized format/i.test(body), `speedscope imported the file (${body.slice(0, 300)})`);
   await page.screenshot({ path: join(args.screenshots, "speedscope-time-order.png") });
 
-  // The sandwich view lists every function of the profile by name, as text.
+  // The sandwich view lists every function of the profile by name, as text, in a table row
+  // with its total and self weights: NAME=TEXT wants TEXT (a size as speedscope prints it) in
+  // the first row of NAME.
   await page.getByText("Sandwich").click();
-  for (const name of functions) {
-    await page.getByText(name, { exact: true }).first().waitFor({ timeout: WAIT_MS });
+  for (const wanted of functions) {
+    const [name, text] = wanted.split("=");
+    const cell = page.getByText(name, { exact: true }).first();
+    await cell.waitFor({ timeout: WAIT_MS });
+    const row = await page.locator("tr").filter({ has: cell }).first().textContent();
+    if (text) assert.ok(row.includes(text), `the sandwich row of ${name} shows ${text} (${row})`);
   }
   await page.screenshot({ path: join(args.screenshots, "speedscope-sandwich.png") });
   console.log(`speedscope loaded ${basename(args.profile)} and lists ${functions.join(", ")}`);
