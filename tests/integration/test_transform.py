@@ -14,6 +14,7 @@ sizes and counts the outputs must carry.
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -201,6 +202,22 @@ class TransformTestCase(lib.SharedCaptureTestCase):
         # Innermost function first; one function per (name, file), whatever the line.
         self.assertIn(KEEP[0], chains[(keep, main, module)])
         self.assertIn(RECURSE[0], chains[(recurse,) * 4 + (main, module)])
+
+    def test_gprof2dot_warns_about_missing_tools(self):
+        """memray's advice after a gprof2dot file: a warning for each tool not on PATH."""
+        empty = self.tmp / "empty-path"
+        empty.mkdir(exist_ok=True)
+        output = self.tmp / "no-tools.json"
+        for path, missing in ((str(empty), ["gprof2dot", "Graphviz"]),
+                              (os.environ.get("PATH", ""), [] if shutil.which("dot") else ["Graphviz"])):
+            process = lib.run_memray(["transform", "gprof2dot", "-f", "-o", output, self.capture],
+                                     env=lib.memray_env(extra={"PATH": path}))
+            self.assertEqual(process.returncode, 0, process.stderr)
+            self.assertIn("gprof2dot -f json %s | dot -Tpng -o output.png" % output, process.stdout)
+            warnings = [line for line in process.stderr.splitlines() if line.startswith("memray transform: warning: ")]
+            if not shutil.which("gprof2dot") and path != str(empty):
+                missing = ["gprof2dot"] + missing
+            self.assertEqual([w.split(": warning: ")[1].split()[0] for w in warnings], missing, process.stderr)
 
     def test_gprof2dot_and_dot_draw_the_graph(self):
         gprof2dot = which_gprof2dot()
