@@ -308,9 +308,12 @@ def reporter_section(ctx):
             ("table", [ctx.memray, "table", "-f", "-o", report, capture]),
             ("summary", [ctx.memray, "summary", capture]),
             ("tree", [ctx.memray, "tree", capture]),
+            ("transform csv", [ctx.memray, "transform", "csv", "-f", "-o", report, capture]),
+            ("transform gprof2dot", [ctx.memray, "transform", "gprof2dot", "-f", "-o", report, capture]),
+            ("transform speedscope", [ctx.memray, "transform", "speedscope", "-f", "-o", report, capture]),
         ]
         for name, argv in cases:
-            if name not in commands:
+            if name.split()[0] not in commands:
                 lines.append("| %d | %s | not built yet | | |" % (allocations, name))
                 continue
             runs = []

@@ -26,7 +26,7 @@ import mutators
 import outcome
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-COMMANDS = ["stats", "flamegraph", "table", "tree", "summary", "parse"]
+COMMANDS = ["stats", "flamegraph", "table", "tree", "summary", "parse", "transform"]
 # An ELF file that is on every machine that runs the fuzz: hostile image records point into it,
 # so that the symbolizer really opens and reads an object.
 REAL_ELF = "/usr/bin/python3.11" if os.path.exists("/usr/bin/python3.11") else sys.executable

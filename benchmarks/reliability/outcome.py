@@ -13,6 +13,7 @@ Classes (the fuzz's goal is none of the last four):
   memory        peak RSS over the limit, or an allocation refused by the address-space limit
 """
 
+import csv
 import json
 import os
 import re
@@ -53,11 +54,15 @@ VARIANTS = {
     "tree": [["--leaks"], ["--temporary-allocation-threshold", "3"], ["-b", "1", "--show-all-frames"]],
     "summary": [["--leaks"], ["--temporary-allocations"], ["-s", "5", "-r", "1"]],
     "parse": [],
+    # The first option is the format (csv when none is drawn).
+    "transform": [["gprof2dot"], ["speedscope"], ["speedscope", "--leaks"], ["csv", "--temporary-allocations"]],
 }
 
 
 def command_argv(memray, command, options, capture, output):
     """The argv that runs `command` with `options` on `capture`; reports go to `output`."""
+    if command == "transform":
+        return [memray, command, *(options or ["csv"]), "-f", "-o", output, capture]
     if command in ("flamegraph", "table") or "--json" in options:
         return [memray, command, *options, "-f", "-o", output, capture]
     return [memray, command, *options, capture]
@@ -130,13 +135,26 @@ def run(memray, command, options, capture, scratch, timeout, memory_limit_mib):
 
 
 def _broken_output(command, options, output, stdout):
-    if command in ("flamegraph", "table") or "--json" in options:
+    if command == "transform" and (options or ["csv"])[0] == "csv":
+        # A deep stack makes a stack_trace longer than the csv module's default limit (128 KiB).
+        csv.field_size_limit(1 << 30)
+        try:
+            with open(output, newline="", encoding="utf-8") as table:
+                rows = list(csv.reader(table))
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            return "csv unreadable: %s" % str(error)[:200]
+        if not rows or rows[0] != ["allocator", "num_allocations", "size", "tid", "thread_name", "stack_trace"]:
+            return "csv without its header"
+        if any(len(row) != 6 for row in rows):
+            return "csv row without its six fields"
+        return None
+    if command in ("flamegraph", "table", "transform") or "--json" in options:
         try:
             with open(output, "rb") as report:
                 text = report.read()
         except OSError as error:
             return "no report: %s" % error
-        if command != "stats":
+        if command not in ("stats", "transform"):
             found = DATA_SCRIPT.search(text)
             if not found:
                 return "no data element in the report"

@@ -1,7 +1,7 @@
 # The reader fuzz (benchmarks/reliability/fuzz_reader.py), bounded for CI: every seed capture
 # cut at every chunk boundary, then 100 damaged or hostile captures drawn from a fixed seed,
-# each through stats, flamegraph, table, tree, summary and parse (about 1,400 runs, a minute
-# or so on two cores). Any crash, hang, unclean error or memory blow-up fails it, and its
+# each through stats, flamegraph, table, tree, summary, parse and transform (about 1,600 runs,
+# a minute or so on two cores). Any crash, hang, unclean error or memory blow-up fails it, and its
 # output names the case to replay (--replay SEED:INDEX). The benchmark suite's Reliability
 # section runs a longer fuzz. The per-run timeout is generous: a hang is a run that never
 # ends, not a slow one on a loaded machine.

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hang_report  # noqa: E402
 import memray_testlib as lib  # noqa: E402
 from attach_testlib import Target, wait_until  # noqa: E402
-from live_testlib import WAIT_TIMEOUT, Tmux, process_alive, row, row_index  # noqa: E402
+from live_testlib import WAIT_TIMEOUT, Tmux, process_alive, row, row_index, rows  # noqa: E402
 
 PROGRAM = """\
 import os, sys, threading, time
@@ -202,6 +202,24 @@ class RunLiveTests(LiveViewTestCase):
         self.assertTrue(wait_until(lambda: not process_alive(pid), timeout=WAIT_TIMEOUT),
                         hang_report.describe_tree(pid))
 
+    def test_native_stacks_ascii_terminal_and_a_private_capture(self):
+        tmux = self.terminal(memray("run", "--python", lib.test_python(), "--live", "--native",
+                                    "--trace-python-allocators", self.script, self.control), utf8=False)
+        self.assert_known_rows(tmux)
+        # Native frames show as in the other reports.
+        tmux.wait_for(lambda l: any(r["location"].startswith("[native]") for r in rows(l)), "a native frame")
+        # No UTF-8: the graph and markers are ASCII.
+        self.assertTrue(all(ord(c) < 128 for c in tmux.text()), tmux.text())
+        # The capture the view follows is in a directory only its owner can enter.
+        pid = self.program_pid()
+        captures = [os.readlink("/proc/%d/fd/%s" % (pid, fd)) for fd in os.listdir("/proc/%d/fd" % pid)]
+        captures = [path for path in captures if path.endswith("capture.bin")]
+        self.assertEqual(len(captures), 1, captures)
+        self.assertEqual(os.stat(os.path.dirname(captures[0])).st_mode & 0o777, 0o700)
+        tmux.keys("q")
+        self.assertEqual(tmux.wait_for_exit(), 0, tmux.text())
+        self.assertFalse(os.path.exists(captures[0]))
+
     def test_tiny_window_then_resize(self):
         tmux = self.terminal(memray("run", "--python", lib.test_python(), "--live", self.script, self.control),
                              width=20, height=5)
@@ -215,9 +233,9 @@ class RunLiveTests(LiveViewTestCase):
 
 
 class LiveRemoteTests(LiveViewTestCase):
-    def serve_program(self):
-        """`memray run --live-remote PROGRAM`: (the memray process, the port it serves on)."""
-        server = subprocess.Popen(memray("run", "--python", lib.test_python(), "--live-remote", self.script,
+    def serve_program(self, script=None):
+        """`memray run --live-remote SCRIPT` (default PROGRAM): (the memray process, its port)."""
+        server = subprocess.Popen(memray("run", "--python", lib.test_python(), "--live-remote", script or self.script,
                                          self.control),
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                                   env=lib.memray_env())
@@ -258,6 +276,37 @@ class LiveRemoteTests(LiveViewTestCase):
         self.assertEqual(server.returncode, -signal.SIGKILL)
         viewer.keys("q")
         self.assertEqual(viewer.wait_for_exit(), 0, viewer.text())
+
+    def test_loopback_only_and_a_viewer_that_never_reads_does_not_stall_the_program(self):
+        # Megabytes of capture: far more than the sockets between server and viewer can hold.
+        busy = lib.write_file(self.tmp / "busy.py", """\
+            import sys
+            from pathlib import Path
+            control = Path(sys.argv[1])
+            print("ready", flush=True)
+            while not (control / "go").exists():
+                pass
+            for i in range(1_000_000):
+                block = bytearray(1000 + (i * 7919) % 100_000)
+            print("done", flush=True)
+            """)
+        server, port = self.serve_program(busy)
+        self.assertEqual(lib.read_line(server).strip(), "ready")
+        listening = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+        local = [fields[1] for fields in listening if fields[3] == "0A" and int(fields[1].split(":")[1], 16) == port]
+        self.assertEqual(local, ["0100007F:%04X" % port])  # 127.0.0.1 only
+
+        import socket
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.connect(("127.0.0.1", port))
+        self.addCleanup(stalled.close)
+        (self.control / "go").write_text("")
+        # The program finishes while the viewer has read nothing: it never waited for it.
+        self.assertEqual(lib.read_line(server).strip(), "done")
+        stalled.close()
+        lib.communicate_explained(server)
+        self.assertEqual(server.returncode, 0)
 
     def test_nobody_listening_is_said_and_q_quits(self):
         # A port nothing listens on: bind one, close it.

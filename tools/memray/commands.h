@@ -18,5 +18,6 @@ int tableCommand(int argc, char** argv);       // memray table
 int treeCommand(int argc, char** argv);     // memray tree
 int summaryCommand(int argc, char** argv);  // memray summary
 int liveCommand(int argc, char** argv);     // memray live
+int transformCommand(int argc, char** argv);  // memray transform
 
 }  // namespace memray::cli

@@ -29,6 +29,7 @@ using memray::cli::tableCommand;
 using memray::cli::treeCommand;
 using memray::cli::summaryCommand;
 using memray::cli::liveCommand;
+using memray::cli::transformCommand;
 
 struct Subcommand
 {
@@ -46,6 +47,7 @@ constexpr std::array kSubcommands = {
     Subcommand{"table", "write an HTML table of a capture's allocation sites", &tableCommand},
     Subcommand{"tree", "print the call tree of the biggest allocations of a capture file", &treeCommand},
     Subcommand{"summary", "print a table of the functions that allocated the most", &summaryCommand},
+    Subcommand{"transform", "write a capture's allocations as csv, gprof2dot or speedscope input", &transformCommand},
     Subcommand{"attach", "start capturing the allocations of a running Python process", &attachCommand},
     Subcommand{"detach", "stop a capture started by 'memray attach'", &detachCommand},
     Subcommand{"live", "watch a running program's heap in the terminal (see also run --live)", &liveCommand},

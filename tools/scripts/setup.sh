@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev libdw-dev libelf-dev libncurses-dev
   tmux chromium heaptrack
   elfutils  # eu-stack: tests print every thread's stack when something hangs
+  graphviz python3-jsonschema  # consumers of `memray transform`'s files in its tests (dot, speedscope's schema)
 )
 
 missing=()
