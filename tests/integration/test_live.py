@@ -59,7 +59,8 @@ started = threading.Event()
 worker = threading.Thread(target=worker_allocates, args=(started,), name="test-worker")
 worker.start()
 started.wait()
-(control / "pid").write_text(str(os.getpid()))
+(control / "pid.tmp").write_text(str(os.getpid()))
+(control / "pid.tmp").rename(control / "pid")  # whole, or not there
 print("ready", flush=True)
 store = []
 late = None

@@ -51,6 +51,12 @@ class PendingCaptureStream : public format::ByteStream
 
     std::string name() const override { return name_; }
 
+    uint64_t backlog() const override
+    {
+        std::lock_guard lock(mutex_);
+        return followed_ ? followed_->backlog() : 0;
+    }
+
     std::string waitingFor() const override
     {
         std::lock_guard lock(mutex_);

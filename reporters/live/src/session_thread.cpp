@@ -20,8 +20,7 @@ namespace {
 
 using Clock = Feed::Clock;
 
-// What matters first: a status line cut to the window still says it.
-constexpr const char* kEndedAbruptly = "Ended abruptly: the program was killed or the connection was lost";
+constexpr const char* kEndedAbruptly = "the program was killed or the connection was lost";
 
 class ReadingLoop;
 
