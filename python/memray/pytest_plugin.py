@@ -380,6 +380,7 @@ class MemrayPlugin:
         limit, path = pending
         report = outcome.get_result()
         if not report.passed:
+            self._discard(path)
             return
         try:
             failure = limits.check_capture(limit, str(path), self._check(item.nodeid))
