@@ -275,6 +275,36 @@ def test_stacks_and_verbosity_in_failures(pytester):
     assert output(run(pytester, "-k", "twelve")).count("allocated here:") >= 12
 
 
+def test_async_tests_are_tracked(pytester):
+    # anyio's pytest plugin (Debian: python3-anyio) runs `async def` tests: the plugin must hand it
+    # a coroutine function that tracks the awaited body.
+    path = suite(pytester, """\
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+
+        @pytest.mark.anyio
+        @pytest.mark.limit_memory("1 MB")
+        async def test_over():
+            block = allocate(2 * MiB)
+
+        @pytest.mark.anyio
+        @pytest.mark.limit_memory("1 MB")
+        async def test_under():
+            block = allocate(MiB // 2)
+
+        @pytest.mark.anyio
+        @pytest.mark.limit_leaks("5 KB")
+        async def test_leaks():
+            for _ in range(10):
+                leaked.append(allocate(1024))
+    """)
+    text = outcome_text(pytester, "--stacks", "10", passed=1, failed=2)
+    assert "Test was limited to 1.0MiB but allocated 2.0MiB" in text
+    assert "Test was allowed to leak 5.0KiB per location but at least one location leaked more" in text
+    assert "        %s\n        test_leaks:%s:" % (allocate_frame(path), path) in text
+
+
 # ---- limit_leaks ----
 
 def test_limit_leaks(pytester):

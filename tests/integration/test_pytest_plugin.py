@@ -2,10 +2,10 @@
 into a venv of the interpreter under test, then pytest run there on pytest_plugin_cases.py,
 whose tests drive pytest itself through pytester (and IPython without a terminal).
 
-Debian ships pytest, pytest-xdist and IPython for its own /usr/bin/python3.11 only
-(python3-pytest, python3-pytest-xdist, python3-ipython; tools/scripts/setup.sh), so the venv is
-made with --system-site-packages: it sees Debian's pytest and its own memray, as a user's venv
-would (tests/cmake/pytest_plugin.cmake registers this test where pytest is found).
+Debian ships pytest, pytest-xdist, IPython and anyio for its own /usr/bin/python3.11 only
+(python3-pytest, python3-pytest-xdist, python3-ipython, python3-anyio; tools/scripts/setup.sh),
+so the venv is made with --system-site-packages: it sees Debian's pytest and its own memray, as a
+user's venv would (tests/cmake/pytest_plugin.cmake registers this test where pytest is found).
 
 The wheel is written once per test run by the python_wheel fixture (build/wheel/)."""
 
@@ -49,9 +49,10 @@ class PytestPluginTests(unittest.TestCase):
         self.env = clean_env({"PATH": "%s:%s" % (venv / "bin", os.environ.get("PATH", ""))})
 
     def test_pytester_suite(self):
-        missing = lib.run_explained([self.python, "-c", "import pytest, xdist, IPython"], env=self.env)
-        self.assertEqual(missing.returncode, 0, "%s lacks pytest, pytest-xdist or IPython (Debian: python3-pytest "
-                         "python3-pytest-xdist python3-ipython, tools/scripts/setup.sh):\n%s"
+        missing = lib.run_explained([self.python, "-c", "import pytest, xdist, IPython, anyio"], env=self.env)
+        self.assertEqual(missing.returncode, 0, "%s lacks pytest, pytest-xdist, IPython or anyio (Debian: "
+                         "python3-pytest python3-pytest-xdist python3-ipython python3-anyio, "
+                         "tools/scripts/setup.sh):\n%s"
                          % (lib.test_python(), missing.stderr))
         work = self.root / "work"
         work.mkdir()
