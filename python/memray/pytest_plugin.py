@@ -270,9 +270,11 @@ class MemrayPlugin:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        """pytest-xdist, in the controller: hand each worker our scratch directory and prefix."""
-        node.workerinput["memray_scratch"] = str(self.scratch())
+        """pytest-xdist, in the controller: hand each worker our prefix and, when the summary
+        will need the workers' results, our scratch directory."""
         node.workerinput["memray_bin_prefix"] = self.prefix
+        if self.settings.memray and not self.settings.hide_memray_summary:
+            node.workerinput["memray_scratch"] = str(self.scratch())
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if self._own_scratch and self._scratch is not None:
