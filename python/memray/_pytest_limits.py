@@ -132,10 +132,17 @@ def _stack_lines(record: AllocationRecord, hybrid: bool, frames: int) -> List[st
     if not stack:
         return []
     lines = ["    - %s allocated here:" % format_size(record.size)]
-    lines += ["        %s:%s:%d" % frame for frame in stack[:frames]]
+    lines += ["        " + _frame_text(*frame) for frame in stack[:frames]]
     if len(stack) > frames:
         lines.append("        ...")
     return lines
+
+
+def _frame_text(function: str, filename: str, lineno: int) -> str:
+    """``function:file:line``; a native frame without debug information is its symbol alone."""
+    if not filename:
+        return function
+    return "%s:%s:%d" % (function, filename, lineno)
 
 
 def _listing(title: str, records: List[AllocationRecord], hybrid: bool, frames: int, verbosity: int) -> str:
