@@ -46,9 +46,12 @@ def the_wheel(ctx):
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
-def installed_python(ctx):
-    venv = os.path.join(ctx.scratch, "python-api-venv")
-    subprocess.run([ctx.python, "-m", "venv", venv], check=True, capture_output=True)
+def installed_python(ctx, python=None, name="python-api-venv", system_site_packages=False):
+    """A venv of PYTHON (default --python) in the scratch directory, with the wheel installed;
+    its interpreter. With SYSTEM_SITE_PACKAGES it also sees the interpreter's own packages."""
+    venv = os.path.join(ctx.scratch, name)
+    subprocess.run([python or ctx.python, "-m", "venv", venv] + (["--system-site-packages"] if system_site_packages else []),
+                   check=True, capture_output=True)
     python = os.path.join(venv, "bin", "python")
     subprocess.run([python, "-m", "pip", "install", "--no-index", "--disable-pip-version-check", the_wheel(ctx)],
                    check=True, capture_output=True)

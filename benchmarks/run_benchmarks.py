@@ -28,6 +28,7 @@ import time
 import memray_size_model
 import native_symbolization
 from python_api_section import python_api_section
+from pytest_plugin_section import pytest_plugin_section
 from reliability_section import reliability_section
 from live_section import live_section
 
@@ -457,9 +458,10 @@ def main():
     parser.add_argument("--quick", action="store_true", help="tiny workloads and one size: checks the suite runs")
     parser.add_argument("--update", action="store_true",
                         help="replace only the chosen sections in the existing --out file, and say when they were measured")
-    parser.add_argument("--sections", default="overhead,fixed,size,reporters,html,native,attach,reliability,live,python_api",
+    parser.add_argument("--sections",
+                        default="overhead,fixed,size,reporters,html,native,attach,reliability,live,python_api,pytest_plugin",
                         help="comma-separated subset of: overhead, fixed, size, reporters, html, native, attach, "
-                             "reliability, live, python_api")
+                             "reliability, live, python_api, pytest_plugin")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -467,7 +469,7 @@ def main():
     sections = {"overhead": overhead_section, "fixed": fixed_cost_section, "size": capture_size_section,
                 "reporters": reporter_section, "html": html_render_section, "native": symbolization_section,
                 "attach": attach_section, "reliability": reliability_section, "live": live_section,
-                "python_api": python_api_section}
+                "python_api": python_api_section, "pytest_plugin": pytest_plugin_section}
     unknown = [name for name in chosen if name not in sections]
     if unknown:
         parser.error("unknown section(s): %s" % ", ".join(unknown))

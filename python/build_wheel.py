@@ -44,8 +44,13 @@ NATIVE_FILES = [
 
 SUMMARY = "A memory profiler for CPython 3.8 to 3.13 on Linux (C++ core): CLI, Tracker and FileReader"
 
+# The pytest plugin is registered under pytest-memray's name: pytest loads one plugin per name,
+# so with both installed one of them runs rather than both clashing over --memray.
 ENTRY_POINTS = """[console_scripts]
 memray = memray.__main__:main
+
+[pytest11]
+memray = memray.pytest_plugin
 """
 
 

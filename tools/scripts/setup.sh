@@ -13,6 +13,9 @@ packages=(
   tmux chromium heaptrack
   elfutils  # eu-stack: tests print every thread's stack when something hangs
   graphviz python3-jsonschema  # consumers of `memray transform`'s files in its tests (dot, speedscope's schema)
+  # The pytest plugin's and the IPython magic's tests (tests/cmake/pytest_plugin.cmake), on
+  # Debian's python3.11: pytest with pytester, pytest-xdist, IPython, anyio (async tests).
+  python3-pytest python3-pytest-xdist python3-ipython python3-anyio
 )
 
 missing=()
