@@ -205,6 +205,8 @@ def live_section(ctx):
     seconds = "2" if ctx.quick else "20"
     rate_argv = [os.path.join(WORKLOADS, "steady_rate.py"), "1000000", seconds]
     churn_argv = [os.path.join(WORKLOADS, "churn.py")] + (ctx.workload_args("churn") or ["3000000"])
+    # With pymalloc traced, churn makes about 30 allocations per iteration: 9 million here.
+    pymalloc_argv = [os.path.join(WORKLOADS, "churn.py")] + (ctx.workload_args("churn") or ["300000"])
     firsts = [first_screen_seconds(ctx) for _ in range(ctx.rounds)]
     return ["## Live view", "",
             "The program's own wall time (measured inside it) as a ratio to the untracked run of the",
@@ -219,6 +221,8 @@ def live_section(ctx):
             "|---|---|---|---|---|---|",
             follow_lines(ctx, "steady_rate.py 1000000 (malloc/free pairs per s, %s s)" % seconds, rate_argv),
             follow_lines(ctx, "churn.py %s (default refresh)" % churn_argv[1], churn_argv),
+            follow_lines(ctx, "churn.py %s --trace-python-allocators" % pymalloc_argv[1], pymalloc_argv,
+                         options=("--trace-python-allocators",)),
             "",
             "- first screen: from `memray run --live` starting to the program's first allocation on the"
             " screen, median %.2f s (%.2f-%.2f) over %d runs" % (statistics.median(firsts), min(firsts), max(firsts),
