@@ -200,18 +200,18 @@ std::optional<RunOptions> parseRunOptions(int argc, char** argv)
          "keep tracking in forked children; each writes FILE.CHILDPID")
         ("native", po::bool_switch(&options.native), "record native (C/C++) stacks too")
         ("aggregate", po::bool_switch(&options.aggregate),
-         "keep per-location totals in the tracked process and write them as periodic\n"
-         "checkpoints instead of every allocation: a much smaller file, for the peak and\n"
+         "keep per-location totals in the tracked process and write them as periodic "
+         "checkpoints instead of every allocation: a much smaller file, for the peak and "
          "leaks reports only")
         ("rss-interval-ms", po::value(&rssInterval)->value_name("N"),
          "sample the resident set size every N milliseconds (default: 10)")
         ("live", po::bool_switch(&options.live),
-         "show the live view of the program's heap in this terminal instead of writing a\n"
-         "capture file (the program's output goes to a file, named when the view quits;\n"
+         "show the live view of the program's heap in this terminal instead of writing a "
+         "capture file (the program's output goes to a file, named when the view quits; "
          "quitting the view ends the program)")
         ("live-remote", po::bool_switch(&options.liveRemote),
-         "serve the live capture stream on 127.0.0.1 for `memray live PORT` in another\n"
-         "shell (viewers may come and go). Any local user can connect to that port and\n"
+         "serve the live capture stream on 127.0.0.1 for `memray live PORT` in another "
+         "shell (viewers may come and go). Any local user can connect to that port and "
          "read the program's stacks and file names")
         ("live-port,p", po::value(&livePort)->value_name("PORT"),
          "with --live-remote: the port to serve on (default: any free port)");
