@@ -12,7 +12,6 @@
 #include "memray/reader/capture_reader.h"
 #include "memray/reader/capture_streams.h"
 
-#include <charconv>
 #include <cstdio>
 #include <string>
 
@@ -29,15 +28,14 @@ bool isPortNumber(const std::string& text)
 
 int watchPort(const std::string& text, const WatchOptions& options)
 {
-    unsigned long port = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
-    if (error != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535) {
+    const auto port = parseLivePort(text);
+    if (!port) {
         return fail(kCommand, "Invalid port: " + text);  // memray's words
     }
     if (auto refusal = refuseWithoutTerminal(kCommand)) {
         return *refusal;
     }
-    WatchResult result = watchLive(reader::connectCaptureStream(static_cast<uint16_t>(port)), options);
+    WatchResult result = watchLive(reader::connectCaptureStream(*port), options);
     if (result.last->state == live::StreamState::Error) {
         return fail(kCommand, result.last->status);
     }

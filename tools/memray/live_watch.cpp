@@ -2,6 +2,7 @@
 
 #include "cli_common.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
@@ -29,6 +30,16 @@ WatchResult watchLive(std::unique_ptr<format::ByteStream> stream, const WatchOpt
     result.exit = live::runLiveView(session, view);
     result.last = session.frame();
     return result;
+}
+
+std::optional<uint16_t> parseLivePort(const std::string& text)
+{
+    unsigned long port = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (error != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535) {
+        return std::nullopt;
+    }
+    return static_cast<uint16_t>(port);
 }
 
 std::string memrayCommandName()

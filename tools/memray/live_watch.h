@@ -7,6 +7,7 @@
 #include "memray/live/live_session.h"
 #include "memray/live/live_view.h"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,6 +34,10 @@ struct WatchResult
 };
 
 WatchResult watchLive(std::unique_ptr<format::ByteStream> stream, const WatchOptions& options);
+
+// A port as `memray live PORT` and `--live-port PORT` take it: 1 to 65535; nullopt otherwise
+// (memray's message for that: "Invalid port: TEXT").
+std::optional<uint16_t> parseLivePort(const std::string& text);
 
 // "memray" if that is what PATH finds for this executable, else this executable's path: how
 // to tell the user to run another memray command.

@@ -11,7 +11,6 @@
 #include "run_program.h"
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <cstdio>
 #include <stdexcept>
@@ -49,14 +48,11 @@ std::optional<uint16_t> livePort(const RunOptions& options)
     if (!options.livePort) {
         return 0;
     }
-    const std::string& text = *options.livePort;
-    unsigned long port = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
-    if (error != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535) {
-        fail(kCommand, "Invalid port: " + text);
-        return std::nullopt;
+    const auto port = parseLivePort(*options.livePort);
+    if (!port) {
+        fail(kCommand, "Invalid port: " + *options.livePort);
     }
-    return static_cast<uint16_t>(port);
+    return port;
 }
 
 // Runs the program with its capture served on `port`, until it ends and its viewers have the
