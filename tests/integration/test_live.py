@@ -400,6 +400,20 @@ class RefusalTests(LiveViewTestCase):
                 self.assertIn(message, result.stderr)
                 self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
 
+    def test_a_port_already_taken(self):
+        import socket
+        taken = socket.socket()
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        self.addCleanup(taken.close)
+        port = taken.getsockname()[1]
+        result = lib.run_memray(["run", "--python", lib.test_python(), "--live-remote", "--live-port", port,
+                                 "-c", "open(%r, 'w')" % str(self.control / "ran")])
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("cannot listen on 127.0.0.1:%d" % port, result.stderr)
+        self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+        self.assertFalse((self.control / "ran").exists())  # refused before the program ran
+
     def test_not_a_capture(self):
         garbage = lib.write_file(self.tmp / "garbage.bin", "this is not a capture\n" * 10)
         result = lib.run_memray(["live", garbage])
