@@ -127,9 +127,12 @@ def overhead_lines(ctx):
     lines = ["| workload | untracked (median s) | memray run -o | memray run --live |", "|---|---|---|---|"]
     for name, options in (("churn", []), ("churn", ["--trace-python-allocators"])):
         script = os.path.join(WORKLOADS, name + ".py")
-        args = ctx.workload_args(name)
+        # Three times the suite's churn (about half a second untracked) and at least nine rounds:
+        # with the default size the live viewer's start-up overlaps a large share of the run,
+        # and five rounds of 0.2 s left medians 10% apart from noise alone.
+        args = ctx.workload_args(name) if ctx.quick else ["300000"]
         walls = {"untracked": [], "file": [], "live": []}
-        for _ in range(ctx.rounds):
+        for _ in range(ctx.rounds if ctx.quick else max(ctx.rounds, 9)):
             walls["untracked"].append(timed_wall(ctx, [ctx.python], script, args))
             walls["file"].append(timed_wall(ctx, ctx.memray_run(*options), script, args))
             walls["live"].append(timed_wall(ctx, [ctx.memray, "run", "-q", "--python", ctx.python, "--live", *options],
@@ -210,8 +213,9 @@ def live_section(ctx):
     firsts = [first_screen_seconds(ctx) for _ in range(ctx.rounds)]
     return ["## Live view", "",
             "The program's own wall time (measured inside it) as a ratio to the untracked run of the",
-            "same round, median (lowest-highest): live tracking writes the same capture as `-o`,",
-            "which the view follows (docs/live.md).", ""] + overhead_lines(ctx) + [
+            "same round, median (lowest-highest) over at least nine rounds of churn.py 300000: live",
+            "tracking writes the same capture as `-o`, which the view follows (docs/live.md), so the",
+            "two columns should agree within noise.", ""] + overhead_lines(ctx) + [
             "",
             "`memray live FILE` following `memray run -o FILE` of a workload: the workload's achieved",
             "rate, the viewer's CPU (share of one core over the run), its largest backlog in the first",

@@ -445,7 +445,29 @@ def updated_results(old_lines, measured, chosen, machine):
     while head and not head[-1].strip():
         head.pop()
     note = ["- re-measured later (--update): %s, with:" % ", ".join(chosen)] + ["  " + line for line in machine]
-    return head + note + [""] + [line for block in blocks for line in block]
+    for block in blocks:
+        if block[-1].strip():
+            block.append("")
+    return without_remeasured(head, chosen) + note + [""] + [line for block in blocks for line in block]
+
+
+REMEASURED = "- re-measured later (--update): "
+
+
+def without_remeasured(head, chosen):
+    """HEAD with the sections in CHOSEN struck from its earlier re-measured notes (they are about
+    to be measured again), and a note left with no section dropped with its machine lines."""
+    kept, skipping = [], False
+    for line in head:
+        if line.startswith(REMEASURED):
+            names = [name for name in line[len(REMEASURED):-len(", with:")].split(", ") if name not in chosen]
+            skipping = not names
+            if names:
+                kept.append(REMEASURED + ", ".join(names) + ", with:")
+        elif not (skipping and line.startswith("  ")):
+            skipping = False
+            kept.append(line)
+    return kept
 
 
 def main():
