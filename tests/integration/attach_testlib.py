@@ -6,6 +6,7 @@ tells which thread was held and for how long.
 """
 
 import os
+import pwd
 import queue
 import re
 import signal
@@ -19,6 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hang_report  # noqa: E402
 import memray_testlib as lib  # noqa: E402
+
+# The unprivileged user the tests that attach across users create (root only).
+TEST_USER = "memray-attach-test"
 
 PROBES = lib.BUILD_DIR / "tests" / "lib"
 ATTACH_PROBE = PROBES / "libmemray_test_attach_probe.so"
@@ -338,3 +342,33 @@ def assert_untouched(test, pid):
     test.assertTrue(wait_until(lambda: tracer_pid(pid) == 0, timeout=60), "process %d still traced" % pid)
     in_memory, on_disk = libc_entry_bytes(pid)
     test.assertEqual(in_memory, on_disk, "the call gadget was left in process %d" % pid)
+
+
+def unprivileged_user():
+    """(uid, gid) of a user without privileges, created on first use (needs root)."""
+    try:
+        entry = pwd.getpwnam(TEST_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TEST_USER],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        entry = pwd.getpwnam(TEST_USER)  # (another test may have created it meanwhile)
+    return entry.pw_uid, entry.pw_gid
+
+
+def usable_by(user, path):
+    """Whether USER (uid, gid) can execute PATH (checked in a child that becomes the user)."""
+    def become():
+        os.setgroups([])
+        os.setgid(user[1])
+        os.setuid(user[0])
+    probe = subprocess.run(["/bin/sh", "-c", 'test -x "$0"', str(path)], preexec_fn=become)
+    return probe.returncode == 0
+
+
+def a_python_for(user):
+    """The interpreter under test if USER may run it, else the system one (what these tests
+    check does not depend on the version)."""
+    for candidate in (lib.test_python(), "/usr/bin/python3"):
+        if usable_by(user, candidate):
+            return candidate
+    return None

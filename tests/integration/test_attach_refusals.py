@@ -4,7 +4,6 @@ payload loaded, still working. (tests/cmake/attach.cmake)"""
 
 import ctypes
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -16,15 +15,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import memray_testlib as lib  # noqa: E402
 import attach_testlib  # noqa: E402
-from attach_testlib import (Target, detach, libc_entry_bytes, payload_loaded, proc_status, state, tracer_pid,  # noqa: E402
-                            wait_until, with_loader_lock_holder)
+from attach_testlib import (TEST_USER, Target, a_python_for, detach, libc_entry_bytes, payload_loaded,  # noqa: E402
+                            proc_status, state, tracer_pid, unprivileged_user, usable_by, wait_until,
+                            with_loader_lock_holder)
 
 
 def attach(pid, output, *options, **kwargs):
     """memray attach without -v: a refusal is then exactly one line."""
     return attach_testlib.attach(pid, output, *options, verbose=False, **kwargs)
 
-TEST_USER = "memray-attach-test"
 IS_ROOT = os.geteuid() == 0
 
 WAITING_TARGET = """
@@ -33,36 +32,6 @@ WAITING_TARGET = """
     for line in sys.stdin:
         print("pong", line.strip(), flush=True)
 """
-
-
-def unprivileged_user():
-    """(uid, gid) of a user without privileges, created on first use (needs root)."""
-    try:
-        entry = pwd.getpwnam(TEST_USER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TEST_USER],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        entry = pwd.getpwnam(TEST_USER)  # (another test may have created it meanwhile)
-    return entry.pw_uid, entry.pw_gid
-
-
-def usable_by(user, path):
-    """Whether USER (uid, gid) can execute PATH (checked in a child that becomes the user)."""
-    def become():
-        os.setgroups([])
-        os.setgid(user[1])
-        os.setuid(user[0])
-    probe = subprocess.run(["/bin/sh", "-c", 'test -x "$0"', str(path)], preexec_fn=become)
-    return probe.returncode == 0
-
-
-def a_python_for(user):
-    """The interpreter under test if USER may run it, else the system one (what these tests
-    check does not depend on the version)."""
-    for candidate in (lib.test_python(), "/usr/bin/python3"):
-        if usable_by(user, candidate):
-            return candidate
-    return None
 
 
 def state_name(pid):

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hang_report  # noqa: E402
 import memray_testlib as lib  # noqa: E402
-from attach_testlib import Target, wait_until  # noqa: E402
+from attach_testlib import Target, a_python_for, unprivileged_user, wait_until  # noqa: E402
 from live_testlib import WAIT_TIMEOUT, Tmux, process_alive, row, row_index, rows  # noqa: E402
 
 PROGRAM = """\
@@ -341,6 +341,37 @@ class AttachLiveTests(LiveViewTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         result = lib.run_memray(["detach", target.pid])
         self.assertEqual(result.returncode, 0, result.stderr)
+        self.stop_program()
+        self.assertEqual(target.finish(), 0, target.stderr())
+
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to create a user")
+    def test_root_attaches_to_another_users_process(self):
+        # The target can only write into a directory its own user may enter: memray makes the
+        # private directory and gives it to that user, and takes it away on quit.
+        user = unprivileged_user()
+        python = a_python_for(user)
+        if python is None:
+            self.skipTest("no interpreter the test user may run")
+        os.chmod(self.tmp, 0o755)
+        os.chown(self.control, *user)
+        target = Target(self.tmp, PROGRAM, args=[self.control], python=python, user=user, name="attached.py")
+        self.addCleanup(target.kill)
+        target.wait_for("ready")
+        before = set(Path("/tmp").glob("memray-live-*"))
+        tmux = self.terminal(memray("attach", target.pid))
+        tmux.wait_for_text(r"steady_growth", involved=[target.pid])
+        workspaces = set(Path("/tmp").glob("memray-live-*")) - before
+        self.assertTrue(workspaces, "no private directory in /tmp while the view is up")
+        for workspace in workspaces:
+            status = workspace.stat()
+            self.assertEqual((status.st_uid, oct(status.st_mode & 0o777)), (user[0], oct(0o700)), workspace)
+        (self.control / "go").write_text("")
+        self.assert_known_rows(tmux, involved=[target.pid], function="allocate_late")
+        tmux.keys("q")
+        self.assertEqual(tmux.wait_for_exit(), 0, tmux.text())
+        self.assertIsNone(target.process.poll())
+        self.assertFalse([w for w in workspaces if w.exists()], "the private directory outlived the view")
         self.stop_program()
         self.assertEqual(target.finish(), 0, target.stderr())
 
