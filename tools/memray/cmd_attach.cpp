@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "payload_locator.h"
 #include "target_path.h"
+#include "tracking_stop.h"
 
 #include "memray/injector/control_channel.h"
 #include "memray/injector/failure.h"
@@ -61,8 +62,6 @@ constexpr auto kStartTimeout = std::chrono::seconds(60);
 constexpr const char* kSessionThreadName = "memray-attach";
 constexpr auto kChannelPoll = std::chrono::milliseconds(2);
 constexpr auto kChannelRequestTimeout = std::chrono::seconds(2);
-// Stopping takes the GIL and writes the last chunks of the file; give a busy process time.
-constexpr auto kStopTimeout = std::chrono::seconds(60);
 constexpr int kEntryBusy = 1;  // memray_attach_begin(): a session is already running
 constexpr int kEntryNoThread = 3;
 
@@ -375,19 +374,19 @@ int attachLive(AttachOptions options, const LiveViewHooks& hooks)
     const int watched = hooks.watch(pid, workspace->captureHere().c_str(), title.c_str());
 
     // Stop tracking, as detach does; a process that has exited meanwhile needs nothing.
-    const std::string socket_path = inj::controlSocketPath(pid, status->uid[1]);
-    std::optional<std::string> reply;
+    std::optional<TrackingStop> stop;
     try {
-        reply = inj::askControlChannel(pid, socket_path, "stop", kStopTimeout);
+        stop = stopTracking(pid, status->uid[1]);
     } catch (const inj::Failure& failure) {
         if (!inj::processExiting(pid)) {
             return fail(kCommand, std::string("could not stop tracking: ") + failure.what());
         }
     }
-    if (reply && (reply->starts_with("stopped ") || reply->starts_with("cancelled "))) {
+    if (stop && (stop->outcome == TrackingStop::Outcome::kStopped
+                 || stop->outcome == TrackingStop::Outcome::kCancelled)) {
         std::fprintf(stderr, "[memray] Stopped tracking process %d; it keeps running untracked.\n", pid);
-    } else if (reply && reply->starts_with("error ")) {
-        return fail(kCommand, "process " + std::to_string(pid) + ": " + reply->substr(6));
+    } else if (stop && stop->outcome == TrackingStop::Outcome::kError) {
+        return fail(kCommand, "process " + std::to_string(pid) + ": " + stop->detail);
     }
     return watched;
 }

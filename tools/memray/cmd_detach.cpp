@@ -4,13 +4,12 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "target_path.h"
+#include "tracking_stop.h"
 
-#include "memray/injector/control_channel.h"
 #include "memray/injector/failure.h"
 #include "memray/injector/proc.h"
 
 #include <charconv>
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -24,8 +23,6 @@ namespace {
 namespace inj = memray::injector;
 
 constexpr const char* kCommand = "detach";
-// Stopping takes the GIL and writes the last chunks of the file; give a busy process time.
-constexpr auto kStopTimeout = std::chrono::seconds(60);
 
 // The payload's summary, "wrote ... (N bytes) to PATH", with PATH named as seen from here.
 std::string summarySeenFromHere(pid_t pid, const std::string& summary)
@@ -45,29 +42,26 @@ int detach(pid_t pid)
     if (!status) {
         return fail(kCommand, "no process with pid " + std::to_string(pid));
     }
-    const std::string socket_path = inj::controlSocketPath(pid, status->uid[1]);
-    spdlog::info("asking process {} to stop through {}", pid, socket_path);
-    auto reply = inj::askControlChannel(pid, socket_path, "stop", kStopTimeout);
-    if (!reply) {
-        return fail(kCommand, "no capture started by `memray attach` is running in process " + std::to_string(pid));
-    }
-    if (reply->starts_with("stopped ")) {
+    const TrackingStop stop = stopTracking(pid, status->uid[1]);
+    const std::string process = "process " + std::to_string(pid);
+    switch (stop.outcome) {
+    case TrackingStop::Outcome::kStopped:
         std::fprintf(stderr, "[memray] Stopped tracking process %d: %s\n", pid,
-                     summarySeenFromHere(pid, reply->substr(8)).c_str());
+                     summarySeenFromHere(pid, stop.detail).c_str());
         return kExitOk;
-    }
-    if (reply->starts_with("cancelled ")) {
-        std::fprintf(stderr, "[memray] Cancelled tracking process %d: %s\n", pid, reply->substr(10).c_str());
+    case TrackingStop::Outcome::kCancelled:
+        std::fprintf(stderr, "[memray] Cancelled tracking process %d: %s\n", pid, stop.detail.c_str());
         return kExitOk;
+    case TrackingStop::Outcome::kNotRunning:
+        return fail(kCommand, "no capture started by `memray attach` is running in " + process);
+    case TrackingStop::Outcome::kError:
+        return fail(kCommand, process + ": " + stop.detail);
+    case TrackingStop::Outcome::kBusy:
+        return fail(kCommand, process + " is tracked by a capture that `memray attach` did not start: " + stop.detail);
+    case TrackingStop::Outcome::kUnexpected:
+        break;
     }
-    if (reply->starts_with("error ")) {
-        return fail(kCommand, "process " + std::to_string(pid) + ": " + reply->substr(6));
-    }
-    if (reply->starts_with("busy ")) {
-        return fail(kCommand, "process " + std::to_string(pid) + " is tracked by a capture that `memray attach` did not start: "
-                                  + reply->substr(5));
-    }
-    return fail(kCommand, "unexpected answer from process " + std::to_string(pid) + ": " + *reply);
+    return fail(kCommand, "unexpected answer from " + process + ": " + stop.detail);
 }
 
 }  // namespace
