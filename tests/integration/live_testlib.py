@@ -148,10 +148,15 @@ def row_index(lines, function):
     return next((i for i, r in enumerate(rows(lines)) if r["location"] == function), None)
 
 
-def process_alive(pid):
-    """Whether PID runs (a zombie does not)."""
+def process_state(pid):
+    """PID's state letter in /proc (R, S, T stopped, Z zombie...), or None once it is gone."""
     try:
         with open("/proc/%d/stat" % pid) as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+            return stat.read().rsplit(")", 1)[1].split()[0]
     except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
+        return None
+
+
+def process_alive(pid):
+    """Whether PID runs (a zombie does not)."""
+    return process_state(pid) not in (None, "Z", "X")

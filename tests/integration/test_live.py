@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hang_report  # noqa: E402
 import memray_testlib as lib  # noqa: E402
 from attach_testlib import Target, a_python_for, unprivileged_user, wait_until  # noqa: E402
-from live_testlib import WAIT_TIMEOUT, Tmux, process_alive, row, row_index, rows  # noqa: E402
+from live_testlib import (WAIT_TIMEOUT, Tmux, process_alive, process_state, row, row_index, rows,  # noqa: E402
+                          shell_quote)
 
 PROGRAM = """\
 import os, sys, threading, time
@@ -203,6 +204,31 @@ class RunLiveTests(LiveViewTestCase):
         self.assertTrue(wait_until(lambda: not process_alive(pid), timeout=WAIT_TIMEOUT),
                         hang_report.describe_tree(pid))
 
+    def test_ctrl_z_suspends_the_view_not_the_program_and_fg_brings_it_back(self):
+        # A shell with job control, as a user has: Ctrl-Z gives the terminal back to the shell.
+        tmux = self.terminal(["bash", "--norc", "--noprofile", "-i"])
+        command = memray("run", "--python", lib.test_python(), "--live", self.script, self.control)
+        tmux.type(" ".join(shell_quote(a) for a in command))
+        tmux.keys("Enter")
+        self.assert_known_rows(tmux)
+        pid = self.program_pid()
+        tmux.keys("C-z")
+        tmux.wait_for_text(r"Stopped", involved=[pid])
+        # The program is not stopped with the view (it runs in its own process group): it
+        # allocates meanwhile, and the view, brought back, catches up with what it missed.
+        self.assertNotIn(process_state(pid), ("T", "t"))
+        (self.control / "go").write_text("")
+        tmux.type("fg")
+        tmux.keys("Enter")
+        self.assert_known_rows(tmux, involved=[pid], function="allocate_late")
+        self.assertNotIn("Stopped", tmux.text())
+        tmux.keys("q")
+        self.assertTrue(wait_until(lambda: not process_alive(pid), timeout=WAIT_TIMEOUT),
+                        hang_report.describe_tree(pid))
+        tmux.type("exit")
+        tmux.keys("Enter")
+        self.assertEqual(tmux.wait_for_exit(), 0, tmux.text())
+
     def test_native_stacks_ascii_terminal_and_a_private_capture(self):
         tmux = self.terminal(memray("run", "--python", lib.test_python(), "--live", "--native",
                                     "--trace-python-allocators", self.script, self.control), utf8=False)
@@ -358,22 +384,37 @@ class AttachLiveTests(LiveViewTestCase):
         target = Target(self.tmp, PROGRAM, args=[self.control], python=python, user=user, name="attached.py")
         self.addCleanup(target.kill)
         target.wait_for("ready")
-        before = set(Path("/tmp").glob("memray-live-*"))
         tmux = self.terminal(memray("attach", target.pid))
         tmux.wait_for_text(r"steady_growth", involved=[target.pid])
-        workspaces = set(Path("/tmp").glob("memray-live-*")) - before
-        self.assertTrue(workspaces, "no private directory in /tmp while the view is up")
-        for workspace in workspaces:
-            status = workspace.stat()
-            self.assertEqual((status.st_uid, oct(status.st_mode & 0o777)), (user[0], oct(0o700)), workspace)
+        # The target writes its capture into the private directory: found through its open files
+        # (other tests may be making directories of their own in /tmp meanwhile).
+        workspace = Path(os.path.dirname(self.open_capture(target.pid)))
+        status = workspace.stat()
+        self.assertEqual((status.st_uid, oct(status.st_mode & 0o777)), (user[0], oct(0o700)), workspace)
         (self.control / "go").write_text("")
         self.assert_known_rows(tmux, involved=[target.pid], function="allocate_late")
         tmux.keys("q")
         self.assertEqual(tmux.wait_for_exit(), 0, tmux.text())
         self.assertIsNone(target.process.poll())
-        self.assertFalse([w for w in workspaces if w.exists()], "the private directory outlived the view")
+        self.assertFalse(workspace.exists(), "the private directory outlived the view")
         self.stop_program()
         self.assertEqual(target.finish(), 0, target.stderr())
+
+    @staticmethod
+    def open_capture(pid):
+        """The live capture file process PID writes (in a memray-live-* directory)."""
+        def capture():
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                try:
+                    target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                except OSError:
+                    continue
+                if re.match(r"/tmp/memray-live-[^/]+/", target):
+                    return target
+            return None
+        if not wait_until(lambda: capture() is not None, timeout=WAIT_TIMEOUT):
+            raise AssertionError("process %d never opened a live capture\n%s" % (pid, hang_report.describe_tree(pid)))
+        return capture()
 
 
 class LiveFileTests(LiveViewTestCase):
