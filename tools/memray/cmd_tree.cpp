@@ -30,7 +30,11 @@ std::string renderBiggest(const reader::AnalysedCapture& analysed, uint64_t bigg
         ++elided.count;
         elided.bytes += all[i].bytes;
     }
-    const reader::CallTree tree = reader::buildCallTree(*analysed.capture, shown);
+    // The interpreter's unnamed frames stay in the tree, flagged: the renderer hides and counts
+    // them, or shows them with --show-all-frames.
+    reader::CallTreeOptions tree_options;
+    tree_options.keep_unnamed_interpreter_frames = true;
+    const reader::CallTree tree = reader::buildCallTree(*analysed.capture, shown, nullptr, tree_options);
     return reporters::renderTree(tree, elided, reporters::TreeReportOptions{show_all_frames, colour});
 }
 
