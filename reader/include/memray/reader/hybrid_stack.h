@@ -19,16 +19,17 @@
 //    function_code_fastcall and call_function (3.8-3.10 call helpers). How a call got
 //    somewhere, never what the program asked for;
 //  * native frames of the interpreter itself that have no name at all (no symbol, no debug
-//    info: "python3.11+0x1a2b3c" in a stripped interpreter such as Debian's /usr/bin/python3.11).
-//    These are its static helpers -- the same machinery, unnamed -- and a person can make
-//    nothing of them. They are flagged HybridFrame::unnamed_interpreter, and kept with that
-//    flag under HybridOptions::keep_unnamed_interpreter_frames, so that a report can hide
-//    them by default and still offer to show them.
-// Everything else stays, interpreter frames included (frames with a name or a source location): public entry points the program calls
-// (PyMem_Malloc, PyList_Append...) and what builtins do (builtin_sorted -> list_extend ->
-// gen_iternext shows who drives a generator; map_next who calls a mapped function). A stack
-// without Python frames (a native thread that never ran Python) keeps all its frames. The
-// names only apply inside the interpreter's image: a C extension's own _Py-named function stays.
+//    info: "python3.11+0x1a2b3c" in a stripped interpreter such as Debian's
+//    /usr/bin/python3.11). These are its static helpers -- the same machinery, unnamed -- and
+//    a person can make nothing of them. They are flagged HybridFrame::unnamed_interpreter,
+//    and kept with that flag under HybridOptions::keep_unnamed_interpreter_frames, so that a
+//    report can hide them by default and still offer to show them.
+// Everything else stays, interpreter frames with a name or a source location included: public
+// entry points the program calls (PyMem_Malloc, PyList_Append...) and what builtins do
+// (builtin_sorted -> list_extend -> gen_iternext shows who drives a generator; map_next who
+// calls a mapped function). A stack without Python frames (a native thread that never ran
+// Python) keeps all its frames. Both rules only apply inside the interpreter's image: a C
+// extension's own _Py-named function stays, and so do its unnamed frames ("_foo.so+0x1234").
 #pragma once
 
 #include "memray/reader/capture_reader.h"
