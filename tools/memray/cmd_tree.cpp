@@ -49,7 +49,9 @@ int treeCommand(int argc, char** argv)
         ("biggest-allocs,b", po::value<std::string>()->default_value(std::to_string(kDefaultBiggest)),
          "how many of the largest allocating locations make the tree (more than 0); the rest are summed up in "
          "one line")
-        ("show-all-frames", "also show the import system's and start-up frames, and every frame of long call chains");
+        ("show-all-frames",
+         "also show the import system's and start-up frames, the interpreter's unnamed native frames, and every "
+         "frame of long call chains");
     addSnapshotKindOptions(options);
     po::variables_map values;
     if (auto status = parseResultsCommandLine(
