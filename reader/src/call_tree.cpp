@@ -19,6 +19,7 @@ struct FrameKey
     std::string_view file;
     uint64_t line;
     bool native;
+    bool unnamed_interpreter;  // the same text is a plain frame in a stack without Python
     bool operator==(const FrameKey&) const = default;
 };
 
@@ -27,7 +28,7 @@ struct FrameKeyHash
     size_t operator()(const FrameKey& key) const
     {
         const size_t h = std::hash<std::string_view>()(key.function) * 31 + std::hash<std::string_view>()(key.file);
-        return h * 0x9e3779b97f4a7c15ull + key.line * 2 + (key.native ? 1 : 0);
+        return h * 0x9e3779b97f4a7c15ull + key.line * 4 + (key.native ? 1 : 0) + (key.unnamed_interpreter ? 2 : 0);
     }
 };
 
@@ -56,13 +57,15 @@ struct NodeKeyHash
 class TreeBuilder
 {
   public:
-    explicit TreeBuilder(const CaptureReader& capture)
+    TreeBuilder(const CaptureReader& capture, const CallTreeOptions& options)
     : capture_(capture)
     {
         tree_.nodes.emplace_back();  // the root
         if (capture.nativeTraces()) {
             symbolizer_ = std::make_unique<NativeSymbolizer>(capture);
-            hybrid_ = std::make_unique<HybridStackBuilder>(capture, *symbolizer_);
+            HybridOptions hybrid_options;
+            hybrid_options.keep_unnamed_interpreter_frames = options.keep_unnamed_interpreter_frames;
+            hybrid_ = std::make_unique<HybridStackBuilder>(capture, *symbolizer_, hybrid_options);
         }
     }
 
@@ -173,7 +176,7 @@ class TreeBuilder
             node = child(0, unknownFrame(), key.thread_id);
         }
         for (const HybridFrame& frame : frames) {
-            node = child(node, intern(frame.function, frame.file, frame.line, frame.native), key.thread_id);
+            node = child(node, internHybrid(frame), key.thread_id);
         }
         by_hybrid_.emplace(hybrid_key, node);
         return node;
@@ -216,16 +219,27 @@ class TreeBuilder
         return unknown_frame_;
     }
 
-    uint32_t intern(std::string_view function, std::string_view file, uint64_t line, bool native = false)
+    uint32_t internHybrid(const HybridFrame& frame)
+    {
+        const uint32_t index = intern(frame.function, frame.file, frame.line, frame.native, frame.unnamed_interpreter);
+        // Both follow from the object, which the function, file and line already tell apart.
+        tree_.frames[index].unnamed = frame.unnamed;
+        tree_.frames[index].python_build = frame.python_build;
+        return index;
+    }
+
+    uint32_t intern(std::string_view function, std::string_view file, uint64_t line, bool native = false,
+                    bool unnamed_interpreter = false)
     {
         // The views point into the reader's code table or the symbolizer's strings, which
         // outlive this map.
-        auto [it, inserted] = by_frame_.try_emplace(FrameKey{function, file, line, native}, 0);
+        auto [it, inserted] = by_frame_.try_emplace(FrameKey{function, file, line, native, unnamed_interpreter}, 0);
         if (inserted) {
             it->second = static_cast<uint32_t>(tree_.frames.size());
             TreeFrame frame{std::string(function), std::string(file), line,
                             !native && isImportSystemFrame(function, file), !native && isIrrelevantFrame(function, file)};
             frame.native = native;
+            frame.unnamed_interpreter = unnamed_interpreter;
             tree_.frames.push_back(std::move(frame));
         }
         return it->second;
@@ -306,15 +320,15 @@ void addLocations(TreeBuilder& builder, const std::vector<LocationUsage>& locati
 }  // namespace
 
 CallTree buildCallTree(const CaptureReader& capture, const std::vector<LocationUsage>& locations,
-                       std::vector<uint32_t>* node_of_location)
+                       std::vector<uint32_t>* node_of_location, const CallTreeOptions& options)
 {
-    TreeBuilder builder(capture);
+    TreeBuilder builder(capture, options);
     addLocations(builder, locations, node_of_location);
     return builder.finish();
 }
 
-CallTreeBuilder::CallTreeBuilder(const CaptureReader& capture)
-: builder_(std::make_unique<TreeBuilder>(capture))
+CallTreeBuilder::CallTreeBuilder(const CaptureReader& capture, const CallTreeOptions& options)
+: builder_(std::make_unique<TreeBuilder>(capture, options))
 {
 }
 

@@ -17,7 +17,7 @@ struct NativeSlot
 {
     HybridFrame frame;
     uint64_t node = 0;  // the trie node it came from (inlined frames share their node)
-    bool interpreter = false;
+    bool interpreter = false;  // in the interpreter's own image
 };
 
 bool contains(std::string_view text, std::string_view part)
@@ -39,6 +39,13 @@ bool isCallMachinery(std::string_view function)
            || startsWith(function, "PyObject_Call") || startsWith(function, "PyCFunction_Call")
            || startsWith(function, "cfunction_call") || function == "function_code_fastcall"
            || function == "call_function";
+}
+
+// The standard library's extension modules (_ctypes, _json...): CPython installs them in its
+// lib-dynload directory, whatever the prefix.
+bool isStandardExtensionModule(std::string_view path)
+{
+    return contains(path, "/lib-dynload/");
 }
 
 }  // namespace
@@ -103,9 +110,12 @@ std::vector<HybridFrame> HybridStackBuilder::build(uint64_t python_stack_id, uin
                 eval_slots.push_back(native.size());
             }
             const bool interpreter = !frames.empty() && isInterpreterImage(frames.front().image);
+            const bool python_build = interpreter || (!frames.empty() && isStandardExtensionModule(frames.front().image));
             for (size_t j = frames.size(); j-- > 0;) {
-                native.push_back(NativeSlot{HybridFrame{frames[j].function, frames[j].file, frames[j].line, true},
-                                            nodes[i], interpreter});
+                HybridFrame frame{frames[j].function, frames[j].file, frames[j].line, true};
+                frame.unnamed = frames[j].unnamed;
+                frame.python_build = python_build;
+                native.push_back(NativeSlot{frame, nodes[i], interpreter});
                 if (eval) {
                     break;  // an eval node is replaced whole: its inlined helpers go with it
                 }
@@ -144,9 +154,6 @@ std::vector<HybridFrame> HybridStackBuilder::build(uint64_t python_stack_id, uin
         }
         add(native[i].frame, native[i].interpreter);
     }
-    if (options_.keep_interpreter_frames) {
-        return merged;
-    }
 
     // Drop the noise (see the header).
     size_t outermost_python = merged.size();
@@ -159,10 +166,18 @@ std::vector<HybridFrame> HybridStackBuilder::build(uint64_t python_stack_id, uin
     if (outermost_python == merged.size()) {
         return merged;  // no Python at all: a native thread
     }
+    for (size_t i = outermost_python; i < merged.size(); ++i) {
+        merged[i].unnamed_interpreter = from_interpreter[i] && merged[i].unnamed;
+    }
+    if (options_.keep_interpreter_frames) {
+        return merged;
+    }
     std::vector<HybridFrame> kept;
     kept.reserve(merged.size() - outermost_python);
     for (size_t i = outermost_python; i < merged.size(); ++i) {
-        if (!(merged[i].native && from_interpreter[i] && isCallMachinery(merged[i].function))) {
+        const bool machinery = merged[i].native && from_interpreter[i] && isCallMachinery(merged[i].function);
+        const bool hidden = merged[i].unnamed_interpreter && !options_.keep_unnamed_interpreter_frames;
+        if (!machinery && !hidden) {
             kept.push_back(merged[i]);
         }
     }

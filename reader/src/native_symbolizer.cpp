@@ -197,7 +197,7 @@ void NativeSymbolizer::symbolize(uint64_t address, const LoadedImage* image, std
     // Nothing but the object and the offset into it.
     std::string text = image ? std::string(basename(image->path)) + "+" + hexOffset(address - image->load_bias)
                              : hexOffset(address);
-    out->push_back(SymbolizedFrame{intern(text), {}, 0, image_path, false});
+    out->push_back(SymbolizedFrame{intern(text), {}, 0, image_path, false, true});
 }
 
 std::vector<SymbolizedFrame> NativeSymbolizer::symbolizeAddress(uint64_t address, const LoadedImage* image)

@@ -23,6 +23,18 @@ constexpr uint32_t kFlagImportSystem = 1;
 constexpr uint32_t kFlagIrrelevant = 2;
 // A C/C++ frame of a native capture: the apps draw and label these apart from Python frames.
 constexpr uint32_t kFlagNative = 4;
+// An unnamed native frame inside the interpreter's image: the flame graph hides it with the
+// irrelevant frames unless asked to show every frame.
+constexpr uint32_t kFlagUnnamedInterpreter = 8;
+
+// The flame graph keeps the unnamed interpreter frames, flagged, for its checkbox; the table's
+// allocation sites are the innermost frames a person can read, so it leaves them out.
+reader::CallTreeOptions treeOptions(const ReportJsonOptions& options)
+{
+    reader::CallTreeOptions tree;
+    tree.keep_unnamed_interpreter_frames = options.view == ReportView::Flamegraph;
+    return tree;
+}
 
 std::string_view reportName(reader::ReportKind kind)
 {
@@ -173,7 +185,7 @@ class ReportWriter
         json_.key("flags").array(frames, [&](size_t i) {
             const reader::TreeFrame& f = tree.frames[i];
             json_.number((f.import_system ? kFlagImportSystem : 0) | (f.irrelevant ? kFlagIrrelevant : 0)
-                         | (f.native ? kFlagNative : 0));
+                         | (f.native ? kFlagNative : 0) | (f.unnamed_interpreter ? kFlagUnnamedInterpreter : 0));
         });
         json_.raw("}");
 
@@ -292,7 +304,7 @@ std::string snapshotReportJson(const reader::AnalysedCapture& analysed, const Re
 {
     const reader::AllocationSnapshot& snapshot = analysed.snapshot;
     std::vector<uint32_t> node_of_location;
-    const CallTree tree = reader::buildCallTree(*analysed.capture, snapshot.locations, &node_of_location);
+    const CallTree tree = reader::buildCallTree(*analysed.capture, snapshot.locations, &node_of_location, treeOptions(options));
     const ReportParts parts{*analysed.capture, tree, options, snapshot.kind,
                             snapshot.peak_bytes, snapshot.total_allocations, snapshot.total_bytes};
     std::string out;
@@ -338,7 +350,7 @@ std::string temporalReportJson(const reader::AnalysedTemporalCapture& analysed, 
     }
 
     std::vector<uint32_t> node_of_location;
-    const CallTree tree = reader::buildCallTree(*analysed.capture, locations, &node_of_location);
+    const CallTree tree = reader::buildCallTree(*analysed.capture, locations, &node_of_location, treeOptions(options));
     const ReportParts parts{*analysed.capture, tree, options, snapshot.kind,
                             snapshot.peak_bytes, snapshot.total_allocations, snapshot.total_bytes};
     std::string out;

@@ -30,7 +30,11 @@ std::string renderBiggest(const reader::AnalysedCapture& analysed, uint64_t bigg
         ++elided.count;
         elided.bytes += all[i].bytes;
     }
-    const reader::CallTree tree = reader::buildCallTree(*analysed.capture, shown);
+    // The interpreter's unnamed frames stay in the tree, flagged: the renderer hides and counts
+    // them, or shows them with --show-all-frames.
+    reader::CallTreeOptions tree_options;
+    tree_options.keep_unnamed_interpreter_frames = true;
+    const reader::CallTree tree = reader::buildCallTree(*analysed.capture, shown, nullptr, tree_options);
     return reporters::renderTree(tree, elided, reporters::TreeReportOptions{show_all_frames, colour});
 }
 
@@ -45,7 +49,9 @@ int treeCommand(int argc, char** argv)
         ("biggest-allocs,b", po::value<std::string>()->default_value(std::to_string(kDefaultBiggest)),
          "how many of the largest allocating locations make the tree (more than 0); the rest are summed up in "
          "one line")
-        ("show-all-frames", "also show the import system's and start-up frames, and every frame of long call chains");
+        ("show-all-frames",
+         "also show the import system's and start-up frames, the interpreter's unnamed native frames, and every "
+         "frame of long call chains");
     addSnapshotKindOptions(options);
     po::variables_map values;
     if (auto status = parseResultsCommandLine(

@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev libdw-dev libelf-dev libncurses-dev
   tmux chromium heaptrack
   elfutils  # eu-stack: tests print every thread's stack when something hangs
+  xz-utils  # the native tests make a MiniDebugInfo object (.gnu_debugdata is xz; libdw decompresses it)
   graphviz python3-jsonschema  # consumers of `memray transform`'s files in its tests (dot, speedscope's schema)
   # The pytest plugin's and the IPython magic's tests (tests/cmake/pytest_plugin.cmake), on
   # Debian's python3.11: pytest with pytester, pytest-xdist, IPython, anyio (async tests).

@@ -9,7 +9,8 @@ namespace {
 
 bool isHidden(const reader::TreeFrame& frame, const FrameFilter& filter)
 {
-    return (filter.hide_import_system && frame.import_system) || (filter.hide_irrelevant && frame.irrelevant);
+    return (filter.hide_import_system && frame.import_system)
+           || (filter.hide_irrelevant && (frame.irrelevant || frame.unnamed_interpreter));
 }
 
 }  // namespace

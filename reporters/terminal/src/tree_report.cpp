@@ -6,14 +6,16 @@
 #include "memray/reporters/text_layout.h"
 #include "memray/reporters/text_style.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace memray::reporters {
 namespace {
 
-// Without --show-all-frames, a chain longer than this shows its ends and a count between.
+// Without --show-all-frames, a chain longer than this is folded to kFoldedChainFrames calls,
+// with a count of the others where they were.
 constexpr size_t kMaxChainLines = 6;
-constexpr size_t kChainEndLines = 2;
+constexpr size_t kFoldedChainFrames = 4;
 
 class TreeRenderer
 {
@@ -57,7 +59,7 @@ class TreeRenderer
         }
         if (hidden_frames_ > 0 && !options_.show_all_frames) {
             out_ += paint_.dim(std::to_string(hidden_frames_) + (hidden_frames_ == 1 ? " frame" : " frames")
-                               + " of the import system, of start-up or inside call chains not shown "
+                               + " of the import system, of start-up, of the interpreter's machinery or inside call chains not shown "
                                  "(--show-all-frames shows them)")
                     + "\n";
         }
@@ -86,17 +88,69 @@ class TreeRenderer
             node = display_.nodes[node].children.front();
             chain.push_back(node);
         }
-        const bool shorten = !options_.show_all_frames && chain.size() > kMaxChainLines;
+        const std::vector<bool> listed = options_.show_all_frames || chain.size() <= kMaxChainLines
+                                                 ? std::vector<bool>(chain.size(), true)
+                                                 : listedWhenFolded(chain);
+        size_t skipped = 0;
         for (size_t i = 0; i < chain.size(); ++i) {
-            if (shorten && i == kChainEndLines) {
-                const size_t skipped = chain.size() - 2 * kChainEndLines;
+            if (!listed[i]) {
+                ++skipped;
+                continue;
+            }
+            if (skipped > 0) {
                 hidden_frames_ += skipped;
-                out_ += paint_.dim(prefix + "⋮ " + std::to_string(skipped) + " more calls") + "\n";
-                i = chain.size() - kChainEndLines;
+                out_ += paint_.dim(prefix + "⋮ " + std::to_string(skipped) + (skipped == 1 ? " more call" : " more calls"))
+                        + "\n";
+                skipped = 0;
             }
             out_ += paint_.dim(prefix + "↳ ") + frameText(chain[i]) + ownText(chain[i]) + "\n";
         }
         return chain.empty() ? head : chain.back();
+    }
+
+    // Which calls of a long chain stay listed when it is folded: kFoldedChainFrames of them,
+    // chosen by what they tell a reader -- Python frames and C/C++ frames with a source
+    // location outside CPython's own build first, then CPython's frames with a source location
+    // (a pyenv build's _ctypes and libpython have debug info), then named frames, unnamed ones
+    // ("libffi.so.8+0x7e3a") last -- and among equals the ones nearest the chain's ends; the
+    // last call always, as what follows hangs from it. So the program's own C function, built
+    // with debug info, outlives the ctypes and libffi frames around it, and a chain of equals
+    // (deep recursion) shows its two first and two last calls.
+    std::vector<bool> listedWhenFolded(const std::vector<uint32_t>& chain) const
+    {
+        auto rank = [&](uint32_t node) {
+            const reader::TreeFrame& frame = tree_.frames[display_.nodes[node].frame];
+            if (frame.file.empty()) {
+                return frame.unnamed ? 0 : 1;
+            }
+            return frame.native && frame.python_build ? 2 : 3;
+        };
+        const size_t last = chain.size() - 1;
+        std::vector<size_t> order(chain.size());
+        for (size_t i = 0; i < order.size(); ++i) {
+            order[i] = i;
+        }
+        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+            const int rank_a = rank(chain[a]);
+            const int rank_b = rank(chain[b]);
+            if (rank_a != rank_b) {
+                return rank_a > rank_b;
+            }
+            return std::min(a, last - a) < std::min(b, last - b);
+        });
+        std::vector<bool> listed(chain.size(), false);
+        listed[last] = true;
+        size_t count = 1;
+        for (size_t i : order) {
+            if (count == kFoldedChainFrames) {
+                break;
+            }
+            if (!listed[i]) {
+                listed[i] = true;
+                ++count;
+            }
+        }
+        return listed;
     }
 
     // A node whose whole total goes to its one callee: printed as a chain, not indented.

@@ -15,6 +15,9 @@ struct FrameFlags
     bool import_system = false;
     bool irrelevant = false;
     bool native = false;
+    bool unnamed = false;              // native, without symbol ("libfoo.so+0x1234")
+    bool unnamed_interpreter = false;  // and in the interpreter's image, among Python frames
+    bool python_build = false;         // native, in CPython's own build (libpython, _ctypes...)
 };
 
 class CallTreeBuilder
@@ -73,7 +76,8 @@ class CallTreeBuilder
                 return i;
             }
         }
-        tree_.frames.push_back(reader::TreeFrame{function, file, line, flags.import_system, flags.irrelevant, flags.native});
+        tree_.frames.push_back(reader::TreeFrame{function, file, line, flags.import_system, flags.irrelevant, flags.native,
+                                                 flags.unnamed, flags.python_build, flags.unnamed_interpreter});
         return static_cast<uint32_t>(tree_.frames.size() - 1);
     }
 

@@ -90,7 +90,7 @@ TEST(TreeReport, ImportSystemFramesAreFoldedIntoTheirCaller)
               "│   └── 📄 1.000kB (63.94%) <module>  /app/lib.py:3\n"
               "└── 📂 500.000B (31.97%) <module>  /app/main.py:2\n"
               "    ↳ work  /app/main.py:8\n"
-              "2 frames of the import system, of start-up or inside call chains not shown (--show-all-frames shows them)\n");
+              "2 frames of the import system, of start-up, of the interpreter's machinery or inside call chains not shown (--show-all-frames shows them)\n");
 }
 
 TEST(TreeReport, ShowAllFramesShowsTheImportSystem)
@@ -120,7 +120,7 @@ TEST(TreeReport, CalleesOfAHiddenFrameMergeWithTheSameCalleeOfItsCaller)
               "└── 📂 600.000B (100.00%) <module>  /app/__main__.py:4\n"
               "    ├── 📄 400.000B (66.67%) build  /app/__main__.py:1\n"
               "    └── 📄 200.000B (33.33%) other  /app/__main__.py:2\n"
-              "1 frame of the import system, of start-up or inside call chains not shown (--show-all-frames shows them)\n");
+              "1 frame of the import system, of start-up, of the interpreter's machinery or inside call chains not shown (--show-all-frames shows them)\n");
 }
 
 reader::CallTree chainOf(size_t length)
@@ -143,12 +143,120 @@ TEST(TreeReport, LongChainsShowTheirEnds)
               "    ⋮ 5 more calls\n"
               "    ↳ f8  /app/deep.py:9\n"
               "    ↳ f9  /app/deep.py:10\n"
-              "5 frames of the import system, of start-up or inside call chains not shown (--show-all-frames shows them)\n");
+              "5 frames of the import system, of start-up, of the interpreter's machinery or inside call chains not shown (--show-all-frames shows them)\n");
     // Six calls after the first frame still fit.
     EXPECT_EQ(renderTree(chainOf(7), {}, {}).find("more calls"), std::string::npos);
     const std::string all = renderTree(chainOf(10), {}, TreeReportOptions{true, false});
     EXPECT_NE(all.find("    ↳ f5  /app/deep.py:6\n"), std::string::npos) << all;
     EXPECT_EQ(all.find("not shown"), std::string::npos) << all;
+}
+
+constexpr testing::FrameFlags kNative{false, false, true};
+constexpr testing::FrameFlags kUnnamed{false, false, true, true};
+constexpr testing::FrameFlags kUnnamedInterpreter{false, false, true, true, true};
+
+TEST(TreeReport, UnnamedInterpreterFramesAreHiddenUnlessAllFramesAreShown)
+{
+    // A stripped static interpreter: its unnamed helpers sit between two Python frames and
+    // between the inner one and the allocator.
+    CallTreeBuilder b;
+    const uint32_t module = b.add(CallTreeBuilder::kRoot, "<module>", "/app/main.py", 3);
+    const uint32_t helper = b.add(module, "python3.11+0x1a2b3c", "", 0, 0, 0, kUnnamedInterpreter);
+    const uint32_t work = b.add(helper, "work", "/app/main.py", 9, 0, 0);
+    const uint32_t inner = b.add(work, "python3.11+0x4d5e6f", "", 0, 0, 0, kUnnamedInterpreter);
+    b.add(inner, "PyList_Append", "", 0, 64, 1, kNative);
+    EXPECT_EQ(renderTree(b.build(), {}, {}),
+              "📂 64.000B (100.00%) <root>\n"
+              "└── 📂 64.000B (100.00%) <module>  /app/main.py:3\n"
+              "    ↳ work  /app/main.py:9\n"
+              "    ↳ [native] PyList_Append\n"
+              "2 frames of the import system, of start-up, of the interpreter's machinery or inside call chains not shown (--show-all-frames shows them)\n");
+    const std::string all = renderTree(b.build(), {}, TreeReportOptions{true, false});
+    EXPECT_NE(all.find("    ↳ [native] python3.11+0x1a2b3c\n    ↳ work"), std::string::npos) << all;
+    EXPECT_NE(all.find("    ↳ [native] python3.11+0x4d5e6f\n"), std::string::npos) << all;
+}
+
+TEST(TreeReport, FoldingKeepsCFramesWithSourceLocationsAndHidesUnnamedFramesFirst)
+{
+    // Python -> ctypes -> libffi -> the program's own C function (with debug info) -> libffi ->
+    // ctypes -> a Python callback -> malloc'ing C.
+    CallTreeBuilder b;
+    uint32_t node = b.add(CallTreeBuilder::kRoot, "<module>", "/app/main.py", 12);
+    const struct
+    {
+        const char* function;
+        const char* file;
+        uint64_t line;
+        testing::FrameFlags flags;
+    } chain[] = {
+            {"caller", "/app/main.py", 7, {}},
+            {"_ctypes.so+0x9a10", "", 0, kUnnamed},
+            {"_ctypes.so+0xb230", "", 0, kUnnamed},
+            {"ffi_call", "", 0, kNative},
+            {"libffi.so.8+0x7e3a", "", 0, kUnnamed},
+            {"visit_all", "/app/walk.c", 41, kNative},
+            {"libffi.so.8+0x6b10", "", 0, kUnnamed},
+            {"_ctypes.so+0x5f00", "", 0, kUnnamed},
+            {"_ctypes.so+0x6120", "", 0, kUnnamed},
+            {"callback", "/app/main.py", 4, {}},
+            {"_ctypes.so+0xc000", "", 0, kUnnamed},
+            {"make_buffer", "/app/buffer.c", 8, kNative},
+    };
+    for (size_t i = 0; i < std::size(chain); ++i) {
+        const bool last = i + 1 == std::size(chain);
+        node = b.add(node, chain[i].function, chain[i].file, chain[i].line, last ? 100 : 0, last ? 1 : 0,
+                     chain[i].flags);
+    }
+    EXPECT_EQ(renderTree(b.build(), {}, {}),
+              "📂 100.000B (100.00%) <root>\n"
+              "└── 📂 100.000B (100.00%) <module>  /app/main.py:12\n"
+              "    ↳ caller  /app/main.py:7\n"
+              "    ⋮ 4 more calls\n"
+              "    ↳ [native] visit_all  /app/walk.c:41\n"
+              "    ⋮ 3 more calls\n"
+              "    ↳ callback  /app/main.py:4\n"
+              "    ⋮ 1 more call\n"
+              "    ↳ [native] make_buffer  /app/buffer.c:8\n"
+              "8 frames of the import system, of start-up, of the interpreter's machinery or inside call chains not shown (--show-all-frames shows them)\n");
+    // A build of CPython with debug info: ctypes' own frames have source locations too, and give
+    // way to the program's C function and its Python callback.
+    CallTreeBuilder d;
+    constexpr testing::FrameFlags kPythonBuild{false, false, true, false, false, true};
+    node = d.add(CallTreeBuilder::kRoot, "<module>", "/app/main.py", 12);
+    node = d.add(node, "caller", "/app/main.py", 7);
+    for (const char* function : {"PyCFuncPtr_call", "_ctypes_callproc", "_call_function_pointer"}) {
+        node = d.add(node, function, "./Modules/_ctypes/_ctypes.c", 100, 0, 0, kPythonBuild);
+    }
+    node = d.add(node, "visit_all", "/app/walk.c", 41, 0, 0, kNative);
+    for (const char* function : {"closure_fcn", "_CallPythonObject"}) {
+        node = d.add(node, function, "./Modules/_ctypes/callbacks.c", 200, 0, 0, kPythonBuild);
+    }
+    node = d.add(node, "callback", "/app/main.py", 4);
+    node = d.add(node, "PyCFuncPtr_call", "./Modules/_ctypes/_ctypes.c", 100, 0, 0, kPythonBuild);
+    d.add(node, "make_buffer", "/app/buffer.c", 8, 100, 1, kNative);
+    EXPECT_EQ(renderTree(d.build(), {}, {}),
+              "📂 100.000B (100.00%) <root>\n"
+              "└── 📂 100.000B (100.00%) <module>  /app/main.py:12\n"
+              "    ↳ caller  /app/main.py:7\n"
+              "    ⋮ 3 more calls\n"
+              "    ↳ [native] visit_all  /app/walk.c:41\n"
+              "    ⋮ 2 more calls\n"
+              "    ↳ callback  /app/main.py:4\n"
+              "    ⋮ 1 more call\n"
+              "    ↳ [native] make_buffer  /app/buffer.c:8\n"
+              "6 frames of the import system, of start-up, of the interpreter's machinery or inside call chains not shown (--show-all-frames shows them)\n");
+
+    // With fewer frames that have a source location, named frames come before unnamed ones.
+    CallTreeBuilder c;
+    node = c.add(CallTreeBuilder::kRoot, "<module>", "/app/main.py", 12);
+    for (const char* function : {"libffi.so.8+0x1", "libffi.so.8+0x2", "ffi_call", "libffi.so.8+0x3", "libffi.so.8+0x4",
+                                 "libffi.so.8+0x5", "libffi.so.8+0x6"}) {
+        node = c.add(node, function, "", 0, 0, 0, function[0] == 'f' ? kNative : kUnnamed);
+    }
+    c.add(node, "make_buffer", "/app/buffer.c", 8, 100, 1, kNative);
+    const std::string folded = renderTree(c.build(), {}, {});
+    EXPECT_NE(folded.find("    ↳ [native] ffi_call\n"), std::string::npos) << folded;
+    EXPECT_NE(folded.find("    ↳ [native] make_buffer  /app/buffer.c:8\n"), std::string::npos) << folded;
 }
 
 TEST(TreeReport, DeepRecursionDoesNotExhaustTheStack)
@@ -171,7 +279,6 @@ TEST(TreeReport, AllocationsWithoutAPythonStack)
 // their DWARF file and line, or the object+offset name when the object has no debug info.
 TEST(TreeReport, NativeFramesAreMarked)
 {
-    constexpr testing::FrameFlags kNative{false, false, true};
     CallTreeBuilder b;
     const uint32_t module = b.add(CallTreeBuilder::kRoot, "<module>", "/app/job.py", 3);
     const uint32_t n1 = b.add(module, "n1", "/src/probe.c", 10, 0, 0, kNative);

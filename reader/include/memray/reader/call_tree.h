@@ -16,6 +16,9 @@
 // Native captures (--native): each location's stack is its hybrid stack (hybrid_stack.h):
 // native frames, symbolized here, interleaved with the Python frames where the interpreter ran
 // them, CPython's own call machinery left out. Native frames have TreeFrame::native set.
+// Unnamed frames inside the interpreter's own image ("python3.11+0x1a2b3c") are left out too,
+// unless CallTreeOptions::keep_unnamed_interpreter_frames keeps them, flagged
+// TreeFrame::unnamed_interpreter, for a report that hides them by default and can show them.
 #pragma once
 
 #include "memray/reader/allocation_snapshot.h"
@@ -44,6 +47,15 @@ struct TreeFrame
     bool import_system = false;  // inside the import machinery (the node's own frame)
     bool irrelevant = false;     // program start-up plumbing
     bool native = false;         // a C/C++ frame of a native capture (file/line from DWARF, may be empty/0)
+    bool unnamed = false;              // native, without symbol or debug info ("libfoo.so+0x1234")
+    bool python_build = false;         // native, in CPython's own build (HybridFrame::python_build)
+    bool unnamed_interpreter = false;  // unnamed, in the interpreter's image, among Python frames (see above)
+};
+
+struct CallTreeOptions
+{
+    // Keeps the unnamed native frames of the interpreter (flagged) instead of leaving them out.
+    bool keep_unnamed_interpreter_frames = false;
 };
 
 struct TreeNode
@@ -83,7 +95,7 @@ struct CallTree
 // so do those with another native stack), whose index goes to (*node_of_location)[i] for
 // locations[i] when that is given.
 CallTree buildCallTree(const CaptureReader& capture, const std::vector<LocationUsage>& locations,
-                       std::vector<uint32_t>* node_of_location = nullptr);
+                       std::vector<uint32_t>* node_of_location = nullptr, const CallTreeOptions& options = {});
 
 class TreeBuilder;
 
@@ -95,7 +107,7 @@ class CallTreeBuilder
 {
   public:
     // `capture` must outlive the builder; it may read on between builds (ids keep their meaning).
-    explicit CallTreeBuilder(const CaptureReader& capture);
+    explicit CallTreeBuilder(const CaptureReader& capture, const CallTreeOptions& options = {});
     ~CallTreeBuilder();
     CallTreeBuilder(const CallTreeBuilder&) = delete;
     CallTreeBuilder& operator=(const CallTreeBuilder&) = delete;

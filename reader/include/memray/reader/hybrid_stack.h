@@ -17,12 +17,19 @@
 //    linked statically) that are CPython's generic call paths or private helpers, by name:
 //    _Py*, PyEval*, *ectorcall*, PyObject_Call*, PyCFunction_Call*, cfunction_call*,
 //    function_code_fastcall and call_function (3.8-3.10 call helpers). How a call got
-//    somewhere, never what the program asked for.
-// Everything else stays, interpreter frames included: public entry points the program calls
-// (PyMem_Malloc, PyList_Append...) and what builtins do (builtin_sorted -> list_extend ->
-// gen_iternext shows who drives a generator; map_next who calls a mapped function). A stack
-// without Python frames (a native thread that never ran Python) keeps all its frames. The
-// names only apply inside the interpreter's image: a C extension's own _Py-named function stays.
+//    somewhere, never what the program asked for;
+//  * native frames of the interpreter itself that have no name at all (no symbol, no debug
+//    info: "python3.11+0x1a2b3c" in a stripped interpreter such as Debian's
+//    /usr/bin/python3.11). These are its static helpers -- the same machinery, unnamed -- and
+//    a person can make nothing of them. They are flagged HybridFrame::unnamed_interpreter,
+//    and kept with that flag under HybridOptions::keep_unnamed_interpreter_frames, so that a
+//    report can hide them by default and still offer to show them.
+// Everything else stays, interpreter frames with a name or a source location included: public
+// entry points the program calls (PyMem_Malloc, PyList_Append...) and what builtins do
+// (builtin_sorted -> list_extend -> gen_iternext shows who drives a generator; map_next who
+// calls a mapped function). A stack without Python frames (a native thread that never ran
+// Python) keeps all its frames. Both rules only apply inside the interpreter's image: a C
+// extension's own _Py-named function stays, and so do its unnamed frames ("_foo.so+0x1234").
 #pragma once
 
 #include "memray/reader/capture_reader.h"
@@ -40,11 +47,21 @@ struct HybridFrame
     std::string_view file;  // "" for a native frame without debug info
     uint64_t line = 0;
     bool native = false;
+    bool unnamed = false;  // native, without symbol or debug info: function is "object+0xoffset"
+    // Native, in CPython's own build: the interpreter's image or one of the standard library's
+    // extension modules (lib-dynload: _ctypes...). The program's own C code never is.
+    bool python_build = false;
+    // A native frame of the interpreter's own image, below the outermost Python frame, with no
+    // name (see above): CPython's machinery that reports hide unless asked to show everything.
+    bool unnamed_interpreter = false;
 };
 
 struct HybridOptions
 {
+    // Every frame: start-up, named call machinery and unnamed interpreter frames (flagged).
     bool keep_interpreter_frames = false;
+    // Unnamed interpreter frames only, flagged, for reports that show or hide them on request.
+    bool keep_unnamed_interpreter_frames = false;
 };
 
 class HybridStackBuilder

@@ -6,8 +6,11 @@
 // /usr/lib/debug/.build-id). Per address, in order of preference:
 //   1. DWARF: the function (demangled), source file and line, with inlined calls expanded
 //      into frames of their own;
-//   2. the ELF symbol table: the function name alone;
-//   3. the object and offset: "libfoo.so+0x1234".
+//   2. the ELF symbol table: the function name alone. Where the object's full symbol table was
+//      stripped, its .dynsym and, if it has one, its MiniDebugInfo (.gnu_debugdata: an
+//      xz-compressed ELF holding the symbols of local functions, as Fedora's find-debuginfo
+//      makes it) are the symbol table; libdwfl reads both, decompressing with liblzma;
+//   3. the object and offset: "libfoo.so+0x1234" (SymbolizedFrame::unnamed).
 // The objects must still be on disk, as they were when the capture was made: an object whose
 // build id differs from the recorded one gets the object+offset form only.
 #pragma once
@@ -32,6 +35,7 @@ struct SymbolizedFrame
     uint64_t line = 0;          // 0 when unknown
     std::string_view image;     // path of the object; "" when no recorded object maps the address
     bool inlined = false;       // inlined into the frame that follows it (the next outer one)
+    bool unnamed = false;       // no symbol or debug info: `function` is "object+0xoffset"
 };
 
 class NativeSymbolizer

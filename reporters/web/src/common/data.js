@@ -4,6 +4,7 @@
 export const FLAG_IMPORT_SYSTEM = 1;
 export const FLAG_IRRELEVANT = 2;
 export const FLAG_NATIVE = 4;  // a C/C++ frame of a --native capture
+export const FLAG_UNNAMED_INTERPRETER = 8;  // an unnamed native frame of the interpreter itself
 
 export function loadReportData() {
   const element = document.getElementById("memray-data");

@@ -37,8 +37,8 @@ function main() {
   const plotBox = el("div", { class: "memory-plot" });
   const searchBox = el("input", { type: "search", id: "search", placeholder: "Search functions and files", autocomplete: "off" });
   const matchInfo = el("span", { class: "match-info", id: "match-info" });
-  const toggle = (id, text, checked, onChange) =>
-    el("label", { class: "toggle" },
+  const toggle = (id, text, checked, onChange, title) =>
+    el("label", { class: "toggle", title },
       el("input", { type: "checkbox", id, checked, onchange: (e) => onChange(e.target.checked) }), text);
   const threadSelect = data.split_threads
     ? el("select", { id: "thread-filter", onchange: (e) => update({ thread: Number(e.target.value) }) },
@@ -62,7 +62,8 @@ function main() {
     el("section", { class: "memory" }, el("h2", {}, "Memory over time"), plotBox),
     el("div", { class: "toolbar" },
       searchBox, matchInfo,
-      toggle("hide-irrelevant", "Hide irrelevant frames", state.hideIrrelevant, (v) => update({ hideIrrelevant: v })),
+      toggle("hide-irrelevant", "Hide irrelevant frames", state.hideIrrelevant, (v) => update({ hideIrrelevant: v }),
+        "Program start-up, and the interpreter's own native frames that have no name"),
       toggle("hide-import-system", "Hide import system frames", state.hideImportSystem, (v) => update({ hideImportSystem: v })),
       toggle("inverted", "Inverted (callers of allocating functions)", state.inverted, (v) => update({ inverted: v })),
       threadSelect ? el("label", { class: "toggle" }, "Thread ", threadSelect) : null,

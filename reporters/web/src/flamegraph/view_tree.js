@@ -1,13 +1,14 @@
 // The tree the flame graph draws, rebuilt from the report's call tree whenever a filter
 // changes: thread filter, hidden frames, inverted view, or (temporal) new self values.
 //
-// Hidden "irrelevant" frames are spliced out (their children and their own usage move up to
+// Hidden "irrelevant" frames (start-up plumbing, and in --native captures the interpreter's
+// own unnamed native frames) are spliced out (their children and their own usage move up to
 // the parent); import-system frames are dropped with everything they called. After splicing,
 // siblings with the same frame are merged, so one function never shows twice side by side.
 //
 // Everything lives in typed arrays and children in one flat array (CSR), because the tree can
 // have a million nodes and must be rebuilt in well under a second.
-import { FLAG_IMPORT_SYSTEM, FLAG_IRRELEVANT } from "../common/data.js";
+import { FLAG_IMPORT_SYSTEM, FLAG_IRRELEVANT, FLAG_UNNAMED_INTERPRETER } from "../common/data.js";
 
 function hash(parent, frame, thread) {
   let h = Math.imul(parent, 0x9e3779b1) ^ Math.imul(frame + 1, 0x85ebca77) ^ Math.imul(thread, 0xc2b2ae3d);
@@ -173,7 +174,7 @@ export function buildViewTree(data, selfBytes, selfCount, options) {
   const splicedFrame = new Uint8Array(flags.length);
   const droppedFrame = new Uint8Array(flags.length);
   for (let f = 0; f < flags.length; f++) {
-    splicedFrame[f] = options.hideIrrelevant && flags[f] & FLAG_IRRELEVANT ? 1 : 0;
+    splicedFrame[f] = options.hideIrrelevant && flags[f] & (FLAG_IRRELEVANT | FLAG_UNNAMED_INTERPRETER) ? 1 : 0;
     droppedFrame[f] = options.hideImportSystem && flags[f] & FLAG_IMPORT_SYSTEM ? 1 : 0;
   }
 

@@ -17,7 +17,8 @@ namespace memray::reporters {
 struct FrameFilter
 {
     bool hide_import_system = true;  // TreeFrame::import_system: importlib's own frames
-    bool hide_irrelevant = true;     // TreeFrame::irrelevant: start-up plumbing (runpy)
+    bool hide_irrelevant = true;     // TreeFrame::irrelevant: start-up plumbing (runpy), and
+                                     // TreeFrame::unnamed_interpreter: CPython's unnamed machinery
 };
 
 struct DisplayNode
