@@ -12,13 +12,7 @@ endif()
 # End to end through tmux, on one shared-libpython interpreter and the static one (the view is
 # the same program whatever the target; what differs by interpreter is the capture, which the
 # capture tests cover on every version).
-set(LIVE_TEST_PYTHONS "")
-foreach(py ${MEMRAY_TEST_PYTHONS})
-  memray_python_label(${py} label)
-  if(label STREQUAL "3.12" OR label STREQUAL "3.11-static")
-    list(APPEND LIVE_TEST_PYTHONS ${py})
-  endif()
-endforeach()
+memray_pythons_labelled(LIVE_TEST_PYTHONS "3.12" "3.11-static")
 memray_add_python_test_on("${LIVE_TEST_PYTHONS}" live_view ${CMAKE_SOURCE_DIR}/tests/integration/test_live.py)
 
 # build/bin/memray-live-bench CAPTURE: how fast a live session takes in a capture, and its CPU.

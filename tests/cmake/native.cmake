@@ -9,13 +9,7 @@ memray_add_python_test(native ${CMAKE_SOURCE_DIR}/tests/native/test_native.py)
 # Readable native frames (unnamed interpreter frames hidden, MiniDebugInfo, tree folding): on
 # Debian's stripped static interpreter, where the unnamed frames are, and on one pyenv build
 # with a shared libpython, where there are none to hide.
-set(READABLE_FRAMES_PYTHONS "")
-foreach(py ${MEMRAY_TEST_PYTHONS})
-  memray_python_label(${py} label)
-  if(label STREQUAL "3.12" OR label STREQUAL "3.11-static")
-    list(APPEND READABLE_FRAMES_PYTHONS ${py})
-  endif()
-endforeach()
+memray_pythons_labelled(READABLE_FRAMES_PYTHONS "3.12" "3.11-static")
 memray_add_python_test_on("${READABLE_FRAMES_PYTHONS}" native_readable_frames
                           ${CMAKE_SOURCE_DIR}/tests/native/test_readable_frames.py)
 # Its flame graph check runs in headless Chromium, with the report apps' npm packages.
