@@ -30,7 +30,7 @@ class NativeTrie
     // address may now be another function). Threads notice through the epoch.
     void reset();
 
-    // The native stack id of `addresses` (innermost first, `count` of them) for `thread`,
+    // The native stack id of `addresses` (outermost first, `count` of them) for `thread`,
     // writing new nodes through `sink`. 0 for an empty stack. Call with the tracker's lock held.
     uint32_t intern(ThreadState* thread, void* const* addresses, size_t count, NativeFrameSink& sink);
 

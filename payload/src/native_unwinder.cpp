@@ -3,12 +3,16 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <dlfcn.h>
 #include <link.h>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace memray::payload::native_unwinder {
 
@@ -72,6 +76,9 @@ bool load(std::string* error)
     return true;
 }
 
+// MEMRAY_NATIVE_UNWIND_WHOLE=1: every stack unwound whole by libunwind (the benchmark's "before").
+std::atomic<bool> g_whole{false};
+
 // The payload's own code: [begin, end).
 uintptr_t g_payload_begin = 0;
 uintptr_t g_payload_end = 0;
@@ -118,11 +125,28 @@ bool prepare(std::string* error)
     g_unwind.set_caching_policy(*g_unwind.local_addr_space, UNW_CACHE_PER_THREAD);
     g_unwind.set_cache_size(*g_unwind.local_addr_space, 1024, 0);
     dl_iterate_phdr(&findPayloadRange, nullptr);
+    const char* whole = std::getenv("MEMRAY_NATIVE_UNWIND_WHOLE");
+    g_whole.store(whole != nullptr && std::string_view(whole) == "1", std::memory_order_relaxed);
     g_loaded.store(true, std::memory_order_release);
     return true;
 }
 
-size_t unwind(std::vector<void*>& scratch)
+namespace {
+
+// Bumped by flushCaches(): every thread forgets its rules and frames at its next unwind.
+std::atomic<uint64_t> g_rules_generation{1};
+
+std::atomic<bool> g_verify{false};
+std::atomic<uint64_t> g_checked{0};
+std::atomic<uint64_t> g_mismatches{0};
+std::atomic<uint64_t> g_fallbacks{0};
+std::atomic<uint64_t> g_frames_walked{0};
+std::atomic<uint64_t> g_frames_reused{0};
+// Mismatches printed in full, per process.
+constexpr uint64_t kMismatchesShown = 5;
+
+// libunwind's whole unwind, innermost first, without the payload's frames.
+size_t unwindWithLibunwind(std::vector<void*>& scratch)
 {
     if (scratch.empty()) {
         scratch.resize(128);
@@ -148,11 +172,221 @@ size_t unwind(std::vector<void*>& scratch)
     return static_cast<size_t>(count) - skip;
 }
 
+uintptr_t readWord(uintptr_t address)
+{
+    return *reinterpret_cast<const uintptr_t*>(address);
+}
+
+void printStack(const char* title, void* const* addresses, size_t count, bool outermost_first)
+{
+    std::fprintf(stderr, "[memray]   %s (%zu frames, innermost first):", title, count);
+    for (size_t i = 0; i < count; ++i) {
+        std::fprintf(stderr, " %p", addresses[outermost_first ? count - 1 - i : i]);
+    }
+    std::fprintf(stderr, "\n");
+}
+
+void verify(NativeStack stack, std::vector<void*>& scratch)
+{
+    const size_t count = unwindWithLibunwind(scratch);
+    bool same = count == stack.count;
+    for (size_t i = 0; same && i < count; ++i) {
+        same = scratch[i] == stack.outermost_first[count - 1 - i];
+    }
+    g_checked.fetch_add(1, std::memory_order_relaxed);
+    if (!same && g_mismatches.fetch_add(1, std::memory_order_relaxed) < kMismatchesShown) {
+        std::fprintf(stderr, "[memray] native unwind mismatch\n");
+        printStack("incremental", stack.outermost_first, stack.count, true);
+        printStack("libunwind", scratch.data(), count, false);
+    }
+}
+
+}  // namespace
+
+ThreadUnwindState::ThreadUnwindState() = default;
+ThreadUnwindState::~ThreadUnwindState() = default;
+
+namespace {
+
+FrameRule ruleFor(ThreadUnwindState::RuleSlot* rules, uintptr_t pc)
+{
+    const uint64_t hash = (static_cast<uint64_t>(pc) * 0x9e3779b97f4a7c15ull) >> 53;  // 11 bits
+    static_assert(ThreadUnwindState::kRuleSlots == 2048);
+    ThreadUnwindState::RuleSlot& slot = rules[hash];
+    if (slot.pc != pc) {
+        slot.pc = pc;
+        slot.rule = frameRuleAt(pc);
+    }
+    return slot.rule;
+}
+
+bool intact(const ThreadUnwindState::Frame& frame)
+{
+    if (frame.cfa == 0) {
+        return true;  // the outermost frame read nothing
+    }
+    return readWord(frame.cfa - 8) == frame.saved_return
+           && (frame.rbp_offset == 0 || readWord(frame.cfa + frame.rbp_offset) == frame.saved_bp);
+}
+
+}  // namespace
+
+// libunwind's unwind of the whole stack; the thread keeps no frames from it.
+NativeStack wholeUnwind(ThreadUnwindState& state)
+{
+    const size_t count = unwindWithLibunwind(state.scratch_);
+    state.fallback_.assign(state.scratch_.rend() - static_cast<std::ptrdiff_t>(count), state.scratch_.rend());
+    NativeStack stack{state.fallback_.data(), count};
+    if (g_verify.load(std::memory_order_relaxed)) {
+        verify(stack, state.scratch_);
+    }
+    return stack;
+}
+
+// Never inlined: its own frame is where the walk starts, described (like every payload frame)
+// by the payload's unwind tables.
+__attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
+{
+    using Frame = ThreadUnwindState::Frame;
+    uintptr_t bp, sp, ip;
+    // rbp first: an output may be given rbp's register where this function does not keep the
+    // caller's rbp there. ip is the address after the lea, in the same unwind row as the rest.
+    asm volatile("movq %%rbp, %0\n\tmovq %%rsp, %1\n\tleaq 0(%%rip), %2" : "=&r"(bp), "=&r"(sp), "=&r"(ip));
+
+    const uint64_t generation = g_rules_generation.load(std::memory_order_relaxed);
+    if (g_whole.load(std::memory_order_relaxed)) {
+        return wholeUnwind(state);
+    }
+    if (!state.rules_ || state.rules_generation_ != generation) {
+        if (!state.rules_) {
+            state.rules_.reset(new ThreadUnwindState::RuleSlot[ThreadUnwindState::kRuleSlots]);
+        } else {
+            std::fill_n(state.rules_.get(), ThreadUnwindState::kRuleSlots, ThreadUnwindState::RuleSlot{});
+        }
+        state.rules_generation_ = generation;
+        state.frames_.clear();
+        state.addresses_.clear();
+    }
+
+    std::vector<Frame>& frames = state.frames_;
+    std::vector<void*>& addresses = state.addresses_;
+    std::vector<Frame>& fresh = state.fresh_;
+    std::vector<void*>& fresh_addresses = state.fresh_addresses_;
+    fresh.clear();
+    fresh_addresses.clear();
+    // The previous walk's frames at indices below `reachable` have a stack pointer at or above
+    // this walk's: the only ones it may still meet, as it climbs.
+    size_t reachable = frames.size();
+    // frames[0, verified) read words that still hold what they read; if `broken`,
+    // frames[verified] does not, and no frame inside it can be reused.
+    size_t verified = 0;
+    bool broken = false;
+    size_t kept = 0;
+    bool supported = true;
+    for (;;) {
+        while (reachable > 0 && frames[reachable - 1].sp < sp) {
+            --reachable;
+        }
+        if (reachable > 0) {
+            const size_t index = reachable - 1;
+            const Frame& old = frames[index];
+            if (old.sp == sp && addresses[index] == reinterpret_cast<void*>(ip) && (!old.needs_bp || old.bp == bp)
+                && !(broken && index >= verified)) {
+                while (verified <= index && intact(frames[verified])) {
+                    ++verified;
+                }
+                if (verified > index) {
+                    kept = index + 1;
+                    break;
+                }
+                broken = true;
+            }
+        }
+        if (fresh.size() == kMaxNativeFrames) {
+            supported = false;
+            break;
+        }
+        const FrameRule rule = ruleFor(state.rules_.get(), ip - 1);
+        if (rule.kind == FrameRule::kUnsupported) {
+            supported = false;
+            break;
+        }
+        Frame frame{sp, bp, 0, 0, 0, rule.rbp_offset, rule.kind == FrameRule::kRbpBased, false};
+        if (rule.kind == FrameRule::kOutermost) {
+            frame.rbp_offset = 0;
+            fresh.push_back(frame);
+            fresh_addresses.push_back(reinterpret_cast<void*>(ip));
+            break;
+        }
+        frame.cfa = (rule.kind == FrameRule::kRspBased ? sp : bp) + static_cast<intptr_t>(rule.cfa_offset);
+        frame.saved_return = readWord(frame.cfa - 8);
+        if (rule.rbp_offset != 0) {
+            frame.saved_bp = readWord(frame.cfa + rule.rbp_offset);
+            bp = frame.saved_bp;
+        }
+        fresh.push_back(frame);
+        fresh_addresses.push_back(reinterpret_cast<void*>(ip));
+        sp = frame.cfa;
+        ip = frame.saved_return;
+        if (ip == 0) {
+            break;  // no caller
+        }
+    }
+
+    if (!supported) {
+        frames.clear();
+        addresses.clear();
+        g_fallbacks.fetch_add(1, std::memory_order_relaxed);
+        return wholeUnwind(state);
+    }
+
+    // Keep frames[0, kept) and append the new frames outermost first, each knowing whether the
+    // walk outside it depends on its rbp.
+    frames.resize(kept);
+    addresses.resize(kept);
+    bool outer_needs_bp = kept > 0 && frames[kept - 1].needs_bp;
+    for (size_t i = fresh.size(); i-- > 0;) {
+        Frame& frame = fresh[i];
+        frame.needs_bp = frame.needs_bp || (frame.rbp_offset == 0 && outer_needs_bp);
+        outer_needs_bp = frame.needs_bp;
+        frames.push_back(frame);
+        addresses.push_back(fresh_addresses[i]);
+    }
+    size_t count = addresses.size();
+    while (count > 0 && inPayload(addresses[count - 1])) {
+        --count;
+    }
+    NativeStack stack{addresses.data(), count};
+    if (g_verify.load(std::memory_order_relaxed)) {
+        g_frames_walked.fetch_add(fresh.size(), std::memory_order_relaxed);
+        g_frames_reused.fetch_add(kept, std::memory_order_relaxed);
+        verify(stack, state.scratch_);
+    }
+    return stack;
+}
+
 void flushCaches()
 {
+    g_rules_generation.fetch_add(1, std::memory_order_relaxed);
     if (g_loaded.load(std::memory_order_acquire)) {
         g_unwind.flush_cache(*g_unwind.local_addr_space, 0, 0);
     }
+}
+
+void setVerify(bool on)
+{
+    g_verify.store(on, std::memory_order_relaxed);
+}
+
+VerifyCounts takeVerifyCounts()
+{
+    VerifyCounts counts;
+    counts.checked = g_checked.exchange(0, std::memory_order_relaxed);
+    counts.mismatches = g_mismatches.exchange(0, std::memory_order_relaxed);
+    counts.fallbacks = g_fallbacks.exchange(0, std::memory_order_relaxed);
+    counts.frames_walked = g_frames_walked.exchange(0, std::memory_order_relaxed);
+    counts.frames_reused = g_frames_reused.exchange(0, std::memory_order_relaxed);
+    return counts;
 }
 
 }  // namespace memray::payload::native_unwinder
