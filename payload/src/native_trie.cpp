@@ -9,16 +9,20 @@ void NativeTrie::reset()
     ++epoch_;
 }
 
-uint32_t NativeTrie::intern(ThreadState* thread, void* const* addresses, size_t count, NativeFrameSink& sink)
+uint32_t NativeTrie::intern(ThreadState* thread, const native_unwinder::NativeStack& stack, NativeFrameSink& sink)
 {
+    void* const* addresses = stack.outermost_first;
+    const size_t count = stack.count;
     std::vector<CachedNativeFrame>& cache = thread->native_cache;
     if (thread->native_cache_epoch != epoch_) {
         cache.clear();
         thread->native_cache_epoch = epoch_;
     }
-    // Both are outermost first. Keep the common prefix.
-    size_t common = 0;
+    // Both are outermost first. Keep the common prefix: at least what the unwinder knows is
+    // unchanged since the previous unwind, if the cache holds that one's stack.
     const size_t limit = std::min(count, cache.size());
+    size_t common = thread->native_cache_sequence + 1 == stack.sequence ? std::min(stack.unchanged, limit) : 0;
+    thread->native_cache_sequence = stack.sequence;
     while (common < limit && cache[common].address == reinterpret_cast<uintptr_t>(addresses[common])) {
         ++common;
     }

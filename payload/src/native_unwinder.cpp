@@ -220,34 +220,47 @@ FrameRule ruleFor(ThreadUnwindState::RuleSlot* rules, uintptr_t pc)
     return slot.rule;
 }
 
-bool intact(const ThreadUnwindState::Frame& frame)
+// Doubles both arrays' room (keeping the first `keep` entries) until it holds `needed`.
+template<typename T>
+void grow(std::unique_ptr<T[]>& array, size_t keep, size_t capacity)
 {
-    if (frame.cfa == 0) {
-        return true;  // the outermost frame read nothing
-    }
-    return readWord(frame.cfa - 8) == frame.saved_return
-           && (frame.rbp_offset == 0 || readWord(frame.cfa + frame.rbp_offset) == frame.saved_bp);
+    std::unique_ptr<T[]> bigger(new T[capacity]);
+    std::copy(array.get(), array.get() + keep, bigger.get());
+    array = std::move(bigger);
 }
 
-}  // namespace
+// What a frame's second check reads when there is nothing to check.
+const uintptr_t kUnchangingWord = 0;
 
 // libunwind's unwind of the whole stack; the thread keeps no frames from it.
 NativeStack wholeUnwind(ThreadUnwindState& state)
 {
+    state.count_ = 0;
     const size_t count = unwindWithLibunwind(state.scratch_);
     state.fallback_.assign(state.scratch_.rend() - static_cast<std::ptrdiff_t>(count), state.scratch_.rend());
-    NativeStack stack{state.fallback_.data(), count};
+    NativeStack stack{state.fallback_.data(), count, ++state.sequence_, 0};
+    state.shown_ = count;
     if (g_verify.load(std::memory_order_relaxed)) {
         verify(stack, state.scratch_);
     }
     return stack;
 }
 
+// A stack the fast walk cannot unwind (a frame of a shape it does not know).
+NativeStack fallBack(ThreadUnwindState& state)
+{
+    g_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    return wholeUnwind(state);
+}
+
+}  // namespace
+
 // Never inlined: its own frame is where the walk starts, described (like every payload frame)
 // by the payload's unwind tables.
 __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
 {
     using Frame = ThreadUnwindState::Frame;
+    using Check = ThreadUnwindState::Check;
     uintptr_t bp, sp, ip;
     // rbp first: an output may be given rbp's register where this function does not keep the
     // caller's rbp there. ip is the address after the lea, in the same unwind row as the rest.
@@ -264,25 +277,23 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
             std::fill_n(state.rules_.get(), ThreadUnwindState::kRuleSlots, ThreadUnwindState::RuleSlot{});
         }
         state.rules_generation_ = generation;
-        state.frames_.clear();
-        state.addresses_.clear();
+        state.count_ = 0;
     }
 
-    std::vector<Frame>& frames = state.frames_;
-    std::vector<void*>& addresses = state.addresses_;
-    std::vector<Frame>& fresh = state.fresh_;
-    std::vector<void*>& fresh_addresses = state.fresh_addresses_;
-    fresh.clear();
-    fresh_addresses.clear();
+    const Frame* frames = state.frames_.get();
+    void* const* addresses = state.addresses_.get();
+    const Check* checks = state.checks_.get();
+    const size_t count = state.count_;
     // The previous walk's frames at indices below `reachable` have a stack pointer at or above
     // this walk's: the only ones it may still meet, as it climbs.
-    size_t reachable = frames.size();
-    // frames[0, verified) read words that still hold what they read; if `broken`,
-    // frames[verified] does not, and no frame inside it can be reused.
-    size_t verified = 0;
+    size_t reachable = count;
+    // If `broken`: frames [0, intact) of the previous walk read words that still hold what
+    // they read, and frames[intact] does not (no frame inside it can be kept).
+    size_t intact = 0;
     bool broken = false;
     size_t kept = 0;
-    bool supported = true;
+    size_t fresh_count = 0;
+    const uintptr_t* end_word = &kUnchangingWord;
     for (;;) {
         while (reachable > 0 && frames[reachable - 1].sp < sp) {
             --reachable;
@@ -290,75 +301,111 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
         if (reachable > 0) {
             const size_t index = reachable - 1;
             const Frame& old = frames[index];
-            if (old.sp == sp && addresses[index] == reinterpret_cast<void*>(ip) && (!old.needs_bp || old.bp == bp)
-                && !(broken && index >= verified)) {
-                while (verified <= index && intact(frames[verified])) {
-                    ++verified;
+            if (old.sp == sp && addresses[index] == reinterpret_cast<void*>(ip) && (!old.needs_bp || old.bp == bp)) {
+                if (broken) {
+                    if (index < intact) {
+                        kept = index + 1;
+                        break;
+                    }
+                } else {
+                    // Every word read by the walk from here outwards, in one branch-free pass.
+                    const size_t words = 2 * (index + 1);
+                    uintptr_t difference = 0;
+                    for (size_t i = 0; i < words; ++i) {
+                        difference |= *checks[i].address ^ checks[i].value;
+                    }
+                    if (difference == 0) {
+                        kept = index + 1;
+                        break;
+                    }
+                    size_t first = 0;
+                    while (*checks[first].address == checks[first].value) {
+                        ++first;
+                    }
+                    broken = true;
+                    intact = first / 2;
                 }
-                if (verified > index) {
-                    kept = index + 1;
-                    break;
-                }
-                broken = true;
             }
         }
-        if (fresh.size() == kMaxNativeFrames) {
-            supported = false;
-            break;
+        if (fresh_count == kMaxNativeFrames) {
+            return fallBack(state);
         }
         const FrameRule rule = ruleFor(state.rules_.get(), ip - 1);
         if (rule.kind == FrameRule::kUnsupported) {
-            supported = false;
-            break;
+            return fallBack(state);
         }
-        Frame frame{sp, bp, 0, 0, 0, rule.rbp_offset, rule.kind == FrameRule::kRbpBased, false};
+        if (fresh_count == state.fresh_capacity_) {
+            state.fresh_capacity_ = std::max<size_t>(64, 2 * state.fresh_capacity_);
+            grow(state.fresh_, fresh_count, state.fresh_capacity_);
+            grow(state.fresh_addresses_, fresh_count, state.fresh_capacity_);
+        }
+        Frame& frame = state.fresh_[fresh_count];
+        state.fresh_addresses_[fresh_count] = reinterpret_cast<void*>(ip);
+        ++fresh_count;
+        frame.sp = sp;
+        frame.bp = bp;
+        frame.rbp_offset = 0;
+        // For now: whether this frame's own CFA needs rbp (the walk outside it is added below).
+        frame.needs_bp = rule.kind == FrameRule::kRbpBased;
         if (rule.kind == FrameRule::kOutermost) {
-            frame.rbp_offset = 0;
-            fresh.push_back(frame);
-            fresh_addresses.push_back(reinterpret_cast<void*>(ip));
+            frame.needs_bp = false;
             break;
         }
-        frame.cfa = (rule.kind == FrameRule::kRspBased ? sp : bp) + static_cast<intptr_t>(rule.cfa_offset);
-        frame.saved_return = readWord(frame.cfa - 8);
+        const uintptr_t cfa = (rule.kind == FrameRule::kRspBased ? sp : bp) + static_cast<intptr_t>(rule.cfa_offset);
+        ip = readWord(cfa - 8);
         if (rule.rbp_offset != 0) {
-            frame.saved_bp = readWord(frame.cfa + rule.rbp_offset);
-            bp = frame.saved_bp;
+            frame.rbp_offset = rule.rbp_offset;
+            bp = readWord(cfa + rule.rbp_offset);
         }
-        fresh.push_back(frame);
-        fresh_addresses.push_back(reinterpret_cast<void*>(ip));
-        sp = frame.cfa;
-        ip = frame.saved_return;
+        sp = cfa;
         if (ip == 0) {
-            break;  // no caller
+            end_word = reinterpret_cast<const uintptr_t*>(cfa - 8);  // no caller
+            break;
         }
     }
 
-    if (!supported) {
-        frames.clear();
-        addresses.clear();
-        g_fallbacks.fetch_add(1, std::memory_order_relaxed);
-        return wholeUnwind(state);
+    // Keep frames [0, kept) and write the new frames after them, outermost first, each knowing
+    // whether the walk outside it depends on its rbp, with the words its step read.
+    const size_t total = kept + fresh_count;
+    if (total > state.capacity_) {
+        state.capacity_ = std::max<size_t>(total, 2 * state.capacity_);
+        grow(state.frames_, kept, state.capacity_);
+        grow(state.addresses_, kept, state.capacity_);
+        grow(state.checks_, 2 * kept, 2 * state.capacity_);
     }
-
-    // Keep frames[0, kept) and append the new frames outermost first, each knowing whether the
-    // walk outside it depends on its rbp.
-    frames.resize(kept);
-    addresses.resize(kept);
-    bool outer_needs_bp = kept > 0 && frames[kept - 1].needs_bp;
-    for (size_t i = fresh.size(); i-- > 0;) {
-        Frame& frame = fresh[i];
-        frame.needs_bp = frame.needs_bp || (frame.rbp_offset == 0 && outer_needs_bp);
-        outer_needs_bp = frame.needs_bp;
-        frames.push_back(frame);
-        addresses.push_back(fresh_addresses[i]);
+    Frame* out = state.frames_.get();
+    void** out_addresses = state.addresses_.get();
+    Check* out_checks = state.checks_.get();
+    for (size_t i = 0; i < fresh_count; ++i) {
+        const size_t at = kept + i;
+        Frame frame = state.fresh_[fresh_count - 1 - i];
+        Check* frame_checks = out_checks + 2 * at;
+        if (at == 0) {
+            frame_checks[0] = Check{end_word, 0};
+            frame_checks[1] = Check{&kUnchangingWord, 0};
+        } else {
+            const Frame& outer = out[at - 1];
+            frame.needs_bp = frame.needs_bp || (frame.rbp_offset == 0 && outer.needs_bp);
+            frame_checks[0] = Check{reinterpret_cast<const uintptr_t*>(outer.sp - 8),
+                                    reinterpret_cast<uintptr_t>(out_addresses[at - 1])};
+            // If the walk outside does not depend on the caller's rbp, the register was free
+            // for other use there, and its changes have no effect.
+            frame_checks[1] = frame.rbp_offset != 0 && outer.needs_bp
+                                      ? Check{reinterpret_cast<const uintptr_t*>(outer.sp + frame.rbp_offset), outer.bp}
+                                      : Check{&kUnchangingWord, 0};
+        }
+        out[at] = frame;
+        out_addresses[at] = state.fresh_addresses_[fresh_count - 1 - i];
     }
-    size_t count = addresses.size();
-    while (count > 0 && inPayload(addresses[count - 1])) {
-        --count;
+    state.count_ = total;
+    size_t shown = total;
+    while (shown > 0 && inPayload(out_addresses[shown - 1])) {
+        --shown;
     }
-    NativeStack stack{addresses.data(), count};
+    NativeStack stack{out_addresses, shown, ++state.sequence_, std::min({kept, shown, state.shown_})};
+    state.shown_ = shown;
     if (g_verify.load(std::memory_order_relaxed)) {
-        g_frames_walked.fetch_add(fresh.size(), std::memory_order_relaxed);
+        g_frames_walked.fetch_add(fresh_count, std::memory_order_relaxed);
         g_frames_reused.fetch_add(kept, std::memory_order_relaxed);
         verify(stack, state.scratch_);
     }

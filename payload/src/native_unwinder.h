@@ -37,6 +37,10 @@ struct NativeStack
 {
     void* const* outermost_first;
     size_t count;
+    // The thread's unwinds are numbered; the outermost `unchanged` addresses are the same as
+    // those of the thread's unwind numbered `sequence - 1`.
+    uint64_t sequence = 0;
+    size_t unchanged = 0;
 };
 
 // What one thread keeps between its unwinds. Used only by its own thread, and its members only
@@ -48,19 +52,22 @@ struct ThreadUnwindState
     ThreadUnwindState(const ThreadUnwindState&) = delete;
     ThreadUnwindState& operator=(const ThreadUnwindState&) = delete;
 
-    // The walk's own types (used by its helpers in native_unwinder.cpp).
-    // One frame of the previous walk, in the state the walk found it, with the stack words it
-    // read to find its caller.
+    // One frame of the previous walk, in the state the walk found it.
     struct Frame
     {
         uintptr_t sp;  // the stack pointer in this frame (the CFA of its callee)
         uintptr_t bp;  // rbp in this frame
-        uintptr_t cfa;  // 0 for the outermost frame (nothing was read)
-        uintptr_t saved_return;  // the word at cfa - 8: the caller's return address
-        uintptr_t saved_bp;  // the word at cfa + rbp_offset, if rbp_offset
-        int32_t rbp_offset;
-        bool rbp_based;  // the CFA is rbp plus a constant
-        bool needs_bp;  // whether the walk from here on depends on this frame's rbp
+        int32_t rbp_offset;  // where this frame's step read its caller's rbp (0: not read)
+        bool needs_bp;  // whether the walk from here outwards depends on this frame's rbp
+    };
+    // A stack word a frame's step read, and the value read. Each frame has two: the return
+    // address of its caller, and its caller's rbp where the walk outside depends on it (else a
+    // word that never changes). The outermost frame's first one is the zero word that ended the
+    // walk, if one did.
+    struct Check
+    {
+        const uintptr_t* address;
+        uintptr_t value;
     };
     struct RuleSlot
     {
@@ -70,17 +77,23 @@ struct ThreadUnwindState
     static constexpr size_t kRuleSlots = 2048;
 
     // The previous walk, outermost first, and its return addresses (the same order): when a
-    // frame matches, everything outside it is kept in place and the new frames appended.
-    std::vector<Frame> frames_;
-    std::vector<void*> addresses_;
+    // frame matches, everything outside it is kept in place and the new frames written after.
+    std::unique_ptr<Frame[]> frames_;
+    std::unique_ptr<void*[]> addresses_;
+    std::unique_ptr<Check[]> checks_;  // two per frame, the same order
+    size_t count_ = 0;
+    size_t capacity_ = 0;
     // This walk's new frames, innermost first, until it reaches one it can keep.
-    std::vector<Frame> fresh_;
-    std::vector<void*> fresh_addresses_;
+    std::unique_ptr<Frame[]> fresh_;
+    std::unique_ptr<void*[]> fresh_addresses_;
+    size_t fresh_capacity_ = 0;
     // A stack libunwind unwound (outermost first): no frames are kept from it.
     std::vector<void*> fallback_;
     std::vector<void*> scratch_;  // libunwind's output, innermost first
     std::unique_ptr<RuleSlot[]> rules_;
     uint64_t rules_generation_ = 0;
+    uint64_t sequence_ = 0;  // of the latest unwind
+    size_t shown_ = 0;  // how many addresses the latest unwind returned
 };
 
 // Process-wide set-up before a native capture starts: loads libunwind, sets its cache policy,

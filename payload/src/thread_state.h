@@ -69,6 +69,7 @@ struct ThreadState
     native_unwinder::ThreadUnwindState native_unwind;
     std::vector<CachedNativeFrame> native_cache;
     uint64_t native_cache_epoch = 0;  // the NativeTrie epoch native_cache belongs to
+    uint64_t native_cache_sequence = 0;  // the native unwind native_cache holds
     uint64_t last_native_id = 0;
 
     // Membership in the registry of live threads (guarded by the tracker's lock).

@@ -832,7 +832,7 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
     uint32_t stack_id = c.stacks.intern(thread, stack.kept, thread->frames.data(), stack.count, encoder);
     thread->cached_frames_on_stack = stack.exits_watched ? static_cast<uint32_t>(thread->stack_cache.size()) : 0;
     uint32_t native_id =
-            native ? c.native_trie.intern(thread, native_stack.outermost_first, native_stack.count, encoder) : 0;
+            native ? c.native_trie.intern(thread, native_stack, encoder) : 0;
     if (c.config.aggregate) {
         // In the same hold of the lock as the record (if any): both see the events in one order.
         c.aggregator.allocate(LocationKey{thread->tid, stack_id, native_id, allocator}, address, size);
