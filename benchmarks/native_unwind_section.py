@@ -1,7 +1,7 @@
 """The benchmark suite's native-unwinding section: what `--native` costs on a program whose
 allocations are made by C code (benchmarks/workloads/c_mix.py: zlib, json, pickle, re, array
-growth; about 10 million malloc-level allocations in 2.6 s of CPU untracked on Debian's python3.11), with the incremental
-unwind and, in the same rounds, with every stack unwound whole by libunwind
+growth; about 10 million malloc-level allocations in 2.6 s of CPU untracked on Debian's
+python3.11), with the incremental unwind and, in the same rounds, with every stack unwound whole by libunwind
 (MEMRAY_NATIVE_UNWIND_WHOLE=1, the way every stack was unwound before). Target: --native at
 most 1.6x the untracked run.
 """
