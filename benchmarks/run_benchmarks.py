@@ -31,6 +31,7 @@ from python_api_section import python_api_section
 from pytest_plugin_section import pytest_plugin_section
 from reliability_section import reliability_section
 from live_section import live_section
+from native_unwind_section import native_unwind_section
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = os.path.join(HERE, "workloads")
@@ -481,14 +482,16 @@ def main():
     parser.add_argument("--update", action="store_true",
                         help="replace only the chosen sections in the existing --out file, and say when they were measured")
     parser.add_argument("--sections",
-                        default="overhead,fixed,size,reporters,html,native,attach,reliability,live,python_api,pytest_plugin",
-                        help="comma-separated subset of: overhead, fixed, size, reporters, html, native, attach, "
-                             "reliability, live, python_api, pytest_plugin")
+                        default="overhead,native_unwind,fixed,size,reporters,html,native,attach,reliability,live,"
+                                "python_api,pytest_plugin",
+                        help="comma-separated subset of: overhead, native_unwind, fixed, size, reporters, html, native, "
+                             "attach, reliability, live, python_api, pytest_plugin")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     chosen = args.sections.split(",")
-    sections = {"overhead": overhead_section, "fixed": fixed_cost_section, "size": capture_size_section,
+    sections = {"overhead": overhead_section,
+                "native_unwind": lambda ctx: native_unwind_section(ctx, rounds_of, WORKLOADS), "fixed": fixed_cost_section, "size": capture_size_section,
                 "reporters": reporter_section, "html": html_render_section, "native": symbolization_section,
                 "attach": attach_section, "reliability": reliability_section, "live": live_section,
                 "python_api": python_api_section, "pytest_plugin": pytest_plugin_section}

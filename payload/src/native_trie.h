@@ -7,6 +7,7 @@
 // looked up.
 #pragma once
 
+#include "native_unwinder.h"
 #include "thread_state.h"
 
 #include <cstdint>
@@ -30,9 +31,9 @@ class NativeTrie
     // address may now be another function). Threads notice through the epoch.
     void reset();
 
-    // The native stack id of `addresses` (innermost first, `count` of them) for `thread`,
-    // writing new nodes through `sink`. 0 for an empty stack. Call with the tracker's lock held.
-    uint32_t intern(ThreadState* thread, void* const* addresses, size_t count, NativeFrameSink& sink);
+    // The native stack id of `stack` (the thread's latest unwind) for `thread`, writing new
+    // nodes through `sink`. 0 for an empty stack. Call with the tracker's lock held.
+    uint32_t intern(ThreadState* thread, const native_unwinder::NativeStack& stack, NativeFrameSink& sink);
 
   private:
     struct Key

@@ -3,12 +3,16 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <dlfcn.h>
 #include <link.h>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace memray::payload::native_unwinder {
 
@@ -72,6 +76,9 @@ bool load(std::string* error)
     return true;
 }
 
+// MEMRAY_NATIVE_UNWIND_WHOLE=1: every stack unwound whole by libunwind (the benchmark's "before").
+std::atomic<bool> g_whole{false};
+
 // The payload's own code: [begin, end).
 uintptr_t g_payload_begin = 0;
 uintptr_t g_payload_end = 0;
@@ -118,11 +125,28 @@ bool prepare(std::string* error)
     g_unwind.set_caching_policy(*g_unwind.local_addr_space, UNW_CACHE_PER_THREAD);
     g_unwind.set_cache_size(*g_unwind.local_addr_space, 1024, 0);
     dl_iterate_phdr(&findPayloadRange, nullptr);
+    const char* whole = std::getenv("MEMRAY_NATIVE_UNWIND_WHOLE");
+    g_whole.store(whole != nullptr && std::string_view(whole) == "1", std::memory_order_relaxed);
     g_loaded.store(true, std::memory_order_release);
     return true;
 }
 
-size_t unwind(std::vector<void*>& scratch)
+namespace {
+
+// Bumped by flushCaches(): every thread forgets its rules and frames at its next unwind.
+std::atomic<uint64_t> g_rules_generation{1};
+
+std::atomic<bool> g_verify{false};
+std::atomic<uint64_t> g_checked{0};
+std::atomic<uint64_t> g_mismatches{0};
+std::atomic<uint64_t> g_fallbacks{0};
+std::atomic<uint64_t> g_frames_walked{0};
+std::atomic<uint64_t> g_frames_reused{0};
+// Mismatches printed in full, per process.
+constexpr uint64_t kMismatchesShown = 5;
+
+// libunwind's whole unwind, innermost first, without the payload's frames.
+size_t unwindWithLibunwind(std::vector<void*>& scratch)
 {
     if (scratch.empty()) {
         scratch.resize(128);
@@ -148,11 +172,268 @@ size_t unwind(std::vector<void*>& scratch)
     return static_cast<size_t>(count) - skip;
 }
 
+uintptr_t readWord(uintptr_t address)
+{
+    return *reinterpret_cast<const uintptr_t*>(address);
+}
+
+void printStack(const char* title, void* const* addresses, size_t count, bool outermost_first)
+{
+    std::fprintf(stderr, "[memray]   %s (%zu frames, innermost first):", title, count);
+    for (size_t i = 0; i < count; ++i) {
+        std::fprintf(stderr, " %p", addresses[outermost_first ? count - 1 - i : i]);
+    }
+    std::fprintf(stderr, "\n");
+}
+
+void verify(NativeStack stack, std::vector<void*>& scratch)
+{
+    const size_t count = unwindWithLibunwind(scratch);
+    bool same = count == stack.count;
+    for (size_t i = 0; same && i < count; ++i) {
+        same = scratch[i] == stack.outermost_first[count - 1 - i];
+    }
+    g_checked.fetch_add(1, std::memory_order_relaxed);
+    if (!same && g_mismatches.fetch_add(1, std::memory_order_relaxed) < kMismatchesShown) {
+        std::fprintf(stderr, "[memray] native unwind mismatch\n");
+        printStack("incremental", stack.outermost_first, stack.count, true);
+        printStack("libunwind", scratch.data(), count, false);
+    }
+}
+
+}  // namespace
+
+ThreadUnwindState::ThreadUnwindState() = default;
+ThreadUnwindState::~ThreadUnwindState() = default;
+
+namespace {
+
+FrameRule ruleFor(ThreadUnwindState::RuleSlot* rules, uintptr_t pc)
+{
+    const uint64_t hash = (static_cast<uint64_t>(pc) * 0x9e3779b97f4a7c15ull) >> 53;  // 11 bits
+    static_assert(ThreadUnwindState::kRuleSlots == 2048);
+    ThreadUnwindState::RuleSlot& slot = rules[hash];
+    if (slot.pc != pc) {
+        slot.pc = pc;
+        slot.rule = frameRuleAt(pc);
+    }
+    return slot.rule;
+}
+
+// Doubles both arrays' room (keeping the first `keep` entries) until it holds `needed`.
+template<typename T>
+void grow(std::unique_ptr<T[]>& array, size_t keep, size_t capacity)
+{
+    std::unique_ptr<T[]> bigger(new T[capacity]);
+    std::copy(array.get(), array.get() + keep, bigger.get());
+    array = std::move(bigger);
+}
+
+// What a frame's second check reads when there is nothing to check.
+const uintptr_t kUnchangingWord = 0;
+
+// libunwind's unwind of the whole stack; the thread keeps no frames from it.
+NativeStack wholeUnwind(ThreadUnwindState& state)
+{
+    state.count_ = 0;
+    const size_t count = unwindWithLibunwind(state.scratch_);
+    state.fallback_.assign(state.scratch_.rend() - static_cast<std::ptrdiff_t>(count), state.scratch_.rend());
+    NativeStack stack{state.fallback_.data(), count, ++state.sequence_, 0};
+    state.shown_ = count;
+    if (g_verify.load(std::memory_order_relaxed)) {
+        verify(stack, state.scratch_);
+    }
+    return stack;
+}
+
+// A stack the fast walk cannot unwind (a frame of a shape it does not know).
+NativeStack fallBack(ThreadUnwindState& state)
+{
+    g_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    return wholeUnwind(state);
+}
+
+}  // namespace
+
+// Never inlined: its own frame is where the walk starts, described (like every payload frame)
+// by the payload's unwind tables.
+__attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
+{
+    using Frame = ThreadUnwindState::Frame;
+    using Check = ThreadUnwindState::Check;
+    uintptr_t bp, sp, ip;
+    // rbp first: an output may be given rbp's register where this function does not keep the
+    // caller's rbp there. ip is the address after the lea, in the same unwind row as the rest.
+    asm volatile("movq %%rbp, %0\n\tmovq %%rsp, %1\n\tleaq 0(%%rip), %2" : "=&r"(bp), "=&r"(sp), "=&r"(ip));
+
+    const uint64_t generation = g_rules_generation.load(std::memory_order_relaxed);
+    if (g_whole.load(std::memory_order_relaxed)) {
+        return wholeUnwind(state);
+    }
+    if (!state.rules_ || state.rules_generation_ != generation) {
+        if (!state.rules_) {
+            state.rules_.reset(new ThreadUnwindState::RuleSlot[ThreadUnwindState::kRuleSlots]);
+        } else {
+            std::fill_n(state.rules_.get(), ThreadUnwindState::kRuleSlots, ThreadUnwindState::RuleSlot{});
+        }
+        state.rules_generation_ = generation;
+        state.count_ = 0;
+    }
+
+    const Frame* frames = state.frames_.get();
+    void* const* addresses = state.addresses_.get();
+    const Check* checks = state.checks_.get();
+    const size_t count = state.count_;
+    // The previous walk's frames at indices below `reachable` have a stack pointer at or above
+    // this walk's: the only ones it may still meet, as it climbs.
+    size_t reachable = count;
+    // If `broken`: frames [0, intact) of the previous walk read words that still hold what
+    // they read, and frames[intact] does not (no frame inside it can be kept).
+    size_t intact = 0;
+    bool broken = false;
+    size_t kept = 0;
+    size_t fresh_count = 0;
+    const uintptr_t* end_word = &kUnchangingWord;
+    for (;;) {
+        while (reachable > 0 && frames[reachable - 1].sp < sp) {
+            --reachable;
+        }
+        if (reachable > 0) {
+            const size_t index = reachable - 1;
+            const Frame& old = frames[index];
+            if (old.sp == sp && addresses[index] == reinterpret_cast<void*>(ip) && (!old.needs_bp || old.bp == bp)) {
+                if (broken) {
+                    if (index < intact) {
+                        kept = index + 1;
+                        break;
+                    }
+                } else {
+                    // Every word read by the walk from here outwards, in one branch-free pass.
+                    const size_t words = 2 * (index + 1);
+                    uintptr_t difference = 0;
+                    for (size_t i = 0; i < words; ++i) {
+                        difference |= *checks[i].address ^ checks[i].value;
+                    }
+                    if (difference == 0) {
+                        kept = index + 1;
+                        break;
+                    }
+                    size_t first = 0;
+                    while (*checks[first].address == checks[first].value) {
+                        ++first;
+                    }
+                    broken = true;
+                    intact = first / 2;
+                }
+            }
+        }
+        if (fresh_count == kMaxNativeFrames) {
+            return fallBack(state);
+        }
+        const FrameRule rule = ruleFor(state.rules_.get(), ip - 1);
+        if (rule.kind == FrameRule::kUnsupported) {
+            return fallBack(state);
+        }
+        if (fresh_count == state.fresh_capacity_) {
+            state.fresh_capacity_ = std::max<size_t>(64, 2 * state.fresh_capacity_);
+            grow(state.fresh_, fresh_count, state.fresh_capacity_);
+            grow(state.fresh_addresses_, fresh_count, state.fresh_capacity_);
+        }
+        Frame& frame = state.fresh_[fresh_count];
+        state.fresh_addresses_[fresh_count] = reinterpret_cast<void*>(ip);
+        ++fresh_count;
+        frame.sp = sp;
+        frame.bp = bp;
+        frame.rbp_offset = 0;
+        // For now: whether this frame's own CFA needs rbp (the walk outside it is added below).
+        frame.needs_bp = rule.kind == FrameRule::kRbpBased;
+        if (rule.kind == FrameRule::kOutermost) {
+            frame.needs_bp = false;
+            break;
+        }
+        const uintptr_t cfa = (rule.kind == FrameRule::kRspBased ? sp : bp) + static_cast<intptr_t>(rule.cfa_offset);
+        ip = readWord(cfa - 8);
+        if (rule.rbp_offset != 0) {
+            frame.rbp_offset = rule.rbp_offset;
+            bp = readWord(cfa + rule.rbp_offset);
+        }
+        sp = cfa;
+        if (ip == 0) {
+            end_word = reinterpret_cast<const uintptr_t*>(cfa - 8);  // no caller
+            break;
+        }
+    }
+
+    // Keep frames [0, kept) and write the new frames after them, outermost first, each knowing
+    // whether the walk outside it depends on its rbp, with the words its step read.
+    const size_t total = kept + fresh_count;
+    if (total > state.capacity_) {
+        state.capacity_ = std::max<size_t>(total, 2 * state.capacity_);
+        grow(state.frames_, kept, state.capacity_);
+        grow(state.addresses_, kept, state.capacity_);
+        grow(state.checks_, 2 * kept, 2 * state.capacity_);
+    }
+    Frame* out = state.frames_.get();
+    void** out_addresses = state.addresses_.get();
+    Check* out_checks = state.checks_.get();
+    for (size_t i = 0; i < fresh_count; ++i) {
+        const size_t at = kept + i;
+        Frame frame = state.fresh_[fresh_count - 1 - i];
+        Check* frame_checks = out_checks + 2 * at;
+        if (at == 0) {
+            frame_checks[0] = Check{end_word, 0};
+            frame_checks[1] = Check{&kUnchangingWord, 0};
+        } else {
+            const Frame& outer = out[at - 1];
+            frame.needs_bp = frame.needs_bp || (frame.rbp_offset == 0 && outer.needs_bp);
+            frame_checks[0] = Check{reinterpret_cast<const uintptr_t*>(outer.sp - 8),
+                                    reinterpret_cast<uintptr_t>(out_addresses[at - 1])};
+            // If the walk outside does not depend on the caller's rbp, the register was free
+            // for other use there, and its changes have no effect.
+            frame_checks[1] = frame.rbp_offset != 0 && outer.needs_bp
+                                      ? Check{reinterpret_cast<const uintptr_t*>(outer.sp + frame.rbp_offset), outer.bp}
+                                      : Check{&kUnchangingWord, 0};
+        }
+        out[at] = frame;
+        out_addresses[at] = state.fresh_addresses_[fresh_count - 1 - i];
+    }
+    state.count_ = total;
+    size_t shown = total;
+    while (shown > 0 && inPayload(out_addresses[shown - 1])) {
+        --shown;
+    }
+    NativeStack stack{out_addresses, shown, ++state.sequence_, std::min({kept, shown, state.shown_})};
+    state.shown_ = shown;
+    if (g_verify.load(std::memory_order_relaxed)) {
+        g_frames_walked.fetch_add(fresh_count, std::memory_order_relaxed);
+        g_frames_reused.fetch_add(kept, std::memory_order_relaxed);
+        verify(stack, state.scratch_);
+    }
+    return stack;
+}
+
 void flushCaches()
 {
+    g_rules_generation.fetch_add(1, std::memory_order_relaxed);
     if (g_loaded.load(std::memory_order_acquire)) {
         g_unwind.flush_cache(*g_unwind.local_addr_space, 0, 0);
     }
+}
+
+void setVerify(bool on)
+{
+    g_verify.store(on, std::memory_order_relaxed);
+}
+
+VerifyCounts takeVerifyCounts()
+{
+    VerifyCounts counts;
+    counts.checked = g_checked.exchange(0, std::memory_order_relaxed);
+    counts.mismatches = g_mismatches.exchange(0, std::memory_order_relaxed);
+    counts.fallbacks = g_fallbacks.exchange(0, std::memory_order_relaxed);
+    counts.frames_walked = g_frames_walked.exchange(0, std::memory_order_relaxed);
+    counts.frames_reused = g_frames_reused.exchange(0, std::memory_order_relaxed);
+    return counts;
 }
 
 }  // namespace memray::payload::native_unwinder

@@ -95,6 +95,14 @@ void RecordLock::disableBiasingInChild()
 {
     biasing_enabled_ = false;
     bias_owner_.store(0, std::memory_order_relaxed);
+    // The forking thread holds the lock, but if through the bias, another thread of the parent
+    // may have been half-way through an ordinary acquisition: held_ taken, waiting in
+    // revokeBias() for that biased hold to end. That thread does not exist here, and held_
+    // would stay taken for good: the only thread here holds the lock, through held_fast_ or
+    // held_, and unlock() releases either way.
+    if (held_fast_.load(std::memory_order_relaxed)) {
+        held_.store(false, std::memory_order_relaxed);
+    }
     g_registered = false;  // a new address space: registering again is up to the next start
 }
 

@@ -41,7 +41,8 @@ class RecordLock
     // from a hot path (registration takes about a millisecond). False, leaving the lock
     // unbiased, where the kernel lacks membarrier or a seccomp filter might forbid it.
     bool enableBiasing();
-    // In a forked child, with the lock held: the child's address space is not registered.
+    // In a forked child, with the lock held: the child's address space is not registered, and
+    // no other thread's acquisition under way in the parent survives.
     void disableBiasingInChild();
 
     // Inline, with only the biased path in it: taken for every recorded event, and as a call

@@ -5,6 +5,7 @@
 // are reset when `generation` differs from the active capture's.
 #pragma once
 
+#include "native_unwinder.h"
 #include "python_frames.h"
 
 #include <cstdint>
@@ -63,11 +64,12 @@ struct ThreadState
     std::vector<RawFrame> frames;
     std::vector<RawFrame> verify_frames;  // MEMRAY_PARTIAL_WALK_VERIFY's full walks
 
-    // Native mode. The scratch for unwinding (innermost first), and the previous allocation's
+    // Native mode. The unwinder's memory of the previous unwind, and the previous allocation's
     // native stack: most allocations share a long prefix with the previous one.
-    std::vector<void*> native_scratch;
+    native_unwinder::ThreadUnwindState native_unwind;
     std::vector<CachedNativeFrame> native_cache;
     uint64_t native_cache_epoch = 0;  // the NativeTrie epoch native_cache belongs to
+    uint64_t native_cache_sequence = 0;  // the native unwind native_cache holds
     uint64_t last_native_id = 0;
 
     // Membership in the registry of live threads (guarded by the tracker's lock).

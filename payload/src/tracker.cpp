@@ -110,6 +110,9 @@ struct Capture
     // MEMRAY_PARTIAL_WALK_VERIFY=1 (memray run): every partial walk is checked against a full
     // one, and the counts are printed when the capture stops. The tests' proof of the above.
     bool verify_partial_walks = false;
+    // MEMRAY_NATIVE_UNWIND_VERIFY=1 (memray run --native): every incremental native unwind is
+    // checked against a whole libunwind unwind, and the counts printed when the capture stops.
+    bool verify_native_unwinds = false;
     uint64_t partial_walks = 0;
     uint64_t partial_walk_mismatches = 0;
     GotPatcher* patcher = nullptr;
@@ -492,6 +495,18 @@ bool stopLocked(Capture& c, std::string* summary, bool restore_hooks = true)
                      static_cast<unsigned long long>(c.partial_walks),
                      static_cast<unsigned long long>(c.partial_walk_mismatches));
     }
+    if (c.verify_native_unwinds) {
+        native_unwinder::setVerify(false);
+        const native_unwinder::VerifyCounts counts = native_unwinder::takeVerifyCounts();
+        std::fprintf(stderr,
+                     "[memray] native unwinds checked: %llu, mismatches: %llu, whole libunwind unwinds: %llu,"
+                     " frames walked: %llu, frames reused: %llu\n",
+                     static_cast<unsigned long long>(counts.checked),
+                     static_cast<unsigned long long>(counts.mismatches),
+                     static_cast<unsigned long long>(counts.fallbacks),
+                     static_cast<unsigned long long>(counts.frames_walked),
+                     static_cast<unsigned long long>(counts.frames_reused));
+    }
     if (restore_hooks) {
         std::lock_guard patch(c.patch_mutex);
         c.patcher->restoreAll();
@@ -625,6 +640,11 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
         std::lock_guard lock(c.record_mutex);
         c.verify_partial_walks = !config.attached && verify_walks && std::string_view(verify_walks) == "1";
         c.partial_walks = c.partial_walk_mismatches = 0;
+        const char* verify_unwinds = std::getenv("MEMRAY_NATIVE_UNWIND_VERIFY");
+        c.verify_native_unwinds = config.native && !config.attached && verify_unwinds
+                                  && std::string_view(verify_unwinds) == "1";
+        native_unwinder::takeVerifyCounts();
+        native_unwinder::setVerify(c.verify_native_unwinds);
         c.config = effective;
         c.writer = writer;
         resetStreamState(c);
@@ -786,7 +806,8 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
     WalkedStack stack = walkPythonStack(c.walker, c.stop_code, c.frame_exits_watched.load(std::memory_order_relaxed), thread);
     // Unwound outside the lock: the slow part of native mode must not serialise threads.
     const bool native = c.native;
-    const size_t native_depth = native ? native_unwinder::unwind(thread->native_scratch) : 0;
+    const native_unwinder::NativeStack native_stack =
+            native ? native_unwinder::unwind(thread->native_unwind) : native_unwinder::NativeStack{nullptr, 0};
 
     RecordLockHold hold(c.record_mutex);
     if (!c.active) {
@@ -811,7 +832,7 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
     uint32_t stack_id = c.stacks.intern(thread, stack.kept, thread->frames.data(), stack.count, encoder);
     thread->cached_frames_on_stack = stack.exits_watched ? static_cast<uint32_t>(thread->stack_cache.size()) : 0;
     uint32_t native_id =
-            native ? c.native_trie.intern(thread, thread->native_scratch.data(), native_depth, encoder) : 0;
+            native ? c.native_trie.intern(thread, native_stack, encoder) : 0;
     if (c.config.aggregate) {
         // In the same hold of the lock as the record (if any): both see the events in one order.
         c.aggregator.allocate(LocationKey{thread->tid, stack_id, native_id, allocator}, address, size);
