@@ -290,9 +290,11 @@ const ThreadInfo* CaptureReader::thread(uint64_t tid) const
 
 uint64_t CaptureReader::mainThreadId() const
 {
-    const uint64_t pid = metadata().pid;
+    // The metadata names it by its OS thread id: the process's main thread, or for memray.Tracker
+    // the thread that entered the Tracker.
+    const uint64_t main = metadata().main_thread_id != 0 ? metadata().main_thread_id : metadata().pid;
     for (const auto& [tid, info] : threads_) {
-        if (pid != 0 && info.os_tid == pid) {
+        if (main != 0 && info.os_tid == main) {
             return tid;
         }
     }
