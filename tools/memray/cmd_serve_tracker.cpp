@@ -38,8 +38,10 @@ namespace {
 constexpr const char* kCommand = "_serve-tracker";
 // How long connected viewers get to receive the rest of the capture once it is complete.
 constexpr auto kViewerGrace = std::chrono::seconds(30);
-// How often the writer's existence and the first viewer are checked while waiting.
-constexpr int kCheckMs = 100;
+// How often the first viewer is looked for (the Tracker's constructor waits for it), then how
+// often the writer's existence is checked while the capture is being written.
+constexpr int kViewerCheckMs = 5;
+constexpr int kWriterCheckMs = 250;
 
 void say(const std::string& line)
 {
@@ -64,7 +66,7 @@ void waitForTheCaptureToEnd(const LiveServer& server, pid_t writer)
             announced = true;
         }
         pollfd lifeline{STDIN_FILENO, POLLIN, 0};
-        const int ready = poll(&lifeline, 1, kCheckMs);
+        const int ready = poll(&lifeline, 1, announced ? kWriterCheckMs : kViewerCheckMs);
         if (ready < 0 && errno != EINTR) {
             return;
         }
