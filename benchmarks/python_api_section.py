@@ -38,6 +38,65 @@ QUERIES = [
 ]
 
 
+# A Tracker's fixed cost, file against socket: constructor to the end of an empty `with`. For
+# the socket, a thread of the program plays the viewer (it connects as soon as the helper
+# listens and reads the stream to its end), so the figure includes starting the helper process
+# and the viewer's connection, the price of SocketDestination.
+TIMED_TRACKER = """
+import os, socket, sys, tempfile, threading, time
+import memray
+
+def viewer(port):
+    while True:
+        try:
+            connection = socket.create_connection(("127.0.0.1", port))
+            break
+        except OSError:
+            time.sleep(0.001)
+    while connection.recv(65536):
+        pass
+
+def destination(kind, port, directory):
+    if kind == "file":
+        return memray.FileDestination(os.path.join(directory, "capture.bin"), overwrite=True)
+    threading.Thread(target=viewer, args=(port,), daemon=True).start()
+    return memray.SocketDestination(server_port=port)
+
+kind, port = sys.argv[1], int(sys.argv[2])
+with tempfile.TemporaryDirectory() as directory:
+    wall, cpu = time.perf_counter(), time.process_time()
+    with memray.Tracker(destination=destination(kind, port, directory)):
+        pass
+    print(time.perf_counter() - wall, time.process_time() - cpu)
+"""
+
+
+def free_port():
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def tracker_fixed_cost(ctx, python):
+    lines = ["", "A Tracker's fixed cost, from its constructor to the end of an empty `with` (median of the",
+             "rounds; for SocketDestination a thread of the program connects as the viewer: the helper",
+             "process's start and the connection are included):", "",
+             "| destination | wall (median) | CPU of the program (median) |", "|---|---|---|"]
+    for kind in ("file", "socket"):
+        walls, cpus = [], []
+        for _ in range(ctx.rounds):
+            result = subprocess.run([python, "-c", TIMED_TRACKER, kind, str(free_port())],
+                                    capture_output=True, text=True, check=True)
+            wall, cpu = result.stdout.split()
+            walls.append(float(wall))
+            cpus.append(float(cpu))
+        lines.append("| %s | %.1f ms | %.1f ms |" % (
+            "FileDestination" if kind == "file" else "SocketDestination",
+            statistics.median(walls) * 1000, statistics.median(cpus) * 1000))
+    return lines
+
+
 def the_wheel(ctx):
     """A wheel written now from the build tree next to --memray, so that it is that build's."""
     build = os.path.dirname(os.path.dirname(ctx.memray))
@@ -89,4 +148,4 @@ def python_api_section(ctx):
         lines.append("| %s | %s | %.2f s | %.2f s | %.2f s | %.2f s | %.0f ms | %s |" % (
             query, rows, median, min(walls), max(walls), statistics.median(cpus),
             statistics.median(imports) * 1000, verdict))
-    return lines + [""]
+    return lines + tracker_fixed_cost(ctx, python) + [""]

@@ -55,6 +55,10 @@ bool parseCaptureConfig(const char* text, CaptureConfig* config, std::string* er
             ok = parseFlag(value, &config->follow_fork);
         } else if (key == "skip_caller_frames") {
             ok = parseFlag(value, &config->skip_caller_frames);
+        } else if (key == "entry_frame") {
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), config->entry_frame);
+            ok = ec == std::errc() && end == value.data() + value.size() && config->entry_frame >= 0
+                 && config->entry_frame < 64;
         } else if (key == "attached") {
             ok = parseFlag(value, &config->attached);
         } else if (key == "stop_at_exit") {

@@ -13,6 +13,11 @@ struct CaptureConfig
     bool native = false;
     bool follow_fork = false;
     bool skip_caller_frames = false;
+    // The Python API's Tracker (entry_frame=N): the calling thread's Python frame N at start (0:
+    // the innermost) is the frame that entered the Tracker. That thread's stacks leave out the
+    // frames that called it, as memray's do, and it is recorded as the capture's main thread.
+    // -1: not set (memray run, attach).
+    int entry_frame = -1;
     bool attached = false;
     bool stop_at_exit = true;
     bool aggregate = false;         // --aggregate: checkpoints instead of allocation records

@@ -102,6 +102,11 @@ struct Capture
     PythonApi api;
     PythonFrameWalker walker;
     const void* stop_code = nullptr;
+    // memray.Tracker (CaptureConfig::entry_frame): on the thread that entered it, walks stop
+    // before the code of the frame that called the entering one, so that the frames above the
+    // `with` are left out of that thread's stacks; 0 / nullptr otherwise.
+    pid_t entry_thread = 0;
+    const void* entry_stop_code = nullptr;
     PythonIntegration python;
     // Frame-exit events reach onPythonFrameExit (3.12+, --trace-python-allocators): an
     // allocation then re-reads only the frames that may have changed since the thread's last
@@ -565,6 +570,16 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
         return false;
     }
     c.stop_code = config.skip_caller_frames ? c.walker.currentCode() : nullptr;
+    c.entry_thread = 0;
+    c.entry_stop_code = nullptr;
+    if (config.entry_frame >= 0) {
+        RawFrame frames[66];
+        const size_t depth = static_cast<size_t>(config.entry_frame);
+        c.entry_thread = static_cast<pid_t>(gettid());
+        if (c.walker.walkCurrentThread(frames, depth + 2, nullptr) == depth + 2) {
+            c.entry_stop_code = frames[depth + 1].code;
+        }
+    }
     // Before any code object is interned: from now on the tracker hears of every one that dies.
     if (!watchCodeDeaths(c.api.PyCode_Type, &Tracker::onCodeDeath)) {
         *error = "the interpreter's code type is not laid out as expected";
@@ -616,7 +631,8 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
     } else {
         effective.aggregate_verify = false;
     }
-    metadata.main_thread_id = metadata.pid;
+    // memray's main thread: the one that entered the Tracker (the process's for run and attach).
+    metadata.main_thread_id = c.entry_thread != 0 ? static_cast<uint64_t>(c.entry_thread) : metadata.pid;
     metadata.rss_interval_ms = config.rss_interval_ms;
     char executable[4096];
     ssize_t length = readlink("/proc/self/exe", executable, sizeof(executable) - 1);
@@ -803,7 +819,8 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
 {
     Capture& c = *g_capture;
     ThreadState* thread = threadState();
-    WalkedStack stack = walkPythonStack(c.walker, c.stop_code, c.frame_exits_watched.load(std::memory_order_relaxed), thread);
+    const void* stop_code = thread->os_tid == c.entry_thread ? c.entry_stop_code : c.stop_code;
+    WalkedStack stack = walkPythonStack(c.walker, stop_code, c.frame_exits_watched.load(std::memory_order_relaxed), thread);
     // Unwound outside the lock: the slow part of native mode must not serialise threads.
     const bool native = c.native;
     const native_unwinder::NativeStack native_stack =
@@ -821,11 +838,11 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
     StreamEncoder encoder(c.writer, native);
     if (stack.kept > thread->stack_cache.size()) {
         // A new capture emptied the cache since the walk.
-        stack = WalkedStack{0, walkWholePythonStack(c.walker, c.stop_code, thread->frames), stack.exits_watched};
+        stack = WalkedStack{0, walkWholePythonStack(c.walker, stop_code, thread->frames), stack.exits_watched};
     }
     if (c.verify_partial_walks && stack.kept > 0) {
         ++c.partial_walks;
-        if (!partialWalkMatches(c.walker, c.stop_code, thread, stack)) {
+        if (!partialWalkMatches(c.walker, stop_code, thread, stack)) {
             ++c.partial_walk_mismatches;
         }
     }

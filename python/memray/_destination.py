@@ -25,8 +25,8 @@ class FileDestination(Destination):
 
 @dataclass(frozen=True)
 class SocketDestination(Destination):
-    """A live view's connection (``memray live``). Not served by this build yet: a Tracker
-    given one raises NotImplementedError."""
+    """Serve the capture to ``memray live PORT`` on ``address:server_port`` (python/memray/_live_helper.py).
+    The Tracker's constructor waits until a viewer has connected, as memray's does."""
 
     server_port: int
     address: str = "127.0.0.1"

@@ -15,6 +15,7 @@ from typing import Any, Optional, Union
 
 from memray import _payload
 from memray._destination import Destination, FileDestination, SocketDestination
+from memray._live_helper import LiveHelper, check_port
 from memray._types import FileFormat
 
 # The payload allows RSS samples at most a minute apart (payload/src/capture_config.cpp).
@@ -67,9 +68,6 @@ class Tracker:
                 raise RuntimeError("follow_fork requires an output file")
             if file_format == FileFormat.AGGREGATED_ALLOCATIONS:
                 raise RuntimeError("AGGREGATED_ALLOCATIONS requires an output file")
-            raise NotImplementedError(
-                "SocketDestination: this memray does not serve live views from the API yet; "
-                "write to a file (FileDestination) instead")
         if track_object_lifetimes:
             if sys.version_info < (3, 13, 3):
                 raise RuntimeError(
@@ -79,18 +77,31 @@ class Tracker:
         if int(memory_interval_ms) < 1:
             raise ValueError("memory_interval_ms must be a positive number of milliseconds")
 
-        assert isinstance(destination, FileDestination)
-        self._path = os.path.abspath(os.fspath(destination.path))
-        if "\n" in self._path:  # the payload's configuration is one key=value per line
-            raise OSError("Could not create output file %r: memray cannot write to a name with a newline" % self._path)
         self._options = {
             "native": native_traces,
             "trace_python_allocators": trace_python_allocators,
             "follow_fork": follow_fork,
             "aggregate": file_format == FileFormat.AGGREGATED_ALLOCATIONS,
             "rss_interval_ms": min(int(memory_interval_ms), _LONGEST_INTERVAL_MS),
+            # The frame that called __enter__ (1: __enter__'s own is 0) starts the stacks of the
+            # thread that entered: the frames above the `with` are left out, as memray does.
+            "entry_frame": 1,
         }
         self._used = False
+        self._live = None  # type: Optional[LiveHelper]
+        if isinstance(destination, SocketDestination):
+            port = check_port(destination.server_port)
+            self._live = LiveHelper(destination.address, port)
+            self._path = self._live.capture
+            try:
+                self._live.wait_for_viewer()
+            except BaseException:
+                self._live.abandon()
+                raise
+            return
+        self._path = os.path.abspath(os.fspath(destination.path))
+        if "\n" in self._path:  # the payload's configuration is one key=value per line
+            raise OSError("Could not create output file %r: memray cannot write to a name with a newline" % self._path)
         _create_output(self._path, destination.overwrite)
 
     def _config(self) -> bytes:
@@ -107,7 +118,14 @@ class Tracker:
                 raise RuntimeError("Attempting to use stale output handle")
             if _active is not None or library.memray_is_active():
                 raise RuntimeError("No more than one Tracker instance can be active at the same time")
+            try:  # the payload's walks stop at this code (entry_frame): keep it alive meanwhile
+                self._entry_caller_code = sys._getframe(2).f_code
+            except ValueError:
+                self._entry_caller_code = None  # entered from the outermost frame: nothing above
             if library.memray_start(self._config()) != 0:
+                if self._live is not None:  # its helper is told to go: nothing to retry with
+                    self._used = True
+                    self._live.capture_complete()
                 raise RuntimeError("Failed to start tracking: %s" % _payload.last_error(library))
             self._used = True
             _active = self
@@ -121,6 +139,8 @@ class Tracker:
                 return
             _active = None
             failed = library.memray_stop() != 0
+        if self._live is not None:
+            self._live.capture_complete()  # the helper serves the rest and cleans up
         # A failure to finish the file must not hide the exception the block raised.
         if failed and exc_type is None:
             raise RuntimeError("Failed to finish the capture: %s" % _payload.last_error(library))

@@ -290,10 +290,13 @@ const ThreadInfo* CaptureReader::thread(uint64_t tid) const
 
 uint64_t CaptureReader::mainThreadId() const
 {
-    const uint64_t pid = metadata().pid;
-    for (const auto& [tid, info] : threads_) {
-        if (pid != 0 && info.os_tid == pid) {
-            return tid;
+    // memray.Tracker's captures name the thread that entered the Tracker by its OS id; the others
+    // mean the process's main thread, whose OS id is the pid.
+    for (const uint64_t os_tid : {metadata().main_thread_id, metadata().pid}) {
+        for (const auto& [tid, info] : threads_) {
+            if (os_tid != 0 && info.os_tid == os_tid) {
+                return tid;
+            }
         }
     }
     return metadata().main_thread_id;

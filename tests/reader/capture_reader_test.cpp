@@ -120,6 +120,20 @@ TEST(CaptureReader, TracksThreadsAndTheirNamesOverTime)
     EXPECT_EQ(reader.mainThreadId(), 1u) << "the thread whose OS id is the pid";
 }
 
+TEST(CaptureReader, MainThreadNamedByItsOsIdInTheMetadata)
+{
+    // memray.Tracker entered from a thread other than the process's main one.
+    auto metadata = testing::testMetadata();
+    metadata.main_thread_id = kTestPid + 7;
+    CaptureFile capture([](CaptureBuilder& b) {
+        b.threadStart(1, kTestPid);
+        b.threadStart(2, kTestPid + 7);
+    }, metadata);
+    CaptureReader reader(capture.path());
+    reader.skipToEnd();
+    EXPECT_EQ(reader.mainThreadId(), 2u);
+}
+
 TEST(CaptureReader, MainThreadFallsBackToTheMetadata)
 {
     auto metadata = testing::testMetadata();

@@ -19,5 +19,7 @@ int treeCommand(int argc, char** argv);     // memray tree
 int summaryCommand(int argc, char** argv);  // memray summary
 int liveCommand(int argc, char** argv);     // memray live
 int transformCommand(int argc, char** argv);  // memray transform
+// memray _serve-tracker: memray.Tracker's live-view helper (SocketDestination); not in --help.
+int serveTrackerCommand(int argc, char** argv);
 
 }  // namespace memray::cli

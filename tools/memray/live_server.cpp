@@ -78,6 +78,7 @@ struct LiveServer::State
     std::vector<std::thread> viewers;
     std::vector<format::ByteStream*> streams;  // of the connected viewers, to cancel on abort
     size_t connected = 0;
+    size_t accepted = 0;
     bool aborted = false;
 
     void acceptViewers()
@@ -101,6 +102,7 @@ struct LiveServer::State
             }
             std::lock_guard lock(mutex);
             ++connected;
+            ++accepted;
             viewers.emplace_back([this, viewer] { sendCapture(viewer); });
         }
     }
@@ -138,10 +140,14 @@ struct LiveServer::State
     }
 };
 
-LiveServer::LiveServer(uint16_t port)
+LiveServer::LiveServer(uint16_t port, const std::string& host)
 : state_(std::make_unique<State>())
 {
-    const std::string where = "127.0.0.1:" + std::to_string(port);
+    const std::string where = host + ":" + std::to_string(port);
+    in_addr ip{};
+    if (inet_aton(host.c_str(), &ip) == 0) {
+        throw std::runtime_error("cannot listen on " + where + ": not an IPv4 address");
+    }
     state_->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (state_->listen_fd < 0) {
         throw std::runtime_error(std::string("cannot open a socket: ") + std::strerror(errno));
@@ -151,7 +157,7 @@ LiveServer::LiveServer(uint16_t port)
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_addr = ip;
     if (bind(state_->listen_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0
         || listen(state_->listen_fd, 16) != 0) {
         const int error = errno;
@@ -179,6 +185,12 @@ LiveServer::~LiveServer()
 uint16_t LiveServer::port() const
 {
     return state_->port;
+}
+
+size_t LiveServer::viewersAccepted() const
+{
+    std::lock_guard lock(state_->mutex);
+    return state_->accepted;
 }
 
 void LiveServer::serve(const std::string& path, pid_t writer)

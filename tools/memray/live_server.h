@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,15 +23,18 @@ namespace memray::cli {
 class LiveServer
 {
   public:
-    // Listens on 127.0.0.1:`port` (0: a free port, see port()). Throws std::runtime_error
-    // (one line) if it cannot, e.g. when the port is taken.
-    explicit LiveServer(uint16_t port);
+    // Listens on `address`:`port` (an IPv4 address; port 0: a free port, see port()). Throws
+    // std::runtime_error (one line) if it cannot, e.g. when the port is taken.
+    explicit LiveServer(uint16_t port, const std::string& address = "127.0.0.1");
     // Stops serving (as finish(0s) does).
     ~LiveServer();
     LiveServer(const LiveServer&) = delete;
     LiveServer& operator=(const LiveServer&) = delete;
 
     uint16_t port() const;
+
+    // How many viewers have connected so far.
+    size_t viewersAccepted() const;
 
     // Starts accepting viewers, on a thread of its own: each is sent the capture at `path` (as
     // this process reaches it), followed while process `writer` writes it.

@@ -53,6 +53,11 @@ constexpr std::array kSubcommands = {
     Subcommand{"live", "watch a running program's heap in the terminal (see also run --live)", &liveCommand},
 };
 
+// Started by the Python package only, so not listed: memray.Tracker's SocketDestination helper.
+constexpr std::array kHiddenSubcommands = {
+    Subcommand{"_serve-tracker", "", &memray::cli::serveTrackerCommand},
+};
+
 constexpr std::string_view kUsage = "usage: memray [-v] [-V] [-h] COMMAND [ARGS...]";
 
 void printHelp()
@@ -149,9 +154,14 @@ int dispatch(int argc, char** argv)
         return usageError("no command given");
     }
     const std::string_view name = argv[index];
-    const auto command = std::find_if(kSubcommands.begin(), kSubcommands.end(),
-                                      [&](const Subcommand& c) { return c.name == name; });
+    auto command = std::find_if(kSubcommands.begin(), kSubcommands.end(),
+                                [&](const Subcommand& c) { return c.name == name; });
     if (command == kSubcommands.end()) {
+        const auto hidden = std::find_if(kHiddenSubcommands.begin(), kHiddenSubcommands.end(),
+                                         [&](const Subcommand& c) { return c.name == name; });
+        if (hidden != kHiddenSubcommands.end()) {
+            return hidden->entry(argc - index, argv + index);
+        }
         const int status = usageError("unknown command '" + std::string(name) + "'");
         if (const Subcommand* guess = closestSubcommand(name)) {
             std::cerr << "memray: did you mean '" << guess->name << "'?\n";

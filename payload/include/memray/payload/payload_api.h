@@ -19,6 +19,9 @@ extern "C" {
 //   rss_interval_ms=N        RSS sampling period (default 10)
 //   skip_caller_frames=0|1   drop the Python frames of the caller of memray_start (and above)
 //                            from every stack of that thread: the `memray run` bootstrap
+//   entry_frame=N            memray.Tracker: the caller's Python frame N (0: innermost) entered
+//                            the Tracker; that thread's stacks leave out the frames that called
+//                            it (memray's behaviour) and it is recorded as the main thread
 //   attached=0|1             recorded in the header: started by `memray attach`
 //   stop_at_exit=0|1         finish the capture from a Python atexit handler (default 1)
 // Callable from any thread, with or without the GIL, while other threads run. Returns 0 on
