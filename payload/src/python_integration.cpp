@@ -165,12 +165,12 @@ def install(report_thread_name, stop_capture, stop_at_exit):
 
 def watch_frame_exits(on_exit, every_frame):
     # 3.12+: a running frame leaves its thread's stack by returning, yielding or unwinding, and
-    # these three events report each of them. Unwinding is reported for every frame (it cannot
-    # be asked for per code object, and costs only when an exception leaves a frame); returns
-    # and yields for every frame only if `every_frame`, else per code object, through the
-    # set_local_events returned. The id is one no standard tool claims (0-2 are the debugger,
-    # coverage and profiler ids, 5 the optimizer's); if both are taken, the capture does
-    # without.
+    # these three events report each of them: for every frame if `every_frame`, else returns
+    # and yields per code object, through the set_local_events returned, and unwinding (which
+    # cannot be asked for per code object) for every frame once the first code object asks,
+    # through the set_events returned. The id is one no standard tool claims (0-2 are the
+    # debugger, coverage and profiler ids, 5 the optimizer's); if both are taken, the capture
+    # does without.
     monitoring = getattr(sys, "monitoring", None)
     if monitoring is None:
         return None
@@ -184,7 +184,8 @@ def watch_frame_exits(on_exit, every_frame):
             continue
         for event in exits:
             monitoring.register_callback(tool, event, on_exit)
-        monitoring.set_events(tool, events.PY_UNWIND | (returns if every_frame else 0))
+        if every_frame:
+            monitoring.set_events(tool, events.PY_UNWIND | returns)
 
         def unwatch():
             monitoring.set_events(tool, 0)
@@ -192,7 +193,7 @@ def watch_frame_exits(on_exit, every_frame):
                 monitoring.register_callback(tool, event, None)
             monitoring.free_tool_id(tool)
 
-        return unwatch, monitoring.set_local_events, tool, returns
+        return unwatch, monitoring.set_local_events, tool, returns, monitoring.set_events, events.PY_UNWIND
     return None
 )PY";
 
@@ -388,28 +389,30 @@ void PythonIntegration::watchFrameExits(bool every_frame)
         g_api.Py_DecRef(result);
         return;
     }
-    // (unwatch, set_local_events, tool, returns): the tuple keeps them all alive.
+    // (unwatch, set_local_events, tool, returns, set_events, unwinding): the tuple keeps them
+    // all alive.
     unwatch_callable_ = g_api.PyTuple_GetItem(result, 0);
     set_local_events_ = g_api.PyTuple_GetItem(result, 1);
     tool_ = g_api.PyTuple_GetItem(result, 2);
     return_events_ = g_api.PyTuple_GetItem(result, 3);
+    set_events_ = g_api.PyTuple_GetItem(result, 4);
+    unwind_events_ = g_api.PyTuple_GetItem(result, 5);
+    unwinding_watched_ = every_frame;
     no_events_ = g_api.PyLong_FromLong(0);
     watch_result_ = result;
     every_frame_ = every_frame;
 }
 
-bool PythonIntegration::setLocalExitEvents(const void* code, bool on)
+// Calls a sys.monitoring builtin from wherever the caller is in the interpreter (inside an
+// allocation, an exception being raised included): the call must neither see nor leave an
+// exception. A builtin runs no Python frame, so nothing can switch threads, run signal handlers
+// or collect garbage in between. False if it failed.
+static bool callMonitoring(void* function, void* first, void* second, void* third)
 {
-    if (set_local_events_ == nullptr || no_events_ == nullptr) {
-        return false;
-    }
-    // The caller may be anywhere in the interpreter, an exception being raised included: the
-    // call must neither see nor leave one. set_local_events is a builtin, so no Python frame
-    // runs (nothing can switch threads, run signal handlers or collect garbage in between).
     PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
     g_api.PyErr_Fetch(&type, &value, &traceback);
-    PyObject* result = g_api.PyObject_CallFunctionObjArgs(set_local_events_, tool_, const_cast<void*>(code),
-                                                          on ? return_events_ : no_events_, nullptr);
+    PyObject* result = third ? g_api.PyObject_CallFunctionObjArgs(function, first, second, third, nullptr)
+                             : g_api.PyObject_CallFunctionObjArgs(function, first, second, nullptr);
     if (result) {
         g_api.Py_DecRef(result);
     } else {
@@ -417,6 +420,22 @@ bool PythonIntegration::setLocalExitEvents(const void* code, bool on)
     }
     g_api.PyErr_Restore(type, value, traceback);
     return result != nullptr;
+}
+
+bool PythonIntegration::setLocalExitEvents(const void* code, bool on)
+{
+    if (set_local_events_ == nullptr || no_events_ == nullptr) {
+        return false;
+    }
+    // Unwinding first: an anchor must never miss its frame's exit. On from the first code
+    // object on, so a program that never runs deep pays nothing for its exceptions.
+    if (on && !unwinding_watched_) {
+        if (!callMonitoring(set_events_, tool_, unwind_events_, nullptr)) {
+            return false;
+        }
+        unwinding_watched_ = true;
+    }
+    return callMonitoring(set_local_events_, tool_, const_cast<void*>(code), on ? return_events_ : no_events_);
 }
 
 // Calls an undo callable that install() kept (errors are dropped: undoing is best effort), and
@@ -447,7 +466,8 @@ void PythonIntegration::uninstall(const std::vector<const void*>& exit_watched_c
         g_api.Py_DecRef(watch_result_);
         g_api.Py_DecRef(no_events_);
         watch_result_ = set_local_events_ = tool_ = return_events_ = no_events_ = nullptr;
-        every_frame_ = false;
+        set_events_ = unwind_events_ = nullptr;
+        every_frame_ = unwinding_watched_ = false;
     }
     if (pymalloc_installed_) {
         removePymallocHooks();

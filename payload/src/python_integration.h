@@ -23,7 +23,8 @@ class PythonIntegration
     bool describeProcess(std::string* command_line, std::string* allocator, std::string* error);
 
     // Which frames report leaving their thread's stack (3.12+, sys.monitoring): none, those of
-    // the code objects given to setLocalExitEvents (and every unwinding one), or every frame.
+    // the code objects given to setLocalExitEvents (and, from the first of them on, every
+    // unwinding one), or every frame.
     enum class FrameExits { kNone, kLocal, kEveryFrame };
 
     // With the GIL: installs name tracking, the atexit handler (if `stop_at_exit`), the
@@ -56,7 +57,10 @@ class PythonIntegration
     void* tool_ = nullptr;
     void* return_events_ = nullptr;
     void* no_events_ = nullptr;  // owned
+    void* set_events_ = nullptr;
+    void* unwind_events_ = nullptr;
     bool every_frame_ = false;
+    bool unwinding_watched_ = false;  // PY_UNWIND is on for every frame
     bool pymalloc_installed_ = false;
 };
 
