@@ -17,6 +17,7 @@ import subprocess
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOAD = os.path.join(HERE, "workloads", "depth.py")
 DEPTHS = (10, 100, 300, 1000)
+QUICK_DEPTHS = (10, 1000)  # --quick: only that the sweep runs, in the smoke test's time
 LOOP = re.compile(r"loop_seconds ([0-9.]+)")
 
 
@@ -40,13 +41,13 @@ def depth_variants(ctx, python):
     ]
 
 
-def sweep(ctx, python, count):
+def sweep(ctx, python, count, depths):
     """{(variant, depth): [ratio per round]} and the untracked loop times by depth."""
     variants = depth_variants(ctx, python)
     ratios = {}
-    untracked = {depth: [] for depth in DEPTHS}
+    untracked = {depth: [] for depth in depths}
     for round_index in range(ctx.rounds):
-        for depth in DEPTHS:
+        for depth in depths:
             shift = round_index % len(variants)
             seconds = {}
             for name, prefix in variants[shift:] + variants[:shift]:
@@ -63,23 +64,24 @@ def format_cell(values):
 
 
 def depth_section(ctx):
-    count = 20_000 if ctx.quick else 2_000_000
+    count = 5_000 if ctx.quick else 2_000_000
+    depths = QUICK_DEPTHS if ctx.quick else DEPTHS
     lines = ["## Stack depth", "",
              "CPU time of a loop of %s bytearray(600) made at the bottom of a Python stack DEPTH frames" % format(count, ","),
              "deep (benchmarks/workloads/depth.py, timed inside the program), as a ratio to the untracked loop",
              "of the same round and depth: median (lowest-highest round). The goal is a cost that does not",
              "grow with the depth: depth 1000 at most 1.5x depth 10 in every mode.", ""]
     for python in ctx.depth_pythons:
-        variants, ratios, untracked = sweep(ctx, python, count)
+        variants, ratios, untracked = sweep(ctx, python, count, depths)
         lines.append("### %s" % python)
         lines.append("")
-        lines.append("| mode | " + " | ".join("depth %d" % depth for depth in DEPTHS) + " | 1000 / 10 |")
-        lines.append("|---|" + "---|" * (len(DEPTHS) + 1))
+        lines.append("| mode | " + " | ".join("depth %d" % depth for depth in depths) + " | 1000 / 10 |")
+        lines.append("|---|" + "---|" * (len(depths) + 1))
         lines.append("| untracked (median s) | " + " | ".join(
-            "%.3f" % statistics.median(untracked[depth]) for depth in DEPTHS) + " | |")
+            "%.3f" % statistics.median(untracked[depth]) for depth in depths) + " | |")
         for name, _ in variants[1:]:
-            cells = [format_cell(ratios[(name, depth)]) for depth in DEPTHS]
-            growth = statistics.median(ratios[(name, DEPTHS[-1])]) / statistics.median(ratios[(name, DEPTHS[0])])
+            cells = [format_cell(ratios[(name, depth)]) for depth in depths]
+            growth = statistics.median(ratios[(name, depths[-1])]) / statistics.median(ratios[(name, depths[0])])
             lines.append("| %s | %s | %.2fx |" % (name, " | ".join(cells), growth))
         lines.append("")
     return lines
