@@ -91,6 +91,9 @@ class PythonFrameWalker
     // runs), or nullptr. Inside a frame-exit event this is the exiting frame.
     const void* innermostFrameAddress() const;
 
+    // Whether the calling thread holds the GIL (known on 3.12+ only: false before).
+    bool holdsGil() const { return attached_thread_state_ != nullptr && attached_thread_state_() != nullptr; }
+
     // The code object of the calling thread's innermost Python frame, or nullptr.
     const void* currentCode() const;
 

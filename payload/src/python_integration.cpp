@@ -30,6 +30,7 @@ struct CApi
     void (*Py_IncRef)(PyObject*);
     void (*Py_DecRef)(PyObject*);
     void (*PyErr_Fetch)(PyObject**, PyObject**, PyObject**);
+    void (*PyErr_Restore)(PyObject*, PyObject*, PyObject*);
     void (*PyErr_Clear)();
     PyObject* none;  // &_Py_NoneStruct
 };
@@ -162,16 +163,20 @@ def install(report_thread_name, stop_capture, stop_at_exit):
     return uninstall
 
 
-def watch_frame_exits(on_exit):
+def watch_frame_exits(on_exit, every_frame):
     # 3.12+: a running frame leaves its thread's stack by returning, yielding or unwinding, and
-    # these three events report each of them. The id is one no standard tool claims (0-2 are
-    # the debugger, coverage and profiler ids, 5 the optimizer's); if both are taken, the
-    # capture does without.
+    # these three events report each of them: for every frame if `every_frame`, else returns
+    # and yields per code object, through the set_local_events returned, and unwinding (which
+    # cannot be asked for per code object) for every frame once the first code object asks,
+    # through the set_events returned. The id is one no standard tool claims (0-2 are the
+    # debugger, coverage and profiler ids, 5 the optimizer's); if both are taken, the capture
+    # does without.
     monitoring = getattr(sys, "monitoring", None)
     if monitoring is None:
         return None
     events = monitoring.events
     exits = (events.PY_RETURN, events.PY_YIELD, events.PY_UNWIND)
+    returns = events.PY_RETURN | events.PY_YIELD
     for tool in (4, 3):
         try:
             monitoring.use_tool_id(tool, "memray")
@@ -179,7 +184,8 @@ def watch_frame_exits(on_exit):
             continue
         for event in exits:
             monitoring.register_callback(tool, event, on_exit)
-        monitoring.set_events(tool, events.PY_RETURN | events.PY_YIELD | events.PY_UNWIND)
+        if every_frame:
+            monitoring.set_events(tool, events.PY_UNWIND | returns)
 
         def unwatch():
             monitoring.set_events(tool, 0)
@@ -187,7 +193,7 @@ def watch_frame_exits(on_exit):
                 monitoring.register_callback(tool, event, None)
             monitoring.free_tool_id(tool)
 
-        return unwatch
+        return unwatch, monitoring.set_local_events, tool, returns, monitoring.set_events, events.PY_UNWIND
     return None
 )PY";
 
@@ -275,6 +281,7 @@ bool PythonIntegration::resolve(std::string* error)
               && resolveOne(&api.Py_IncRef, "Py_IncRef", error)
               && resolveOne(&api.Py_DecRef, "Py_DecRef", error)
               && resolveOne(&api.PyErr_Fetch, "PyErr_Fetch", error)
+              && resolveOne(&api.PyErr_Restore, "PyErr_Restore", error)
               && resolveOne(&api.PyErr_Clear, "PyErr_Clear", error)
               && resolveOne(&api.none, "_Py_NoneStruct", error);
     if (!ok || !resolvePymallocApi(error)) {
@@ -326,7 +333,7 @@ bool PythonIntegration::describeProcess(std::string* command_line, std::string* 
     return true;
 }
 
-bool PythonIntegration::install(bool stop_at_exit, bool trace_python_allocators, bool watch_frame_exits,
+bool PythonIntegration::install(bool stop_at_exit, bool trace_python_allocators, FrameExits frame_exits,
                                 std::string* error)
 {
     if (!compileHelpers(error)) {
@@ -350,8 +357,8 @@ bool PythonIntegration::install(bool stop_at_exit, bool trace_python_allocators,
         return false;
     }
     uninstall_callable_ = result;
-    if (watch_frame_exits) {
-        watchFrameExits();
+    if (frame_exits != FrameExits::kNone) {
+        watchFrameExits(frame_exits == FrameExits::kEveryFrame);
     }
     if (trace_python_allocators) {
         installPymallocHooks();
@@ -360,14 +367,19 @@ bool PythonIntegration::install(bool stop_at_exit, bool trace_python_allocators,
     return true;
 }
 
-void PythonIntegration::watchFrameExits()
+void PythonIntegration::watchFrameExits(bool every_frame)
 {
     PyObject* on_exit = g_api.PyCFunction_NewEx(&g_frame_exit_def, nullptr, nullptr);
+    PyObject* every = g_api.PyLong_FromLong(every_frame ? 1 : 0);
     PyObject* result = nullptr;
-    if (on_exit) {
+    if (on_exit && every) {
         PyObject* watch = g_api.PyDict_GetItemString(g_helpers, "watch_frame_exits");
-        result = g_api.PyObject_CallFunctionObjArgs(watch, on_exit, nullptr);
-        g_api.Py_DecRef(on_exit);
+        result = g_api.PyObject_CallFunctionObjArgs(watch, on_exit, every, nullptr);
+    }
+    for (PyObject* object : {on_exit, every}) {
+        if (object) {
+            g_api.Py_DecRef(object);
+        }
     }
     if (!result) {
         g_api.PyErr_Clear();  // an optimisation only: the capture goes on without it
@@ -377,7 +389,53 @@ void PythonIntegration::watchFrameExits()
         g_api.Py_DecRef(result);
         return;
     }
-    unwatch_callable_ = result;
+    // (unwatch, set_local_events, tool, returns, set_events, unwinding): the tuple keeps them
+    // all alive.
+    unwatch_callable_ = g_api.PyTuple_GetItem(result, 0);
+    set_local_events_ = g_api.PyTuple_GetItem(result, 1);
+    tool_ = g_api.PyTuple_GetItem(result, 2);
+    return_events_ = g_api.PyTuple_GetItem(result, 3);
+    set_events_ = g_api.PyTuple_GetItem(result, 4);
+    unwind_events_ = g_api.PyTuple_GetItem(result, 5);
+    unwinding_watched_ = every_frame;
+    no_events_ = g_api.PyLong_FromLong(0);
+    watch_result_ = result;
+    every_frame_ = every_frame;
+}
+
+// Calls a sys.monitoring builtin from wherever the caller is in the interpreter (inside an
+// allocation, an exception being raised included): the call must neither see nor leave an
+// exception. A builtin runs no Python frame, so nothing can switch threads, run signal handlers
+// or collect garbage in between. False if it failed.
+static bool callMonitoring(void* function, void* first, void* second, void* third)
+{
+    PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
+    g_api.PyErr_Fetch(&type, &value, &traceback);
+    PyObject* result = third ? g_api.PyObject_CallFunctionObjArgs(function, first, second, third, nullptr)
+                             : g_api.PyObject_CallFunctionObjArgs(function, first, second, nullptr);
+    if (result) {
+        g_api.Py_DecRef(result);
+    } else {
+        g_api.PyErr_Clear();
+    }
+    g_api.PyErr_Restore(type, value, traceback);
+    return result != nullptr;
+}
+
+bool PythonIntegration::setLocalExitEvents(const void* code, bool on)
+{
+    if (set_local_events_ == nullptr || no_events_ == nullptr) {
+        return false;
+    }
+    // Unwinding first: an anchor must never miss its frame's exit. On from the first code
+    // object on, so a program that never runs deep pays nothing for its exceptions.
+    if (on && !unwinding_watched_) {
+        if (!callMonitoring(set_events_, tool_, unwind_events_, nullptr)) {
+            return false;
+        }
+        unwinding_watched_ = true;
+    }
+    return callMonitoring(set_local_events_, tool_, const_cast<void*>(code), on ? return_events_ : no_events_);
 }
 
 // Calls an undo callable that install() kept (errors are dropped: undoing is best effort), and
@@ -397,9 +455,20 @@ static void callOnceAndRelease(void** callable)
     *callable = nullptr;
 }
 
-void PythonIntegration::uninstall()
+void PythonIntegration::uninstall(const std::vector<const void*>& exit_watched_codes)
 {
-    callOnceAndRelease(&unwatch_callable_);
+    for (const void* code : exit_watched_codes) {
+        setLocalExitEvents(code, false);
+    }
+    if (watch_result_ != nullptr) {
+        g_api.Py_IncRef(unwatch_callable_);  // callOnceAndRelease lets go of one reference
+        callOnceAndRelease(&unwatch_callable_);
+        g_api.Py_DecRef(watch_result_);
+        g_api.Py_DecRef(no_events_);
+        watch_result_ = set_local_events_ = tool_ = return_events_ = no_events_ = nullptr;
+        set_events_ = unwind_events_ = nullptr;
+        every_frame_ = unwinding_watched_ = false;
+    }
     if (pymalloc_installed_) {
         removePymallocHooks();
         pymalloc_installed_ = false;

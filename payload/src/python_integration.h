@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace memray::payload {
 
@@ -21,24 +22,45 @@ class PythonIntegration
     // With the GIL: " ".join(sys.argv) and the configured Python allocator.
     bool describeProcess(std::string* command_line, std::string* allocator, std::string* error);
 
+    // Which frames report leaving their thread's stack (3.12+, sys.monitoring): none, those of
+    // the code objects given to setLocalExitEvents (and, from the first of them on, every
+    // unwinding one), or every frame.
+    enum class FrameExits { kNone, kLocal, kEveryFrame };
+
     // With the GIL: installs name tracking, the atexit handler (if `stop_at_exit`), the
-    // pymalloc wrappers (if `trace_python_allocators`) and, if `watch_frame_exits` and the
-    // interpreter has sys.monitoring (3.12+), a subscription of Tracker::onPythonFrameExit to
-    // every way a frame leaves the stack. On failure nothing stays installed.
-    bool install(bool stop_at_exit, bool trace_python_allocators, bool watch_frame_exits, std::string* error);
+    // pymalloc wrappers (if `trace_python_allocators`) and, if the interpreter has
+    // sys.monitoring (3.12+), a subscription of Tracker::onPythonFrameExit to the frame exits
+    // asked for. On failure nothing stays installed.
+    bool install(bool stop_at_exit, bool trace_python_allocators, FrameExits frame_exits, std::string* error);
 
     // Whether install() subscribed to frame exits (no free sys.monitoring tool id, or an older
     // Python, leaves it off; the capture is as exact, its stacks just cost a full walk).
-    bool watchingFrameExits() const { return unwatch_callable_ != nullptr; }
+    bool watchingFrameExits() const { return watch_result_ != nullptr; }
+    bool watchingEveryFrame() const { return every_frame_; }
 
-    // With the GIL: undoes install(). Safe to call when nothing is installed.
-    void uninstall();
+    // With the GIL, from anywhere (inside an allocation included): turns return and yield
+    // events of `code`'s frames on or off. False if that failed (the events stay as they were).
+    bool setLocalExitEvents(const void* code, bool on);
+
+    // With the GIL: undoes install(), turning off the local events of `exit_watched_codes`
+    // first. Safe to call when nothing is installed.
+    void uninstall(const std::vector<const void*>& exit_watched_codes);
 
   private:
-    void watchFrameExits();
+    void watchFrameExits(bool every_frame);
 
     void* uninstall_callable_ = nullptr;
+    // watch_frame_exits' result (a tuple, owned) and its items (borrowed from it).
+    void* watch_result_ = nullptr;
     void* unwatch_callable_ = nullptr;
+    void* set_local_events_ = nullptr;
+    void* tool_ = nullptr;
+    void* return_events_ = nullptr;
+    void* no_events_ = nullptr;  // owned
+    void* set_events_ = nullptr;
+    void* unwind_events_ = nullptr;
+    bool every_frame_ = false;
+    bool unwinding_watched_ = false;  // PY_UNWIND is on for every frame
     bool pymalloc_installed_ = false;
 };
 

@@ -45,6 +45,10 @@ WalkedStack walkPythonStack(const PythonFrameWalker& walker, const void* stop_co
     } else if (walk.reached_stop_frame) {
         stack.kept = on_stack - 1;
         stack.count = walk.count;
+        // Whether the anchor is an entry frame shows in the frame outside it (3.12+'s C-stack
+        // shim), which the walk stopped short of. It is the same activation, so the same as
+        // cached (a frame's entry is fixed while it runs).
+        thread->frames[walk.count - 1].entry = thread->stack_cache[on_stack - 1].entry;
     } else if (walk.count < thread->frames.size()) {
         stack.count = walk.count;
     } else {
@@ -60,12 +64,14 @@ void noteFrameExit(const PythonFrameWalker& walker, ThreadState* thread)
     // shared tables, not this).
     const uint32_t on_stack = thread->cached_frames_on_stack;
     if (on_stack > 0 && walker.innermostFrameAddress() == thread->stack_cache[on_stack - 1].frame) {
-        thread->cached_frames_on_stack = on_stack - 1;
+        // The anchor leaves; its callers stay. The next anchor is the innermost of them whose
+        // own exit will be reported.
+        thread->cached_frames_on_stack = on_stack > 1 ? thread->stack_cache[on_stack - 2].watched_through : 0;
     }
 }
 
 bool partialWalkMatches(const PythonFrameWalker& walker, const void* stop_code, ThreadState* thread,
-                        const WalkedStack& stack)
+                        const WalkedStack& stack, bool native)
 {
     const size_t full_count = walkWholePythonStack(walker, stop_code, thread->verify_frames);
     const std::vector<RawFrame>& full = thread->verify_frames;
@@ -77,14 +83,18 @@ bool partialWalkMatches(const PythonFrameWalker& walker, const void* stop_code, 
         const RawFrame& expected = full[total - 1 - depth];
         const void* code;
         int32_t offset;
+        bool entry;
         if (depth < stack.kept) {
             code = thread->stack_cache[depth].code;
             offset = thread->stack_cache[depth].byte_offset;
+            entry = thread->stack_cache[depth].entry;
         } else {
             code = thread->frames[total - 1 - depth].code;
             offset = thread->frames[total - 1 - depth].byte_offset;
+            entry = native && thread->frames[total - 1 - depth].entry;
         }
-        if (code != expected.code || offset != expected.byte_offset) {
+        // Native captures pair entry frames with the native stack: those must match too.
+        if (code != expected.code || offset != expected.byte_offset || entry != (native && expected.entry)) {
             return false;
         }
     }

@@ -3,9 +3,10 @@
 // A full walk reads every frame, which on a deep stack costs far more than the rest of
 // recording an allocation. With frame-exit events (sys.monitoring's PY_RETURN, PY_YIELD and
 // PY_UNWIND, 3.12+) the payload knows which frames of the thread's previous stack are certainly
-// still there, as the same activations: ThreadState::cached_frames_on_stack. Every one of them
-// but the innermost is suspended in a call that has not returned, so it has not moved; only the
-// innermost, and whatever was called since, needs reading again.
+// still there, as the same activations: ThreadState::cached_frames_on_stack, up to an anchor
+// frame whose exit would be reported (exit_watched_codes.h). Every one of them but the anchor
+// is suspended in a call that has not returned, so it has not moved; only the anchor, and
+// whatever was called since, needs reading again.
 #pragma once
 
 #include "python_frames.h"
@@ -42,9 +43,9 @@ WalkedStack walkPythonStack(const PythonFrameWalker& walker, const void* stop_co
 // A frame of the calling thread is leaving its stack (a frame-exit event, with the GIL).
 void noteFrameExit(const PythonFrameWalker& walker, ThreadState* thread);
 
-// MEMRAY_PARTIAL_WALK_VERIFY: whether `stack` is what a full walk sees. Call before the stack
-// cache is updated.
+// MEMRAY_PARTIAL_WALK_VERIFY: whether `stack` is what a full walk sees (entry frames included
+// when `native`). Call before the stack cache is updated.
 bool partialWalkMatches(const PythonFrameWalker& walker, const void* stop_code, ThreadState* thread,
-                        const WalkedStack& stack);
+                        const WalkedStack& stack, bool native);
 
 }  // namespace memray::payload

@@ -45,7 +45,11 @@ void StackTable::forgetCode(const void* code, ThreadState* threads)
         for (size_t depth = 0; depth < cache.size(); ++depth) {
             if (cache[depth].code == code) {
                 cache.resize(depth);
-                thread->cached_frames_on_stack = std::min<uint32_t>(thread->cached_frames_on_stack, depth);
+                // A frame on the stack holds its code, so this cuts nothing the anchor vouches
+                // for; if it did, the anchor falls back to a reported frame that is left.
+                if (thread->cached_frames_on_stack > depth) {
+                    thread->cached_frames_on_stack = depth > 0 ? cache[depth - 1].watched_through : 0;
+                }
                 break;
             }
         }
@@ -85,6 +89,14 @@ uint32_t StackTable::internChildMiss(uint32_t parent, const RawFrame& frame, boo
     return stack_id;
 }
 
+void StackTable::refreshExitWatch(ThreadState* thread) const
+{
+    std::vector<CachedFrame>& cache = thread->stack_cache;
+    for (size_t depth = 0; depth < cache.size(); ++depth) {
+        cache[depth].watched_through = watchedThrough(cache, depth, cache[depth].code);
+    }
+}
+
 uint32_t StackTable::intern(ThreadState* thread, size_t kept, const RawFrame* frames, size_t count, RecordSink& sink)
 {
     // The new stack, outermost first, is cache[0..kept) then frames[count-1] .. frames[0]:
@@ -98,7 +110,8 @@ uint32_t StackTable::intern(ThreadState* thread, size_t kept, const RawFrame* fr
         const bool entry = native_ && frame.entry;
         if (cached.code != frame.code || cached.byte_offset != frame.byte_offset || cached.entry != entry) {
             const uint32_t parent = kept ? cache[kept - 1].stack_id : 0;
-            cached = CachedFrame{frame.code, frame.byte_offset, frame.frame, internChild(parent, frame, entry, sink), entry};
+            cached = CachedFrame{frame.code, frame.byte_offset, frame.frame, internChild(parent, frame, entry, sink),
+                                 watchedThrough(cache, kept, frame.code), entry};
         }
         cached.frame = frame.frame;
         return cached.stack_id;
@@ -124,7 +137,8 @@ uint32_t StackTable::intern(ThreadState* thread, size_t kept, const RawFrame* fr
         const RawFrame& frame = frames[total - 1 - depth];
         const bool entry = native_ && frame.entry;
         stack_id = internChild(stack_id, frame, entry, sink);
-        cache.push_back(CachedFrame{frame.code, frame.byte_offset, frame.frame, stack_id, entry});
+        cache.push_back(CachedFrame{frame.code, frame.byte_offset, frame.frame, stack_id,
+                                    watchedThrough(cache, depth, frame.code), entry});
     }
     return stack_id;
 }

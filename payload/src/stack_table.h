@@ -6,11 +6,13 @@
 // few bytes per allocation, whatever its stack depth.
 #pragma once
 
+#include "exit_watched_codes.h"
 #include "python_frames.h"
 #include "thread_state.h"
 
 #include <cstdint>
 #include <unordered_map>
+#include <vector>
 
 namespace memray::payload {
 
@@ -37,6 +39,22 @@ class StackTable
     void setWalker(const PythonFrameWalker* walker) { walker_ = walker; }
     // Native captures: stack nodes also tell entry frames apart (format::kStackFlagEntry).
     void setNative(bool native) { native_ = native; }
+    // The code objects whose frames report their exits (CachedFrame::watched_through).
+    void setExitWatchedCodes(const ExitWatchedCodes* codes) { exit_watched_ = codes; }
+
+    // Recomputes CachedFrame::watched_through over the thread's cache (a code object's frames
+    // started reporting their exits since it was built).
+    void refreshExitWatch(ThreadState* thread) const;
+
+    // CachedFrame::watched_through for a frame running `code` at `depth` of `cache`, with
+    // cache[0..depth) as they are.
+    uint32_t watchedThrough(const std::vector<CachedFrame>& cache, size_t depth, const void* code) const
+    {
+        if (exit_watched_ != nullptr && exit_watched_->covers(code)) {
+            return static_cast<uint32_t>(depth + 1);
+        }
+        return depth > 0 ? cache[depth - 1].watched_through : 0;
+    }
 
   private:
     // A cache of (parent stack, code, byte offset, entry) -> stack id, the result of the three
@@ -88,6 +106,7 @@ class StackTable
     std::vector<ChildSlot> child_slots_ = std::vector<ChildSlot>(kChildSlots);
 
     const PythonFrameWalker* walker_ = nullptr;
+    const ExitWatchedCodes* exit_watched_ = nullptr;
     bool native_ = false;
     std::unordered_map<const void*, uint32_t> code_ids_;
     std::unordered_map<uint64_t, uint32_t> frame_ids_;  // code id << 32 | byte offset

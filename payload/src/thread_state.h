@@ -22,6 +22,9 @@ struct CachedFrame
     int32_t byte_offset;
     const void* frame;  // the frame's address (RawFrame::frame)
     uint32_t stack_id;
+    // 1 + the index of the innermost frame from this one outwards whose exit is reported
+    // (ExitWatchedCodes::covers its code); 0 if there is none.
+    uint32_t watched_through;
     bool entry;  // native captures only (else always false)
 };
 
@@ -46,11 +49,12 @@ struct ThreadState
     // prefix: the next allocation re-interns only the frames that changed.
     std::vector<CachedFrame> stack_cache;
     // How many of stack_cache's outermost frames are certainly still on the thread's stack, as
-    // the same activations: when frame-exit events are watched (Tracker::onPythonFrameExit),
-    // each exit of the innermost of them lowers it by one. The innermost of them may have run
-    // on to another instruction since; every frame outside it cannot have run at all (it is
-    // suspended in a call that has not returned), so it is exactly as cached. The next
-    // allocation re-reads only the frames from that innermost one inwards. 0: nothing known.
+    // the same activations. The innermost of them (the anchor) is always one whose exit is
+    // reported (Tracker::onPythonFrameExit): when it leaves, this drops to the next such frame
+    // outwards (its watched_through). The anchor may have run on to another instruction since;
+    // every frame outside it cannot have run at all (it is suspended in a call that has not
+    // returned), so it is exactly as cached. The next allocation re-reads only the frames from
+    // the anchor inwards. 0: nothing known.
     uint32_t cached_frames_on_stack = 0;
 
     // Names: the latest known, and whether the capture has seen it yet.

@@ -3,6 +3,7 @@
 #include "aggregator.h"
 #include "capture_writer.h"
 #include "code_lifetime.h"
+#include "exit_watched_codes.h"
 #include "fork_window.h"
 #include "got_patcher.h"
 #include "hooks.h"
@@ -108,10 +109,15 @@ struct Capture
     pid_t entry_thread = 0;
     const void* entry_stop_code = nullptr;
     PythonIntegration python;
-    // Frame-exit events reach onPythonFrameExit (3.12+, --trace-python-allocators): an
-    // allocation then re-reads only the frames that may have changed since the thread's last
-    // one (ThreadState::cached_frames_on_stack). Set only once the events are flowing.
+    // Frame-exit events reach onPythonFrameExit (3.12+): an allocation then re-reads only the
+    // frames that may have changed since the thread's last one (ThreadState::
+    // cached_frames_on_stack). Set only once the events are flowing.
     std::atomic<bool> frame_exits_watched{false};
+    // Whose frames report their exits: every code's with --trace-python-allocators (where
+    // allocations are many enough to pay a call per return), else those of the code objects
+    // found deep in a stack (requestExitEvents).
+    ExitWatchedCodes exit_watched_codes;
+    bool exit_events_refused = false;  // set_local_events failed once: ask no more
     // MEMRAY_PARTIAL_WALK_VERIFY=1 (memray run): every partial walk is checked against a full
     // one, and the counts are printed when the capture stops. The tests' proof of the above.
     bool verify_partial_walks = false;
@@ -666,6 +672,8 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
         resetStreamState(c);
         c.stacks.setWalker(&c.walker);
         c.stacks.setNative(config.native);
+        c.stacks.setExitWatchedCodes(&c.exit_watched_codes);
+        c.exit_watched_codes.reset(false);
         c.native = config.native;
         c.native_trie.reset();
         c.images = std::move(images);
@@ -683,13 +691,21 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
         }
         c.patcher->patchNewObjects();
     }
-    // Frame-exit events cost a call per Python return: worth it where allocations are many
-    // (the Python allocators traced) and the walk is the bare Python one (native mode pairs
-    // entry frames with the native stack, which a partial walk does not see).
-    const bool watch_frame_exits = config.trace_python_allocators && !config.native;
-    if (!c.python.install(config.stop_at_exit, config.trace_python_allocators, watch_frame_exits, error)) {
+    // Frame-exit events for every frame cost a call per Python return: worth it where
+    // allocations are many (the Python allocators traced) and the rest of recording one is
+    // cheap (not native mode, which unwinds the native stack too). Elsewhere only the frames of
+    // code found deep in a stack report theirs.
+    using FrameExits = PythonIntegration::FrameExits;
+    const FrameExits frame_exits =
+            config.trace_python_allocators && !config.native ? FrameExits::kEveryFrame : FrameExits::kLocal;
+    if (!c.python.install(config.stop_at_exit, config.trace_python_allocators, frame_exits, error)) {
         stopLocked(c, nullptr);
         return false;
+    }
+    {
+        std::lock_guard lock(c.record_mutex);
+        c.exit_watched_codes.reset(c.python.watchingEveryFrame());
+        c.exit_events_refused = false;
     }
     // Only now: every cached stack trusted from here on sees its frames' exits.
     c.frame_exits_watched = c.python.watchingFrameExits();
@@ -782,7 +798,12 @@ bool Tracker::stop(std::string* error, std::string* summary)
         } else {
             if (python_running) {
                 c.frame_exits_watched = false;  // before the events stop
-                c.python.uninstall();
+                std::vector<const void*> watched_codes;
+                {
+                    std::lock_guard lock(c.record_mutex);
+                    watched_codes = c.exit_watched_codes.takeAll();
+                }
+                c.python.uninstall(watched_codes);
             }
             ok = stopLocked(c, summary);
             if (!ok) {
@@ -815,10 +836,80 @@ bool Tracker::isActive()
     return g_tracking.load();
 }
 
+namespace {
+
+// With record_mutex held, after an allocation's stack was interned: the code object whose
+// frames should start reporting their exits so that this thread's next allocations re-read
+// less of its stack, or null. Asked for only when the walk from the anchor in would be long,
+// for a frame a few calls out from the allocation (the innermost frames are the hottest code:
+// a call per return of theirs would cost more than the walk it saves). With the GIL only: the
+// events are turned on by calling into the interpreter.
+const void* codeToWatch(Capture& c, ThreadState* thread)
+{
+    // Longer walks than this from the anchor get an anchor nearer the allocation.
+    constexpr size_t kLongWalk = 24;
+    // How far out from the allocating frame the new anchor goes.
+    constexpr size_t kAnchorDistance = 4;
+    const std::vector<CachedFrame>& cache = thread->stack_cache;
+    const size_t depth = cache.size();
+    if (depth - thread->cached_frames_on_stack <= kLongWalk || c.exit_watched_codes.everyCode()
+        || c.exit_events_refused || !c.walker.holdsGil())
+    {
+        return nullptr;
+    }
+    const void* code = cache[depth - 1 - kAnchorDistance].code;
+    if (c.exit_watched_codes.covers(code)) {
+        // Watched since this thread cached the frame (another thread asked for it).
+        c.stacks.refreshExitWatch(thread);
+        thread->cached_frames_on_stack = cache.back().watched_through;
+        return nullptr;
+    }
+    return c.exit_watched_codes.full() ? nullptr : code;
+}
+
+// With the GIL, outside record_mutex: turns on exit events for `code` (codeToWatch's choice
+// for this thread's latest allocation), and anchors the thread's stack on them.
+[[gnu::noinline]] void watchCodeExits(Capture& c, ThreadState* thread, const void* code)
+{
+    // No Python code runs in between, so no frame of this thread came or went since the
+    // allocation: its cache is still its stack.
+    const bool on = c.python.setLocalExitEvents(code, true);
+    std::lock_guard lock(c.record_mutex);
+    if (!on) {
+        c.exit_events_refused = true;
+        return;
+    }
+    c.exit_watched_codes.add(code);
+    if (c.active && thread->generation == c.generation && !thread->stack_cache.empty()) {
+        c.stacks.refreshExitWatch(thread);
+        thread->cached_frames_on_stack = thread->stack_cache.back().watched_through;
+    }
+}
+
+void recordAllocationLocked(format::Allocator allocator, uintptr_t address, size_t size, ThreadState* thread,
+                            const void** exit_events_wanted_out);
+
+}  // namespace
+
 void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, size_t size)
 {
     Capture& c = *g_capture;
     ThreadState* thread = threadState();
+    const void* exit_events_wanted = nullptr;
+    recordAllocationLocked(allocator, address, size, thread, &exit_events_wanted);
+    if (exit_events_wanted != nullptr) [[unlikely]] {
+        watchCodeExits(c, thread, exit_events_wanted);
+    }
+}
+
+namespace {
+
+// recordAllocation's work under record_mutex. `exit_events_wanted_out`: see codeToWatch.
+void recordAllocationLocked(format::Allocator allocator, uintptr_t address, size_t size, ThreadState* thread,
+                            const void** exit_events_wanted_out)
+{
+    Capture& c = *g_capture;
+    const void*& exit_events_wanted = *exit_events_wanted_out;
     const void* stop_code = thread->os_tid == c.entry_thread ? c.entry_stop_code : c.stop_code;
     WalkedStack stack = walkPythonStack(c.walker, stop_code, c.frame_exits_watched.load(std::memory_order_relaxed), thread);
     // Unwound outside the lock: the slow part of native mode must not serialise threads.
@@ -842,12 +933,16 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
     }
     if (c.verify_partial_walks && stack.kept > 0) {
         ++c.partial_walks;
-        if (!partialWalkMatches(c.walker, stop_code, thread, stack)) {
+        if (!partialWalkMatches(c.walker, stop_code, thread, stack, native)) {
             ++c.partial_walk_mismatches;
         }
     }
     uint32_t stack_id = c.stacks.intern(thread, stack.kept, thread->frames.data(), stack.count, encoder);
-    thread->cached_frames_on_stack = stack.exits_watched ? static_cast<uint32_t>(thread->stack_cache.size()) : 0;
+    thread->cached_frames_on_stack = 0;
+    if (stack.exits_watched && !thread->stack_cache.empty()) {
+        thread->cached_frames_on_stack = thread->stack_cache.back().watched_through;
+        exit_events_wanted = codeToWatch(c, thread);
+    }
     uint32_t native_id =
             native ? c.native_trie.intern(thread, native_stack, encoder) : 0;
     if (c.config.aggregate) {
@@ -876,6 +971,8 @@ void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, s
     c.writer->commit(out);
     ++c.allocation_records;
 }
+
+}  // namespace
 
 void Tracker::recordDeallocation(format::Deallocator deallocator, uintptr_t address, size_t size)
 {
@@ -923,6 +1020,7 @@ void Tracker::onCodeDeath(const void* code)
     RecordLockHold hold(c.record_mutex);
     if (c.active) {
         c.stacks.forgetCode(code, c.threads);
+        c.exit_watched_codes.forget(code);
     }
 }
 

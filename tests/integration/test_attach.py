@@ -123,13 +123,22 @@ class AttachTests(lib.TempDirTestCase):
         self.assertEqual(target.stderr(), "")
 
     def test_python_allocator_stacks_are_exact_through_frames_entered_before_the_attach(self):
-        # --trace-python-allocators subscribes to frame exits (3.12+) to re-walk only what
-        # changed; frames that were already running when the subscription began must report
-        # their exits too, and detach must give the sys.monitoring tool id back.
+        # --trace-python-allocators subscribes to every frame's exit (3.12+) to re-walk only
+        # what changed; frames that were already running when the subscription began must
+        # report their exits too, and detach must give the sys.monitoring tool id back.
+        self.check_stacks_through_frames_entered_before_the_attach(20, "--trace-python-allocators")
+
+    def test_deep_stacks_are_exact_through_frames_entered_before_the_attach(self):
+        # Without --trace-python-allocators only the code of frames found deep in a stack
+        # reports its exits (local sys.monitoring events, 3.12+): `level`'s here. Detach must
+        # turn those off too.
+        self.check_stacks_through_frames_entered_before_the_attach(60)
+
+    def check_stacks_through_frames_entered_before_the_attach(self, depth, *options):
         target = Target(self.tmp, """
             import sys
             def leaf(n):
-                return [n, str(n)]  # allocation
+                return [n, str(n), bytearray(600)]  # allocation (malloc-sized too)
             def level(depth, n):
                 if depth == 0:
                     return leaf(n)  # call leaf
@@ -139,26 +148,28 @@ class AttachTests(lib.TempDirTestCase):
                 for line in sys.stdin:
                     if line.strip() == "tool":
                         monitoring = getattr(sys, "monitoring", None)
-                        print("tool", monitoring and monitoring.get_tool(4), flush=True)
+                        local = monitoring and monitoring.get_local_events(4, level.__code__)
+                        print("tool", monitoring and monitoring.get_tool(4), "local", bool(local), flush=True)
                         continue
-                    keep = [level(20, i) for i in range(int(line))]  # keep
+                    keep = [level(%d, i) for i in range(int(line))]  # keep
                     print("done", flush=True)
             serve()  # call serve
-        """)
+        """ % depth)
         script = self.tmp / "target.py"
         monitored = lib.python_version() >= (3, 12)
+        local_events = monitored and not options
         target.wait_for("ready")
         expected = ([("leaf", line_of(script, "# allocation")), ("level", line_of(script, "# call leaf"))]
-                    + [("level", line_of(script, "# recurse"))] * 20
+                    + [("level", line_of(script, "# recurse"))] * depth
                     + ([] if monitored else [("<listcomp>", line_of(script, "# keep"))])
                     + [("serve", line_of(script, "# keep")), ("<module>", line_of(script, "# call serve"))])
         for cycle in range(2):
             output = self.tmp / ("capture%d.bin" % cycle)
-            self.attach_ok(target, output, "--trace-python-allocators")
-            target.send("tool\n")
-            target.wait_for("tool")
+            self.attach_ok(target, output, *options)
             target.send("3000\n")
             target.wait_for("done")
+            target.send("tool\n")
+            target.wait_for("tool")
             self.detach_ok(target)
             target.send("tool\n")
             target.wait_for("tool")
@@ -172,7 +183,9 @@ class AttachTests(lib.TempDirTestCase):
             wrong = [frames for frames in in_leaf if frames != expected and frames != [entry] + expected[1:]]
             self.assertEqual(wrong[:1], [], "%d of %d stacks differ from %r" % (len(wrong), len(in_leaf), expected))
         tools = [line for line in target.lines if line.startswith("tool")]
-        self.assertEqual(tools, ["tool memray", "tool None"] * 2 if monitored else ["tool None"] * 4)
+        during = "tool memray local %s" % local_events if monitored else "tool None local False"
+        after = "tool None local False"
+        self.assertEqual(tools, [during, after] * 2)
         self.assertEqual(target.finish(), 0, target.stderr())
 
     def test_duration_stops_the_capture_by_itself(self):

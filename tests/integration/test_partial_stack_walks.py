@@ -1,9 +1,11 @@
-"""Partial stack walks (3.12+, --trace-python-allocators): an allocation re-reads only the frames
-that may have changed since the thread's previous one, the rest is known unchanged from
-sys.monitoring's frame-exit events (payload/src/tracker.cpp, walkPythonStack). Under
-MEMRAY_PARTIAL_WALK_VERIFY=1 the payload checks every partial walk against a full one; this
-test drives that check through every way a frame can come and go. Runs once per interpreter
-under test (tests/cmake/capture.cmake); before 3.12 it proves the shortcut stays off."""
+"""Partial stack walks (3.12+): an allocation re-reads only the frames that may have changed since
+the thread's previous one, the rest is known unchanged from sys.monitoring's frame-exit events
+(payload/src/python_stack.h): for every frame with --trace-python-allocators, for the frames of
+code found deep in a stack in every other mode. Under MEMRAY_PARTIAL_WALK_VERIFY=1 the payload
+checks every partial walk against a full one; this test drives that check through every way a
+frame can come and go, near the top of the stack and deep under it, in every mode. Runs once per
+interpreter under test (tests/cmake/capture.cmake); before 3.12 it proves the shortcut stays
+off."""
 
 import re
 import sys
@@ -24,6 +26,7 @@ import threading
 def alloc(n):
     a = [n] * 3
     b = {"n": n}
+    c = bytearray(600)  # malloc-sized: seen in every mode, not only with the Python allocators
     return a, b
 
 
@@ -169,29 +172,78 @@ def worker(seed):
         list(numbers(3))
 
 
+def under(depth, function, *args):
+    # `function` runs `depth` frames deeper than the caller: deep enough that every mode
+    # anchors the stack on frames reporting their exits.
+    if depth == 0:
+        return function(*args)
+    [depth]
+    result = under(depth - 1, function, *args)
+    [str(depth)]
+    return result
+
+
+def deep_worker(seed):
+    under(80 + seed, worker, seed)
+    under(60, battery)
+
+
+def deep_generators():
+    # Generators resumed alternately from deep and shallow stacks, each deep itself.
+    def deep_numbers(count):
+        yield from under(40, numbers, count)
+    first = deep_numbers(50)
+    for i in range(40):
+        if i % 2:
+            under(50 + i, next, first)
+        else:
+            next(first)
+        [str(i)]
+
+
+def unwinding_deep_recursion():
+    # An exception unwinds half of a deep recursion; the recursion then grows back through the
+    # same frame addresses, on other lines.
+    for i in range(5):
+        try:
+            under(30, thrower, 60 + i)
+        except ValueError:
+            [i]
+        under(40, recurse, 30 + i)
+
+
+def battery():
+    recurse(60)
+    same_call_site(300)
+    interleaved_generators()
+    exceptions(40)
+    unwound_into_c(40)
+    asyncio.run(gather())
+    Built().method()
+    exec("recurse(7)")
+    sorted(range(50), key=lambda n: str(-n))
+    under_profile_function()
+    under_trace_function()
+    under_another_monitoring_tool()
+
+
 def main():
     monitoring = getattr(sys, "monitoring", None)
     if monitoring is not None:
         print("tool 4:", monitoring.get_tool(4))
-    for round in range(3):
-        recurse(60)
-        same_call_site(300)
-        interleaved_generators()
-        exceptions(40)
-        unwound_into_c(40)
-        asyncio.run(gather())
-        Built().method()
-        exec("recurse(7)")
-        sorted(range(50), key=lambda n: str(-n))
-        under_profile_function()
-        under_trace_function()
-        under_another_monitoring_tool()
+    under(200, battery)
+    under(150, deep_generators)
+    unwinding_deep_recursion()
+    for round in range(2):
+        battery()
     threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(4)]
+    threads += [threading.Thread(target=deep_worker, args=(seed,)) for seed in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     recurse(300)
+    under(900, same_call_site, 2000)
 
 
 main()
@@ -203,27 +255,39 @@ CHECKED = re.compile(r"partial stack walks checked: (\d+), mismatches: (\d+)")
 class PartialStackWalkTest(lib.TempDirTestCase):
     def run_workload(self, *options):
         result = lib.run_script(
-            self.tmp, WORKLOAD, options=("--trace-python-allocators",) + options,
-            env=lib.memray_env(extra={"MEMRAY_PARTIAL_WALK_VERIFY": "1"}), timeout=300)
+            self.tmp, WORKLOAD, options=options,
+            env=lib.memray_env(extra={"MEMRAY_PARTIAL_WALK_VERIFY": "1"}), timeout=600)
         self.assertEqual(result.process.returncode, 0, result.process.stderr)
         match = CHECKED.search(result.process.stderr)
         self.assertIsNotNone(match, result.process.stderr)
         return result, int(match.group(1)), int(match.group(2))
 
-    def test_partial_walks_match_full_walks(self):
-        result, checked, mismatches = self.run_workload()
+    def check_mode(self, *options, at_least):
+        result, checked, mismatches = self.run_workload(*options)
         self.assertEqual(mismatches, 0, "a partial walk disagreed with the full walk")
         if lib.python_version() >= (3, 12):
-            # The workload makes well over 100,000 allocations; most must have taken the
-            # shortcut, or the test proves nothing.
-            self.assertGreater(checked, 50_000)
+            # Most allocations must have taken the shortcut, or the test proves nothing.
+            self.assertGreater(checked, at_least)
             self.assertIn("tool 4: memray", result.process.stdout)
         else:
             self.assertEqual(checked, 0, "no frame-exit events before 3.12: every walk is whole")
 
-    def test_native_mode_walks_whole_stacks(self):
-        _, checked, mismatches = self.run_workload("--native")
-        self.assertEqual((checked, mismatches), (0, 0))
+    def test_partial_walks_match_full_walks(self):
+        # Every frame reports its exit: nearly every allocation walks partially.
+        self.check_mode("--trace-python-allocators", at_least=100_000)
+
+    def test_deep_stacks_walk_partially_in_the_default_mode(self):
+        # Only code found deep in a stack reports exits: shallow allocations walk whole.
+        self.check_mode(at_least=5_000)
+
+    def test_deep_stacks_walk_partially_in_native_mode(self):
+        self.check_mode("--native", at_least=5_000)
+
+    def test_deep_stacks_walk_partially_in_aggregated_mode(self):
+        self.check_mode("--aggregate", at_least=5_000)
+
+    def test_native_mode_with_python_allocators_anchors_on_deep_frames(self):
+        self.check_mode("--native", "--trace-python-allocators", at_least=20_000)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,87 @@
+"""The benchmark suite's stack depth section: what an allocation costs at the bottom of a deep
+Python stack.
+
+benchmarks/workloads/depth.py makes 2 million bytearray(600) from one leaf function under a
+recursion DEPTH frames deep and prints the CPU time of that loop alone (measured inside the
+program, so start-up and capture finishing do not count). Each tracking mode runs it at depths
+10, 100, 300 and 1000; every figure is a ratio to the untracked loop of the same round and
+depth. A tracker whose cost grows with the depth shows here as ratios that climb from left to
+right.
+"""
+
+import os
+import re
+import statistics
+import subprocess
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKLOAD = os.path.join(HERE, "workloads", "depth.py")
+DEPTHS = (10, 100, 300, 1000)
+QUICK_DEPTHS = (10, 1000)  # --quick: only that the sweep runs, in the smoke test's time
+LOOP = re.compile(r"loop_seconds ([0-9.]+)")
+
+
+def loop_seconds(argv):
+    process = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    match = LOOP.search(process.stdout)
+    if process.returncode != 0 or match is None:
+        tail = " | ".join(process.stderr.strip().splitlines()[-3:])
+        raise RuntimeError("%s exited with %d: %s" % (" ".join(argv), process.returncode, tail))
+    return float(match.group(1))
+
+
+def depth_variants(ctx, python):
+    run = [ctx.memray, "run", "-q", "-f", "-o", ctx.capture, "--python", python]
+    return [
+        ("untracked", [python]),
+        ("memray", run),
+        ("memray --native", run + ["--native"]),
+        ("memray --trace-python-allocators", run + ["--trace-python-allocators"]),
+        ("memray --aggregate", run + ["--aggregate"]),
+    ]
+
+
+def sweep(ctx, python, count, depths):
+    """{(variant, depth): [ratio per round]} and the untracked loop times by depth."""
+    variants = depth_variants(ctx, python)
+    ratios = {}
+    untracked = {depth: [] for depth in depths}
+    for round_index in range(ctx.rounds):
+        for depth in depths:
+            shift = round_index % len(variants)
+            seconds = {}
+            for name, prefix in variants[shift:] + variants[:shift]:
+                seconds[name] = loop_seconds(prefix + [WORKLOAD, str(depth), str(count)])
+            base = seconds["untracked"]
+            untracked[depth].append(base)
+            for name, _ in variants[1:]:
+                ratios.setdefault((name, depth), []).append(seconds[name] / base if base > 0 else float("inf"))
+    return variants, ratios, untracked
+
+
+def format_cell(values):
+    return "%.2fx (%.2f-%.2f)" % (statistics.median(values), min(values), max(values))
+
+
+def depth_section(ctx):
+    count = 5_000 if ctx.quick else 2_000_000
+    depths = QUICK_DEPTHS if ctx.quick else DEPTHS
+    lines = ["## Stack depth", "",
+             "CPU time of a loop of %s bytearray(600) made at the bottom of a Python stack DEPTH frames" % format(count, ","),
+             "deep (benchmarks/workloads/depth.py, timed inside the program), as a ratio to the untracked loop",
+             "of the same round and depth: median (lowest-highest round). The goal is a cost that does not",
+             "grow with the depth: depth 1000 at most 1.5x depth 10 in every mode.", ""]
+    for python in ctx.depth_pythons:
+        variants, ratios, untracked = sweep(ctx, python, count, depths)
+        lines.append("### %s" % python)
+        lines.append("")
+        lines.append("| mode | " + " | ".join("depth %d" % depth for depth in depths) + " | 1000 / 10 |")
+        lines.append("|---|" + "---|" * (len(depths) + 1))
+        lines.append("| untracked (median s) | " + " | ".join(
+            "%.3f" % statistics.median(untracked[depth]) for depth in depths) + " | |")
+        for name, _ in variants[1:]:
+            cells = [format_cell(ratios[(name, depth)]) for depth in depths]
+            growth = statistics.median(ratios[(name, depths[-1])]) / statistics.median(ratios[(name, depths[0])])
+            lines.append("| %s | %s | %.2fx |" % (name, " | ".join(cells), growth))
+        lines.append("")
+    return lines
