@@ -37,8 +37,8 @@ def _memray_run():
 
     implementation = getattr(getattr(sys, 'implementation', None), 'name', 'unknown')
     version = tuple(sys.version_info[:2])
-    if implementation != 'cpython' or not (3, 8) <= version <= (3, 13):
-        fail('%s is Python %d.%d (%s); memray supports CPython 3.8 to 3.13'
+    if implementation != 'cpython' or not (3, 7) <= version <= (3, 13):
+        fail('%s is Python %d.%d (%s); memray supports CPython 3.7 to 3.13'
              % (sys.executable, version[0], version[1], implementation))
 
     payload, config, mode, target = sys.argv[1:5]
