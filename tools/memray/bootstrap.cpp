@@ -31,6 +31,12 @@ def _memray_run():
     del main_dict['_memray_run']
     own_code = (sys._getframe().f_code, sys._getframe(1).f_code)
 
+    def forget_script_file():
+        # As Python does once the script has finished (3.7 leaves __cached__ in place).
+        main_dict.pop('__file__', None)
+        if version >= (3, 8):
+            main_dict.pop('__cached__', None)
+
     def fail(message):
         sys.stderr.write('memray: error: %s\n' % message)
         sys.exit(1)
@@ -171,8 +177,7 @@ def _memray_run():
         raise
     except BaseException:
         if mode == 'script' and code is not None:
-            main_dict.pop('__file__', None)
-            main_dict.pop('__cached__', None)
+            forget_script_file()
         # The exception goes on to Python's own handling (which prints it, exits with 1,
         # or for KeyboardInterrupt dies of SIGINT), but its traceback must not show this
         # bootstrap: hand the excepthook in force a traceback without the leading frames
@@ -193,9 +198,7 @@ def _memray_run():
         sys.excepthook = excepthook
         raise
     if mode == 'script' and code is not None:
-        # As Python does once the script has finished.
-        main_dict.pop('__file__', None)
-        main_dict.pop('__cached__', None)
+        forget_script_file()
 
 
 _memray_run()
