@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import memray_testlib as lib  # noqa: E402
 
 WHEEL_DIR = lib.BUILD_DIR / "wheel"
-# The interpreter whose --user installation is tested (one is enough: pip does the rest).
-USER_INSTALL_VERSION = (3, 12)
+# The interpreters whose --user installation is tested: the oldest supported, whose pip is the
+# oldest too, and a recent one (pip does the rest).
+USER_INSTALL_VERSIONS = ((3, 7), (3, 12))
 # What the probes allocate: large enough to stand out from the interpreter's own allocations.
 PROBE_SIZE = 7 * 1024 * 1024
 
@@ -396,8 +397,8 @@ def externally_managed():
     return check.stdout.strip() == "True"
 
 
-@unittest.skipUnless(lib.python_version() == USER_INSTALL_VERSION or lib.test_python() == "/usr/bin/python3.11",
-                     "the --user installation is tested on Python %d.%d and Debian's python3.11" % USER_INSTALL_VERSION)
+@unittest.skipUnless(lib.python_version() in USER_INSTALL_VERSIONS or lib.test_python() == "/usr/bin/python3.11",
+                     "the --user installation is tested on Python 3.7, 3.12 and Debian's python3.11")
 class UserInstallTests(unittest.TestCase):
     def test_user_install(self):
         root = Path(tempfile.mkdtemp(prefix="memray-user-")).resolve()
