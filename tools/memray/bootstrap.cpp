@@ -179,9 +179,9 @@ def _memray_run():
         if mode == 'script' and code is not None:
             forget_script_file()
         # The exception goes on to Python's own handling (which prints it, exits with 1,
-        # or for KeyboardInterrupt dies of SIGINT), but its traceback must not show this
-        # bootstrap: hand the excepthook in force a traceback without the leading frames
-        # that belong to it.
+        # or for KeyboardInterrupt dies of SIGINT from 3.8 on), but its traceback must not
+        # show this bootstrap: hand the excepthook in force a traceback without the leading
+        # frames that belong to it.
         previous_hook = sys.excepthook
 
         def excepthook(exc_type, exc_value, exc_tb):
