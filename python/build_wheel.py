@@ -4,7 +4,7 @@ wheel or build: PyPI may be out of reach).
 
     python/build_wheel.py --build-dir build --out-dir build/wheel [--version X.Y.Z]
 
-One wheel for every CPython 3.8-3.13: the package is pure Python and reaches the native
+One wheel for every CPython 3.7-3.13: the package is pure Python and reaches the native
 parts through ctypes, so the tag is py3-none-<platform>. It carries:
     memray/*.py, py.typed                  the package (python/memray)
     memray/bin/memray                      the CLI (the console script execs it)
@@ -42,7 +42,7 @@ NATIVE_FILES = [
     ("lib/libmemray_reader_api.so", "memray/lib/libmemray_reader_api.so"),
 ]
 
-SUMMARY = "A memory profiler for CPython 3.8 to 3.13 on Linux (C++ core): CLI, Tracker and FileReader"
+SUMMARY = "A memory profiler for CPython 3.7 to 3.13 on Linux (C++ core): CLI, Tracker and FileReader"
 
 # The pytest plugin is registered under pytest-memray's name: pytest loads one plugin per name,
 # so with both installed one of them runs rather than both clashing over --memray.
@@ -105,7 +105,7 @@ def metadata_text(version):
         "Name: %s" % NAME,
         "Version: %s" % version,
         "Summary: %s" % SUMMARY,
-        "Requires-Python: >=3.8, <3.14",
+        "Requires-Python: >=3.7, <3.14",
         "Classifier: Operating System :: POSIX :: Linux",
         "Classifier: Programming Language :: Python :: 3",
         "",

@@ -10,7 +10,7 @@ namespace {
 
 using Destructor = void (*)(void* object);
 
-// PyTypeObject on 64-bit CPython 3.8-3.13 (without Py_TRACE_REFS, which the payload does not
+// PyTypeObject on 64-bit CPython 3.7-3.13 (without Py_TRACE_REFS, which the payload does not
 // support): PyVarObject (refcount, type, size), tp_name, tp_basicsize, tp_itemsize, tp_dealloc.
 constexpr size_t kTpNameOffset = 24;
 constexpr size_t kTpDeallocOffset = 48;

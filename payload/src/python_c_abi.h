@@ -1,6 +1,6 @@
 // The few pieces of CPython's C ABI the payload builds by hand. It includes no Python header
 // (one payload binary serves every interpreter), so these are the stable-ABI layouts,
-// unchanged from 3.8 to 3.13, and the entry points are found with dlsym at run time.
+// unchanged from 3.7 to 3.13, and the entry points are found with dlsym at run time.
 #pragma once
 
 #include <cstdint>

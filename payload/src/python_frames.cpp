@@ -149,7 +149,7 @@ void decodeStr(const PythonLayout& layout, const void* str, std::string* out)
     transcode(base + layout.str_compact_size, length, static_cast<int>(kind), out);
 }
 
-// 3.8-3.10: every frame in the f_back chain is a running (or just entered) Python frame.
+// 3.7-3.10: every frame in the f_back chain is a running (or just entered) Python frame.
 [[gnu::always_inline]] inline size_t walkFrameObjects(const PythonLayout& l, const void* tstate, RawFrame* out,
                                                       size_t capacity, const void* stop_code, const void* stop_frame,
                                                       bool* reached_stop_frame)
@@ -326,7 +326,7 @@ bool PythonFrameWalker::init(const PythonApi& api, std::string* error)
     const PythonLayout* layout = findPythonLayout(major, minor);
     if (layout == nullptr) {
         return fail("unsupported Python version " + std::to_string(major) + "." + std::to_string(minor)
-                    + " (supported: 3.8 to 3.13)");
+                    + " (supported: 3.7 to 3.13)");
     }
     // Free-threaded builds (3.13t) have a bigger object header and other frame and str
     // layouts; Py_GetVersion() is how they tell (" experimental free-threading build").
@@ -334,7 +334,7 @@ bool PythonFrameWalker::init(const PythonApi& api, std::string* error)
         return fail("unsupported Python build: free-threaded CPython (3.13t) has other object layouts");
     }
     // 3.12+: the attached state's getter, which reads the interpreter's own thread-local
-    // (3.8-3.11 export _PyThreadState_UncheckedGet too, but there it reads the GIL holder's
+    // (3.7-3.11 export _PyThreadState_UncheckedGet too, but there it reads the GIL holder's
     // state, another thread's for a thread allocating without the GIL). Missing: TSS only.
     attached_thread_state_ = nullptr;
     if (minor >= 12) {

@@ -6,7 +6,7 @@
 // greenlet switches for free. The walk never takes the GIL and never allocates: it only reads
 // the calling thread's own frames, which no other thread mutates.
 //
-// One payload serves CPython 3.8 to 3.13, so the struct layouts are per-version offset tables
+// One payload serves CPython 3.7 to 3.13, so the struct layouts are per-version offset tables
 // chosen at start from Py_GetVersion(); tests/unit verifies them against each installed
 // interpreter's own headers.
 #pragma once
@@ -46,7 +46,7 @@ struct RawFrame
     // relies on (stack_table.h).
     const void* frame = nullptr;
     // The outermost frame of one call of the evaluation loop (entered from C). Every frame
-    // on 3.8-3.10; on 3.11+ Python-to-Python calls stay inside one call. Native mode pairs
+    // on 3.7-3.10; on 3.11+ Python-to-Python calls stay inside one call. Native mode pairs
     // these with the _PyEval_EvalFrameDefault frames of the native stack.
     bool entry = false;
 };

@@ -12,7 +12,7 @@ namespace {
 using python_abi::MethodDef;
 using python_abi::PyObject;
 
-// The handful of C API entry points used here; all exist, with these signatures, in 3.8-3.13.
+// The handful of C API entry points used here; all exist, with these signatures, in 3.7-3.13.
 struct CApi
 {
     PyObject* (*PyDict_New)();

@@ -17,7 +17,7 @@ namespace memray::payload {
 
 // How a version links the running frames to its thread state.
 enum class FrameModel : uint8_t {
-    // 3.8-3.10: tstate->frame is a PyFrameObject*, chained by f_back, position in f_lasti.
+    // 3.7-3.10: tstate->frame is a PyFrameObject*, chained by f_back, position in f_lasti.
     FrameObject,
     // 3.11-3.12: tstate->cframe->current_frame is a _PyInterpreterFrame*, chained by
     // `previous`, position in prev_instr.
@@ -48,7 +48,7 @@ struct PythonLayout
     int minor = 0;
     FrameModel model = FrameModel::FrameObject;
 
-    // Bytes per unit of the frame's position. f_lasti counts bytes in 3.8/3.9 and code units
+    // Bytes per unit of the frame's position. f_lasti counts bytes in 3.7-3.9 and code units
     // (_Py_CODEUNIT, 2 bytes) in 3.10; 3.11+ instruction pointers and _co_firsttraceable
     // count code units too.
     int16_t position_scale = 2;
@@ -56,7 +56,7 @@ struct PythonLayout
     int16_t object_type = 8;  // PyObject.ob_type, after ob_refcnt in every version
 
     // Reaching the innermost frame from PyThreadState.
-    int16_t tstate_frame = kAbsent;          // 3.8-3.10 tstate->frame
+    int16_t tstate_frame = kAbsent;          // 3.7-3.10 tstate->frame
     int16_t tstate_cframe = kAbsent;         // 3.11-3.12 tstate->cframe
     int16_t cframe_current_frame = kAbsent;  // 3.11-3.12 _PyCFrame.current_frame
     int16_t tstate_current_frame = kAbsent;  // 3.13 tstate->current_frame
@@ -67,7 +67,7 @@ struct PythonLayout
     // The frame itself (PyFrameObject up to 3.10, _PyInterpreterFrame after).
     int16_t frame_back = kAbsent;   // f_back / previous
     int16_t frame_code = kAbsent;   // f_code / f_executable
-    int16_t frame_lasti = kAbsent;  // 3.8-3.10 f_lasti
+    int16_t frame_lasti = kAbsent;  // 3.7-3.10 f_lasti
     int16_t frame_instr = kAbsent;  // 3.11-3.12 prev_instr, 3.13 instr_ptr
     int16_t frame_owner = kAbsent;  // 3.11+
     int16_t frame_is_entry = kAbsent;  // 3.11 only: bool is_entry (3.12+ push a C-stack shim frame instead)
@@ -97,6 +97,15 @@ struct PythonLayout
 };
 
 inline constexpr PythonLayout kPythonLayouts[] = {
+    {
+        // As 3.8, except PyCodeObject: 3.8 added co_posonlyargcount before co_firstlineno,
+        // which moved it and everything after it.
+        .minor = 7, .model = FrameModel::FrameObject, .position_scale = 1,
+        .tstate_frame = 24, .tstate_tracing = 44,
+        .frame_back = 24, .frame_code = 32, .frame_lasti = 104,
+        .code_firstlineno = 36, .code_filename = 96, .code_name = 104,
+        .str_ascii_size = 48, .str_compact_size = 72,
+    },
     {
         .minor = 8, .model = FrameModel::FrameObject, .position_scale = 1,
         .tstate_frame = 24, .tstate_tracing = 44,
@@ -206,8 +215,8 @@ void describeLayout(const PythonLayout& l, Visit&& visit)
     }
     field("code.code", l.code_code);
     if (l.minor >= 10) {
-        // From 3.10 on positions count _Py_CODEUNITs, so the scale is their size. (That 3.8
-        // and 3.9 count bytes is semantics, not layout: the integration test checks it.)
+        // From 3.10 on positions count _Py_CODEUNITs, so the scale is their size. (That 3.7
+        // to 3.9 count bytes is semantics, not layout: the integration test checks it.)
         visit("codeunit.width", l.position_scale);
     }
     field("code.firstlineno", l.code_firstlineno);

@@ -1,4 +1,4 @@
-"""memray: a memory profiler for CPython 3.8 to 3.13 on Linux (this project's C++ core, driven
+"""memray: a memory profiler for CPython 3.7 to 3.13 on Linux (this project's C++ core, driven
 from Python). The API is memray's: ``Tracker`` records a capture from inside the program,
 ``FileReader`` reads one; ``pytest --memray`` and the ``limit_memory``/``limit_leaks`` markers
 come from memray.pytest_plugin, ``%load_ext memray`` from memray._ipython."""

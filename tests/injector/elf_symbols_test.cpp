@@ -71,9 +71,15 @@ TEST(ElfFile, TheSmallImageHasTheSameSymbolsAsTheWholeFile)
         files.push_back(python);
         std::string prefix = python.substr(0, python.rfind("/bin/"));
         std::string version = python.substr(python.rfind("python") + 6);
-        std::string library = prefix + "/lib/libpython" + version + ".so.1.0";
-        if (exists(library)) {
-            files.push_back(library);
+        // 3.7 carries its ABI flags in the name: libpython3.7m.so.1.0.
+        for (const char* abi : {"", "m"}) {
+            std::string library = prefix + "/lib/libpython" + version + abi + ".so.1.0";
+            if (exists(library)) {
+                files.push_back(library);
+                break;
+            }
+        }
+        if (files.back().find("/libpython") != std::string::npos) {
             break;  // one full parse of a libpython is slow enough
         }
     }
@@ -110,11 +116,18 @@ TEST(PythonNames, VersionFromFileNames)
     EXPECT_TRUE(free_threaded);
     EXPECT_TRUE(versionFromFileName("python3.8", &major, &minor, &free_threaded));
     EXPECT_EQ(minor, 8);
+    EXPECT_TRUE(versionFromFileName("libpython3.7m.so.1.0", &major, &minor, &free_threaded));
+    EXPECT_EQ(minor, 7);
+    EXPECT_FALSE(free_threaded);
+    EXPECT_TRUE(versionFromFileName("python3.6m", &major, &minor, &free_threaded));
+    EXPECT_EQ(minor, 6);
+    EXPECT_FALSE(free_threaded);
     EXPECT_FALSE(versionFromFileName("ld-linux-x86-64.so.2", &major, &minor, &free_threaded));
     EXPECT_TRUE(isLibcName("libc.so.6"));
     EXPECT_FALSE(isLibcName("libcrypto.so.3"));
     EXPECT_TRUE(isDynamicLoaderName("ld-linux-x86-64.so.2"));
     EXPECT_TRUE(isLibpythonName("libpython3.9.so.1.0"));
+    EXPECT_TRUE(isLibpythonName("libpython3.7m.so.1.0"));
 }
 
 // A child interpreter that prints "NAME ADDRESS" lines for what dlsym finds, then waits.
@@ -216,7 +229,7 @@ TEST(TargetModules, AddressesMatchDlsymInLiveInterpreters)
         PythonProcess probed = probePython(live.pid(), "python", modules);
         EXPECT_EQ(probed.static_libpython, python == "/usr/bin/python3.11");
         std::string expected_version = live.version();
-        if (probed.micro < 0) {  // 3.8-3.10: major.minor from the file name
+        if (probed.micro < 0) {  // 3.7-3.10: major.minor from the file name
             expected_version = expected_version.substr(0, expected_version.rfind('.'));
         }
         EXPECT_EQ(probed.version(), expected_version);

@@ -52,9 +52,9 @@ GOALS_MS = {"attach": 300, "hold": 20, "detach": 200}
 
 
 def every_test_python():
-    """The interpreters tests/CMakeLists.txt discovers: pyenv's 3.8-3.13, Debian's static 3.11."""
+    """The interpreters tests/CMakeLists.txt discovers: pyenv's 3.7-3.13, Debian's static 3.11."""
     found = []
-    for minor in range(8, 14):
+    for minor in range(7, 14):
         matches = sorted(glob.glob("/root/.pyenv/versions/3.%d.*/bin/python3.%d" % (minor, minor)))
         found += matches[:1]
     if os.path.exists("/usr/bin/python3.11"):

@@ -25,6 +25,7 @@ import re
 import sys
 import threading
 import traceback
+import types
 
 THIS = sys._getframe().f_code.co_filename
 LINES = {}
@@ -277,7 +278,17 @@ def renamed():
     return probe([("???", "renamed"), ("s_undecoded_name", "undecoded_name")] + MAIN)  # @renamed
 
 
-renamed.__code__ = renamed.__code__.replace(co_name=SubclassedName("renamed_by_subclass"))
+def with_name(code, name):
+    if hasattr(code, "replace"):
+        return code.replace(co_name=name)
+    # 3.7: no CodeType.replace; its constructor takes these, in this order.
+    return types.CodeType(code.co_argcount, code.co_kwonlyargcount, code.co_nlocals, code.co_stacksize,
+                          code.co_flags, code.co_code, code.co_consts, code.co_names, code.co_varnames,
+                          code.co_filename, name, code.co_firstlineno, code.co_lnotab, code.co_freevars,
+                          code.co_cellvars)
+
+
+renamed.__code__ = with_name(renamed.__code__, SubclassedName("renamed_by_subclass"))
 
 
 def s_undecoded_name():

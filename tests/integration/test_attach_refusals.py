@@ -100,13 +100,13 @@ class RefusalTests(RefusalAssertions, lib.TempDirTestCase):
             sleeper.wait()
 
     def test_unsupported_python_version(self):
-        old = sorted(Path("/root/.pyenv/versions").glob("3.7.*/bin/python3.7")) if os.access("/root", os.X_OK) else []
+        old = sorted(Path("/root/.pyenv/versions").glob("3.6.*/bin/python3.6")) if os.access("/root", os.X_OK) else []
         if not old:
-            self.skipTest("no Python 3.7 here")
+            self.skipTest("no Python 3.6 here")
         target = Target(self.tmp, WAITING_TARGET, python=str(old[0]))
         target.wait_for("ready")
         result = attach(target.pid, self.tmp / "x.bin")
-        self.assert_refused(result, "runs Python 3.7", "supports Python 3.8 to 3.13")
+        self.assert_refused(result, "runs Python 3.6", "supports Python 3.7 to 3.13")
         self.assert_untouched(target)
         self.assert_still_works(target)
 

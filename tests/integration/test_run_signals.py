@@ -302,7 +302,8 @@ class TerminalTests(SignalTestCase):
         self.assertEqual(lib.read_line(process, GENEROUS), "ready\n")
         self.press(b"\x03")
         _, err = wait_for_exit(process)
-        self.assertEqual(process.returncode, -signal.SIGINT)
+        # As plain Python: it dies of the SIGINT from 3.8 on, and exits with 1 on 3.7.
+        self.assertEqual(process.returncode, -signal.SIGINT if lib.python_version() >= (3, 8) else 1)
         self.assertIn("KeyboardInterrupt", err)
         self.assertNotIn("_memray_run", err)
 

@@ -1,4 +1,4 @@
-"""Checks payload/src/python_layouts.h against the headers of every installed CPython 3.8-3.13.
+"""Checks payload/src/python_layouts.h against the headers of every installed CPython 3.7-3.13.
 
 For each interpreter's include directory, python_frames_layout_probe.c is compiled against
 those headers (Py_BUILD_CORE, so the internal frame structs are visible) and prints every
@@ -22,11 +22,14 @@ import sys
 
 def header_dirs(pyenv_root, extra):
     found = []
-    for minor in range(8, 14):
+    for minor in range(7, 14):
         for prefix in sorted(glob.glob(os.path.join(pyenv_root, "3.%d.*" % minor))):
-            include = os.path.join(prefix, "include", "python3.%d" % minor)
-            if os.path.isfile(os.path.join(include, "Python.h")):
-                found.append((os.path.basename(prefix), include))
+            # 3.7 names its headers after its ABI flags: include/python3.7m.
+            for name in ("python3.%d" % minor, "python3.%dm" % minor):
+                include = os.path.join(prefix, "include", name)
+                if os.path.isfile(os.path.join(include, "Python.h")):
+                    found.append((os.path.basename(prefix), include))
+                    break
     for include in extra:
         if os.path.isfile(os.path.join(include, "Python.h")):
             found.append((include, include))
@@ -83,7 +86,7 @@ def main():
     os.makedirs(args.work_dir, exist_ok=True)
     targets = header_dirs(args.pyenv_root, args.extra_include)
     if not targets:
-        print("no CPython 3.8-3.13 headers found; skipping")
+        print("no CPython 3.7-3.13 headers found; skipping")
         return 77
     ok = True
     for label, include in targets:

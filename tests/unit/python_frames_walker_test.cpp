@@ -144,7 +144,7 @@ class PythonFramesWalkerTest : public ::testing::Test
     struct Frame
     {
         void* code;
-        int position;  // f_lasti (3.8-3.10) or code-unit index of the instruction (3.11+)
+        int position;  // f_lasti (3.7-3.10) or code-unit index of the instruction (3.11+)
         int owner = 0;
     };
     void thread(const std::vector<Frame>& frames)
@@ -228,9 +228,10 @@ TEST(PythonFramesVersionTest, AcceptsOnly38To313)
         {"3.8.18 (default, Jan 1 2024, 00:00:00) \n[GCC 12.2.0]", 8, ""},
         {"3.11.2 (main, Apr 28 2025, 14:11:48) [GCC 12.2.0]", 11, ""},
         {"3.13.0 (main) [GCC]", 13, ""},
-        {"3.7.16 (default) [GCC]", 0, "unsupported Python version 3.7 (supported: 3.8 to 3.13)"},
-        {"3.14.0 (main) [GCC]", 0, "unsupported Python version 3.14 (supported: 3.8 to 3.13)"},
-        {"2.7.18 (default) [GCC]", 0, "unsupported Python version 2.7 (supported: 3.8 to 3.13)"},
+        {"3.7.16 (default) [GCC]", 7, ""},
+        {"3.6.15 (default) [GCC]", 0, "unsupported Python version 3.6 (supported: 3.7 to 3.13)"},
+        {"3.14.0 (main) [GCC]", 0, "unsupported Python version 3.14 (supported: 3.7 to 3.13)"},
+        {"2.7.18 (default) [GCC]", 0, "unsupported Python version 2.7 (supported: 3.7 to 3.13)"},
         {"3.13.0 experimental free-threading build (main) [GCC]", 0,
          "unsupported Python build: free-threaded CPython (3.13t) has other object layouts"},
         {"three", 0, "cannot parse Python version \"three\""},
@@ -255,11 +256,14 @@ TEST_F(PythonFramesWalkerTest, NoThreadStateMeansNoFrames)
     EXPECT_EQ(walker_.currentCode(), nullptr);
 }
 
-TEST_F(PythonFramesWalkerTest, Python38CountsBytesAndMapsUnstartedFramesToMinusOne)
+TEST_F(PythonFramesWalkerTest, Python37And38CountBytesAndMapUnstartedFramesToMinusOne)
 {
-    become(8);
-    thread({{code("inner"), 10}, {code("entered"), -1}, {code("outer"), 0}});
-    EXPECT_EQ(walk(), (Names{"inner@10", "entered@-1", "outer@0"}));
+    for (int minor : {7, 8}) {
+        SCOPED_TRACE(minor);
+        become(minor);
+        thread({{code("inner"), 10}, {code("entered"), -1}, {code("outer"), 0}});
+        EXPECT_EQ(walk(), (Names{"inner@10", "entered@-1", "outer@0"}));
+    }
 }
 
 TEST_F(PythonFramesWalkerTest, Python310CountsCodeUnits)
@@ -337,7 +341,7 @@ TEST_F(PythonFramesWalkerTest, CurrentCodeIsTheInnermostCompleteFrame)
 
 TEST_F(PythonFramesWalkerTest, ReadsCodeText)
 {
-    for (int minor : {8, 11, 12, 13}) {
+    for (int minor : {7, 8, 11, 12, 13}) {  // 3.7's code object is 8 bytes shorter before co_filename
         SCOPED_TRACE(minor);
         become(minor);
         CodeText text;

@@ -31,14 +31,20 @@ def _memray_run():
     del main_dict['_memray_run']
     own_code = (sys._getframe().f_code, sys._getframe(1).f_code)
 
+    def forget_script_file():
+        # As Python does once the script has finished (3.7 leaves __cached__ in place).
+        main_dict.pop('__file__', None)
+        if version >= (3, 8):
+            main_dict.pop('__cached__', None)
+
     def fail(message):
         sys.stderr.write('memray: error: %s\n' % message)
         sys.exit(1)
 
     implementation = getattr(getattr(sys, 'implementation', None), 'name', 'unknown')
     version = tuple(sys.version_info[:2])
-    if implementation != 'cpython' or not (3, 8) <= version <= (3, 13):
-        fail('%s is Python %d.%d (%s); memray supports CPython 3.8 to 3.13'
+    if implementation != 'cpython' or not (3, 7) <= version <= (3, 13):
+        fail('%s is Python %d.%d (%s); memray supports CPython 3.7 to 3.13'
              % (sys.executable, version[0], version[1], implementation))
 
     payload, config, mode, target = sys.argv[1:5]
@@ -171,12 +177,11 @@ def _memray_run():
         raise
     except BaseException:
         if mode == 'script' and code is not None:
-            main_dict.pop('__file__', None)
-            main_dict.pop('__cached__', None)
+            forget_script_file()
         # The exception goes on to Python's own handling (which prints it, exits with 1,
-        # or for KeyboardInterrupt dies of SIGINT), but its traceback must not show this
-        # bootstrap: hand the excepthook in force a traceback without the leading frames
-        # that belong to it.
+        # or for KeyboardInterrupt dies of SIGINT from 3.8 on), but its traceback must not
+        # show this bootstrap: hand the excepthook in force a traceback without the leading
+        # frames that belong to it.
         previous_hook = sys.excepthook
 
         def excepthook(exc_type, exc_value, exc_tb):
@@ -193,9 +198,7 @@ def _memray_run():
         sys.excepthook = excepthook
         raise
     if mode == 'script' and code is not None:
-        # As Python does once the script has finished.
-        main_dict.pop('__file__', None)
-        main_dict.pop('__cached__', None)
+        forget_script_file()
 
 
 _memray_run()

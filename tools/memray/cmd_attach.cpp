@@ -419,7 +419,7 @@ int attachCommand(int argc, char** argv, const LiveViewHooks& hooks)
                 kCommand, argc, argv, options, hidden, positional,
                 "usage: memray attach [-h] [-o OUTPUT] [-f] [--trace-python-allocators] [--follow-fork] [--native]\n"
                 "                     [--aggregate] [--duration SECONDS] [-v] PID\n\n"
-                "Start tracking the memory allocations of a running Python process (CPython 3.8 to 3.13),\n"
+                "Start tracking the memory allocations of a running Python process (CPython 3.7 to 3.13),\n"
                 "without restarting it and without gdb. With -o, the process writes the capture file\n"
                 "itself and 'memray detach PID' stops tracking and finishes the file. Without -o, this\n"
                 "terminal shows the live view of the process's heap; quitting it (q) stops tracking and\n"

@@ -193,7 +193,7 @@ std::optional<RunOptions> parseRunOptions(int argc, char** argv)
         ("quiet,q", po::bool_switch(&options.quiet),
          "print nothing but errors (no progress or next-step messages)")
         ("python", po::value(&options.python)->value_name("INTERPRETER"),
-         "the CPython 3.8-3.13 interpreter to run (default: python3 found in PATH)")
+         "the CPython 3.7-3.13 interpreter to run (default: python3 found in PATH)")
         ("trace-python-allocators", po::bool_switch(&options.tracePythonAllocators),
          "also record allocations served by Python's own pymalloc allocator")
         ("follow-fork", po::bool_switch(&options.followFork),

@@ -19,7 +19,7 @@ struct PythonProcess
 };
 
 // The oldest and newest versions the payload supports.
-inline constexpr int kMinSupportedMinor = 8;
+inline constexpr int kMinSupportedMinor = 7;
 inline constexpr int kMaxSupportedMinor = 13;
 
 // Throws Failure(NotPython / UnsupportedPython) with a message naming the process.
