@@ -2,12 +2,13 @@
 // command reads reports to it (memray/reader/read_progress.h), and once reading has gone on for
 // a second it draws, on one line of stderr, how much of the file has been read:
 //
-//     Reading memray-app.py.1234.bin (pass 2)  45% [##########.............]  1.2 GB/2.6 GB
+//     Reading memray-app.py.1234.bin (pass 2)   45% [##########.............]  1.2/2.6 GB
 //
-// Quick reads show nothing (MEMRAY_PROGRESS_AFTER_MS=N changes the second to N ms), and neither does a stderr that is not a terminal (a pipe, a file,
-// TERM=dumb), so logs and scripts never see it. The line is redrawn at most ten times a second,
-// fitted to the terminal's width at each redraw (a resized terminal gets a line that fits),
-// and erased when each pass over the file ends, before the command prints anything else.
+// Quick reads show nothing (MEMRAY_PROGRESS_AFTER_MS=N changes the second to N ms), and neither
+// does a stderr that is not a terminal (a pipe, a file, TERM=dumb), so logs and scripts never
+// see it. The line is redrawn at most ten times a second, fitted to the terminal's width at
+// each redraw (a resized terminal gets a line that fits), and erased when each pass over the
+// file ends, before the command prints anything else.
 #pragma once
 
 #include "memray/reader/read_progress.h"

@@ -1,11 +1,11 @@
 // How far the readers of capture files have got, for a program that wants to show it.
 //
-// Analyses create their CaptureReaders deep inside (a peak report reads the file twice, a
-// temporal one too), so rather than threading a callback through every analysis, a program
-// installs one listener for the whole process and every CaptureReader opened on a file reports
-// to it: after each chunk, the bytes read so far of the file's size, and once when it stops
-// reading (at the end of the file, on corruption, or when it is destroyed early). Readers of a
-// stream (the live view's followed file or socket) have no size and never report.
+// Analyses create their CaptureReaders deep inside (a temporal report reads the file twice, a
+// peak report sometimes does), so rather than threading a callback through every analysis, a
+// program installs one listener for the whole process and every CaptureReader opened on a file
+// reports to it: after each chunk, the bytes read so far of the file's size, and once when it
+// stops reading (at the end of the file, on corruption, or when it is destroyed early). Readers
+// of a stream (the live view's followed file or socket) have no size and never report.
 //
 // A reader calls its listener on the thread that reads it, which may be an analysis' decoding
 // thread: a listener must be thread-safe. It is called once per chunk (up to megabytes of
