@@ -103,18 +103,20 @@ async function checkPlot(page, data, where) {
   assert.equal(units.size, 1, `${where}: one unit on the y axis (${[...units].join(", ")})`);
   assert.equal(values[0], 0, `${where}: the y axis starts at 0`);
   const step = values[1] - values[0];
+  const first = g.y[0];
   values.forEach((v, i) => assert.ok(Math.abs(v - i * step) <= step * 1e-9, `${where}: evenly stepped y values (${values})`));
   assert.ok(values.at(-1) >= highest, `${where}: the top tick (${values.at(-1)}) covers the highest sample (${highest})`);
-  // Pixels per byte from the outermost labels; every label (and the marker) must agree.
-  const first = g.y[0];
+  // Pixels per byte from the second and the top labels (the bottom one, "0", rests on the x
+  // axis instead of being centred on it); every other label, and the marker, must agree.
+  const second = g.y[1];
   const last = g.y.at(-1);
-  const pxPerByte = (centreY(first.box) - centreY(last.box)) / (values.at(-1) - values[0]);
+  const pxPerByte = (centreY(second.box) - centreY(last.box)) / (values.at(-1) - values[1]);
   assert.ok(pxPerByte > 0, `${where}: larger values are higher up`);
-  const yOf = (bytes) => centreY(first.box) - bytes * pxPerByte;
+  const yOf = (bytes) => centreY(second.box) - (bytes - values[1]) * pxPerByte;
   g.y.forEach((l, i) => {
-    // The bottom label may be lifted to stay inside the box; the others sit on their tick.
     if (i > 0) assert.ok(Math.abs(centreY(l.box) - yOf(values[i])) <= 1.5, `${where}: y label "${l.text}" sits on its tick`);
   });
+  assert.ok(Math.abs(first.box.bottom - yOf(0)) <= 1.5, `${where}: the "0" label rests on the x axis`);
 
   // The x axis: seconds, at least three ticks, in order.
   assert.ok(g.x.length >= 3, `${where}: at least three x ticks (${g.x.map((l) => l.text).join(", ")})`);

@@ -153,7 +153,7 @@ export class MemoryPlot {
 
   // The tick labels and the peak marker, in the coordinates of uPlot's wrapper (the plotting
   // area is u.over inside it). Labels never leave the wrapper: the first and last x labels are
-  // pushed in rather than centred past its edges.
+  // pushed in rather than centred past its edges, the lowest y label is lifted off the x axis.
   placeLabels(u) {
     if (!this.labels) return;
     const wrap = u.over.parentElement;
@@ -182,8 +182,9 @@ export class MemoryPlot {
         const centred = parseFloat(label.style.left) - box.width / 2;
         label.style.left = `${Math.min(Math.max(0, centred), wrap.clientWidth - box.width)}px`;
       } else {
+        // The bottom one rests on the x axis rather than straddling it, clear of the "0 s" below.
         const centred = parseFloat(label.style.top) - box.height / 2;
-        label.style.top = `${Math.min(Math.max(0, centred), top + plotHeight - box.height / 2)}px`;
+        label.style.top = `${Math.min(Math.max(0, centred), top + plotHeight - box.height)}px`;
       }
     }
 
