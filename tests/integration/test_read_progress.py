@@ -154,10 +154,13 @@ class ReadProgressTests(lib.TempDirTestCase):
 
     def test_bar_after_a_second_through_a_resize_and_erased_in_tmux(self):
         gate = lib.write_file(self.tmp / "gate.py", """
-            # Reads stdin only when allowed: after DIR/go1 exists, 8 MB; after DIR/go2, 8 MB more;
-            # after DIR/go3, the rest. Prints nothing.
-            import os, sys, time
+            # Creates DIR/ready once parse has written something (so it has started), then reads
+            # stdin only when allowed: after DIR/go1 exists, 8 MB; after DIR/go2, 8 MB more; after
+            # DIR/go3, the rest. Prints nothing.
+            import os, select, sys, time
             directory = sys.argv[1]
+            select.select([sys.stdin], [], [])
+            open(os.path.join(directory, "ready"), "w").close()
             def wait_for(name):
                 while not os.path.exists(os.path.join(directory, name)):
                     time.sleep(0.02)
@@ -176,12 +179,13 @@ class ReadProgressTests(lib.TempDirTestCase):
             """)
         command = ["sh", "-c", "%s parse %s | %s %s %s" % (lib.memray_binary(), self.capture, lib.test_python(),
                                                            gate, self.tmp)]
-        started = time.monotonic()
         tmux = Tmux(self.tmp, command, width=100, height=12, env=self.env())
         self.addCleanup(tmux.close)
-        # Parse now waits on its first chunk's text. Once a second has surely passed, its next
-        # chunk draws the bar.
-        time.sleep(max(0.0, 1.2 - (time.monotonic() - started)))
+        # Parse has started (and its first chunk's text waits in the pipe) once the gate is ready.
+        # A second after that has surely passed a second after parse started: its next chunk
+        # draws the bar.
+        tmux.wait_for(lambda lines: (self.tmp / "ready").exists(), "the gate to see parse's output")
+        time.sleep(1.2)
         (self.tmp / "go1").touch()
         lines = tmux.wait_for(lambda lines: any(BAR.fullmatch(line) for line in lines), "the bar at 100 columns")
         bar = next(line for line in lines if BAR.fullmatch(line))
