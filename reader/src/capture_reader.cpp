@@ -54,6 +54,9 @@ std::string_view ThreadInfo::nameAt(uint64_t record_index) const
 CaptureReader::CaptureReader(const std::string& path)
 : CaptureReader(openChunks(path))
 {
+    if (chunks_->fileSize() > 0) {
+        progress_ = readProgressListener();
+    }
 }
 
 CaptureReader::CaptureReader(std::unique_ptr<format::ByteStream> stream)
@@ -73,18 +76,41 @@ CaptureReader::CaptureReader(std::unique_ptr<format::ChunkReader> chunks)
     native_frames_.emplace_back();
 }
 
-CaptureReader::~CaptureReader() = default;
+CaptureReader::~CaptureReader()
+{
+    stopReporting();
+}
+
+void CaptureReader::reportProgress()
+{
+    progress_->advanced(this, path_, chunks_->position(), chunks_->fileSize());
+}
+
+void CaptureReader::stopReporting()
+{
+    if (progress_) {
+        progress_->finished(this);
+        progress_ = nullptr;
+    }
+}
 
 bool CaptureReader::loadNextChunk()
 {
     if (state_ != EndState::Reading) {
         return false;
     }
-    switch (chunks_->next()) {
+    const format::ChunkReader::Status status = chunks_->next();
+    if (status != format::ChunkReader::Status::Chunk) {
+        stopReporting();
+    }
+    switch (status) {
         case format::ChunkReader::Status::Chunk:
             chunk_begin_ = chunks_->data();
             cursor_ = chunk_begin_;
             end_ = chunk_begin_ + chunks_->size();
+            if (progress_) [[unlikely]] {
+                reportProgress();
+            }
             return true;
         case format::ChunkReader::Status::End:
             state_ = trailer_time_us_ ? EndState::Complete : EndState::EndedAbruptly;
@@ -108,6 +134,7 @@ void CaptureReader::failRecord()
              + std::to_string(chunks_->chunkOffset());
     // Leave the cursor where it is: next() keeps returning false from here on.
     cursor_ = end_;
+    stopReporting();
 }
 
 void CaptureReader::throwIfCorrupt() const

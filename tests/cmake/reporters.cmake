@@ -18,6 +18,12 @@ if(MEMRAY_TEST_PYTHONS)
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   set_tests_properties(html_report_browser PROPERTIES TIMEOUT 900
     ENVIRONMENT "${MEMRAY_BROWSER_TEST_ENV};MEMRAY_TEST_PYTHON=${MEMRAY_BROWSER_TEST_PYTHON}")
+  # The memory plot's geometry and the header at 1400 and 800 px (tests/web/check_memory_plot.mjs).
+  add_test(NAME html_memory_plot_browser
+           COMMAND ${MEMRAY_TEST_DRIVER} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_html_memory_plot_browser.py
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(html_memory_plot_browser PROPERTIES TIMEOUT 900
+    ENVIRONMENT "${MEMRAY_BROWSER_TEST_ENV};MEMRAY_TEST_PYTHON=${MEMRAY_BROWSER_TEST_PYTHON}")
 endif()
 add_test(NAME html_report_scale
          COMMAND ${MEMRAY_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/web/scale_test.mjs

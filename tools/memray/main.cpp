@@ -2,6 +2,7 @@
 // (-v, -V, --help) and hands the rest of the command line to the subcommand.
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 
 #include "commands.h"
 #include "logging.h"
+#include "read_progress_bar.h"
 
 #ifndef MEMRAY_VERSION
 #error "MEMRAY_VERSION must be defined by the build"
@@ -36,18 +38,19 @@ struct Subcommand
     std::string_view name;
     std::string_view summary;
     int (*entry)(int argc, char** argv);
+    bool reads_captures = false;  // shows a progress bar when reading takes long
 };
 
 // One line per subcommand, in the order `memray --help` lists them.
 constexpr std::array kSubcommands = {
     Subcommand{"run", "run a Python program and capture its memory allocations", &runCommand},
-    Subcommand{"parse", "print the records of a capture file, one per line", &parseCommand},
-    Subcommand{"stats", "summarise the allocations of a capture file", &statsCommand},
-    Subcommand{"flamegraph", "write an HTML flame graph of where a capture's memory was allocated", &flamegraphCommand},
-    Subcommand{"table", "write an HTML table of a capture's allocation sites", &tableCommand},
-    Subcommand{"tree", "print the call tree of the biggest allocations of a capture file", &treeCommand},
-    Subcommand{"summary", "print a table of the functions that allocated the most", &summaryCommand},
-    Subcommand{"transform", "write a capture's allocations as csv, gprof2dot or speedscope input", &transformCommand},
+    Subcommand{"parse", "print the records of a capture file, one per line", &parseCommand, true},
+    Subcommand{"stats", "summarise the allocations of a capture file", &statsCommand, true},
+    Subcommand{"flamegraph", "write an HTML flame graph of where a capture's memory was allocated", &flamegraphCommand, true},
+    Subcommand{"table", "write an HTML table of a capture's allocation sites", &tableCommand, true},
+    Subcommand{"tree", "print the call tree of the biggest allocations of a capture file", &treeCommand, true},
+    Subcommand{"summary", "print a table of the functions that allocated the most", &summaryCommand, true},
+    Subcommand{"transform", "write a capture's allocations as csv, gprof2dot or speedscope input", &transformCommand, true},
     Subcommand{"attach", "start capturing the allocations of a running Python process", &attachCommand},
     Subcommand{"detach", "stop a capture started by 'memray attach'", &detachCommand},
     Subcommand{"live", "watch a running program's heap in the terminal (see also run --live)", &liveCommand},
@@ -167,6 +170,10 @@ int dispatch(int argc, char** argv)
             std::cerr << "memray: did you mean '" << guess->name << "'?\n";
         }
         return status;
+    }
+    std::optional<memray::cli::ReadProgressBar> progress;
+    if (command->reads_captures) {
+        progress.emplace();
     }
     try {
         return command->entry(argc - index, argv + index);

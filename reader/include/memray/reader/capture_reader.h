@@ -19,6 +19,7 @@
 #include "memray/format/capture_format.h"
 #include "memray/format/container.h"
 #include "memray/format/record_codec.h"
+#include "memray/reader/read_progress.h"
 
 #include <cstdint>
 #include <cstddef>
@@ -304,6 +305,8 @@ class CaptureReader
   private:
     explicit CaptureReader(std::unique_ptr<format::ChunkReader> chunks);
     bool loadNextChunk();
+    void reportProgress();
+    void stopReporting();
     void failRecord();
     void define(const Record& record);
     void defineImage(const Record& record);
@@ -311,6 +314,8 @@ class CaptureReader
 
     std::string path_;
     std::unique_ptr<format::ChunkReader> chunks_;
+    // read_progress.h: set for a file while a listener is installed, until the read ends.
+    ReadProgressListener* progress_ = nullptr;
     format::RecordDecoder decoder_;
     const uint8_t* chunk_begin_ = nullptr;
     const uint8_t* cursor_ = nullptr;

@@ -3,15 +3,22 @@
 
 const SIZE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
 
-export function formatSize(bytes) {
+// [value, unit]: `bytes` in the largest unit that keeps the value under `limit`, the point at
+// which the caller's rounding would print 1000 or more.
+function inUnits(bytes, limit) {
   let value = Number(bytes);
   let unit = 0;
-  // Step up while the value would print as 1000 or more after rounding (999999 B is 1.000MB).
-  while (unit + 1 < SIZE_UNITS.length && value >= 999.9995) {
+  while (unit + 1 < SIZE_UNITS.length && value >= limit) {
     value /= 1000;
     unit++;
   }
-  return value.toFixed(3) + SIZE_UNITS[unit];
+  return [value, SIZE_UNITS[unit]];
+}
+
+export function formatSize(bytes) {
+  // 999999 B rounds to 1000.000kB: that is 1.000MB.
+  const [value, unit] = inUnits(bytes, 999.9995);
+  return value.toFixed(3) + unit;
 }
 
 export function formatPercent(part, whole) {
@@ -37,4 +44,17 @@ export function formatTimestamp(msSinceEpoch) {
   if (!msSinceEpoch) return "unknown";
   // ISO in UTC: unambiguous whatever the viewer's time zone.
   return new Date(msSinceEpoch).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+}
+
+// For charts: "0 B", "512 B", "16.6 MB", "1.23 GB": three significant digits, no trailing
+// zeros, a space before the unit (the three-decimal form above is for tables of exact sizes).
+export function formatSizeShort(bytes) {
+  const [value, unit] = inUnits(bytes, 999.5);
+  const decimals = value >= 100 || unit === "B" ? 0 : value >= 10 ? 1 : 2;
+  return `${trimZeros(value.toFixed(decimals))} ${unit}`;
+}
+
+// "2.50" -> "2.5", "3.00" -> "3", "120" -> "120".
+export function trimZeros(text) {
+  return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
 }

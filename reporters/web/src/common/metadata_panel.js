@@ -35,8 +35,11 @@ export function renderMetadataPanel(container, data) {
     ["Aggregated (--aggregate)", m.aggregated ? "yes" : "no"],
   ];
   const list = el("dl", { class: "facts" });
+  const wide = new Set(["Report", "Total allocated", "Command", "Capture"]);
+  const long = new Set(["Command", "Capture"]);
   for (const [key, value] of facts) {
-    list.append(el("div", { class: "fact" }, el("dt", {}, key), el("dd", { title: String(value) }, String(value))));
+    const classes = ["fact", wide.has(key) ? "wide" : "", long.has(key) ? "long" : ""].filter(Boolean).join(" ");
+    list.append(el("div", { class: classes }, el("dt", {}, key), el("dd", { title: String(value) }, String(value))));
   }
   container.replaceChildren(list);
 
