@@ -212,6 +212,35 @@ def unwinding_deep_recursion():
         under(40, recurse, 30 + i)
 
 
+def nested_chunks(depth):
+    # A `yield from` chain like json's pure-Python encoder: a value yielded at the bottom
+    # leaves every generator frame of the chain on its way out.
+    yield "[" * (depth % 3)
+    if depth > 0:
+        yield from chunks_of(depth - 1)
+    yield str(depth)
+
+
+def chunks_of(depth):
+    # Every seventh level drains the rest of the chain from a plain function (through list(),
+    # from C): plain frames between the generator frames, where anchors can go.
+    if depth % 7 == 0:
+        return iter(list(nested_chunks(depth)))
+    return nested_chunks(depth)
+
+
+def generator_chains():
+    for depth in (40, 300):
+        "".join(nested_chunks(depth))
+    # RecursionError raised at the bottom of a chain far deeper than the recursion limit
+    # unwinds through hundreds of generator and plain frames, into C and out again.
+    try:
+        under(20, list, nested_chunks(100_000))
+    except RecursionError:
+        [str(depth)]
+    "".join(nested_chunks(60))
+
+
 def battery():
     recurse(60)
     same_call_site(300)
@@ -234,6 +263,8 @@ def main():
     under(200, battery)
     under(150, deep_generators)
     unwinding_deep_recursion()
+    generator_chains()
+    under(150, generator_chains)
     for round in range(2):
         battery()
     threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(4)]
