@@ -858,12 +858,9 @@ const void* codeToWatch(Capture& c, ThreadState* thread)
     {
         return nullptr;
     }
-    // Generator and coroutine frames leave the stack at every yield and await, and a value
-    // yielded at the bottom of a `yield from` or `await` chain leaves every frame of it: events
-    // on their code would cost one call per frame of the chain per value, far more than the
-    // walks they save (CPython's test_json encodes 5000-deep lists through such a chain). The
-    // anchor goes to the nearest plain function further out instead, if one is near; with
-    // none, this thread's walks stay long, which costs less than those events.
+    // Generator and coroutine frames never anchor (exit_watched_codes.h): the anchor goes to
+    // the nearest plain function further out instead, if one is near; with none, this
+    // thread's walks stay long.
     constexpr size_t kPlainFrameSearch = 64;
     size_t index = depth - 1 - kAnchorDistance;
     const size_t outermost = std::max<size_t>(thread->cached_frames_on_stack, index > kPlainFrameSearch ? index - kPlainFrameSearch : 0);

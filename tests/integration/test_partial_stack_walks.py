@@ -229,6 +229,40 @@ def chunks_of(depth):
     return nested_chunks(depth)
 
 
+def four_calls_deep():
+    return three_calls_deep()
+
+
+def three_calls_deep():
+    return two_calls_deep()
+
+
+def two_calls_deep():
+    return one_call_deep()
+
+
+def one_call_deep():
+    return bytearray(600)
+
+
+def resume_from(depth, generator):
+    # Allocates nothing on the way down: the generator's next allocation is the first one
+    # since it was suspended under other callers.
+    return next(generator, None) if depth == 0 else resume_from(depth - 1, generator)
+
+
+def resumed_under_other_callers():
+    # A suspended generator frame keeps its address but not its callers: frames found deep
+    # under it allocating must not vouch for the callers it had before its yield.
+    def suspending(count):
+        for i in range(count):
+            four_calls_deep()
+            yield
+    generator = suspending(60)
+    for i in range(60):
+        resume_from(30 + (i * 7) % 40, generator)
+
+
 def generator_chains():
     for depth in (40, 300):
         "".join(nested_chunks(depth))
@@ -263,6 +297,8 @@ def main():
     under(200, battery)
     under(150, deep_generators)
     unwinding_deep_recursion()
+    resumed_under_other_callers()
+    under(100, resumed_under_other_callers)
     generator_chains()
     under(150, generator_chains)
     for round in range(2):
