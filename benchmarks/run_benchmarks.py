@@ -33,6 +33,7 @@ from reliability_section import reliability_section
 from live_section import live_section
 from native_unwind_section import native_unwind_section
 from depth_section import depth_section
+from cpython_tests_section import cpython_tests_section, default_pythons
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = os.path.join(HERE, "workloads")
@@ -94,6 +95,8 @@ class Context:
         self.capture = os.path.join(scratch, "capture.bin")
         self.out = os.path.abspath(args.out)
         self.depth_pythons = args.depth_pythons.split(",") if args.depth_pythons else [args.python]
+        self.cpython_test_pythons = (args.cpython_test_pythons.split(",") if args.cpython_test_pythons
+                                     else default_pythons())
 
     def memray_run(self, *options):
         return [self.memray, "run", "-q", "-f", "-o", self.capture, "--python", self.python, *options]
@@ -480,15 +483,17 @@ def main():
     parser.add_argument("--python", default=shutil.which("python3"), help="the interpreter to measure")
     parser.add_argument("--depth-pythons", default=None,
                         help="comma-separated interpreters for the depth section (default: --python)")
+    parser.add_argument("--cpython-test-pythons", default=None,
+                        help="comma-separated interpreters for the cpython_tests section (default: pyenv's 3.12 and 3.13)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default=os.path.join(HERE, "results", "RESULTS.md"))
     parser.add_argument("--quick", action="store_true", help="tiny workloads and one size: checks the suite runs")
     parser.add_argument("--update", action="store_true",
                         help="replace only the chosen sections in the existing --out file, and say when they were measured")
     parser.add_argument("--sections",
-                        default="overhead,native_unwind,depth,fixed,size,reporters,html,native,attach,reliability,"
+                        default="overhead,native_unwind,depth,cpython_tests,fixed,size,reporters,html,native,attach,reliability,"
                                 "live,python_api,pytest_plugin",
-                        help="comma-separated subset of: overhead, native_unwind, depth, fixed, size, reporters, html, "
+                        help="comma-separated subset of: overhead, native_unwind, depth, cpython_tests, fixed, size, reporters, html, "
                              "native, "
                              "attach, reliability, live, python_api, pytest_plugin")
     args = parser.parse_args()
@@ -497,7 +502,9 @@ def main():
     chosen = args.sections.split(",")
     sections = {"overhead": overhead_section,
                 "native_unwind": lambda ctx: native_unwind_section(ctx, rounds_of, WORKLOADS),
-                "depth": depth_section, "fixed": fixed_cost_section, "size": capture_size_section,
+                "depth": depth_section,
+                "cpython_tests": lambda ctx: cpython_tests_section(ctx, rounds_of, ctx.cpython_test_pythons),
+                "fixed": fixed_cost_section, "size": capture_size_section,
                 "reporters": reporter_section, "html": html_render_section, "native": symbolization_section,
                 "attach": attach_section, "reliability": reliability_section, "live": live_section,
                 "python_api": python_api_section, "pytest_plugin": pytest_plugin_section}

@@ -1,11 +1,17 @@
-// Which code objects' frames report their exits (sys.monitoring PY_RETURN and PY_YIELD, 3.12+).
+// Which frames report their exits (sys.monitoring PY_RETURN and PY_UNWIND, 3.12+).
 //
 // A thread's cached stack can be trusted from its innermost frame whose exit would be reported
-// outwards (python_stack.h). With --trace-python-allocators every frame reports (events on for
-// all code); otherwise only the frames of a few code objects do: those turned on locally
-// (sys.monitoring.set_local_events) for frames that sat deep in a stack, so code that never
-// runs under a deep stack pays nothing for the events. Unwinding (PY_UNWIND) is reported for
-// every frame in both cases: it cannot be turned on per code object.
+// outwards (python_stack.h). With --trace-python-allocators every plain function's frame
+// reports (events on for all code); otherwise only the frames of a few code objects do: those
+// turned on locally (sys.monitoring.set_local_events) for frames that sat deep in a stack, so
+// code that never runs under a deep stack pays nothing for the events. Unwinding (PY_UNWIND) is
+// reported for every frame in both cases: it cannot be turned on per code object.
+//
+// Generator and coroutine frames never count: they leave the stack at every yield and await,
+// and a value yielded at the bottom of a `yield from` or `await` chain leaves every frame of
+// it, so yield events would cost a call per frame of the chain per value, more than the walks
+// they save (CPython's test_json encodes 5000-deep lists through such a chain). Their frames
+// are re-read by every walk that reaches them.
 //
 // Guarded by the tracker's lock, and changed only with the GIL held too (the frame-exit events
 // read the caches built from it with only the GIL).
@@ -30,7 +36,8 @@ class ExitWatchedCodes
         codes_.clear();
     }
 
-    // Whether frames running `code` report their exits.
+    // Whether the frames of plain functions running `code` report their exits (those of
+    // generators and coroutines never do).
     bool covers(const void* code) const { return every_code_ || (!codes_.empty() && codes_.count(code) != 0); }
 
     bool everyCode() const { return every_code_; }

@@ -403,6 +403,14 @@ const void* PythonFrameWalker::innermostFrameAddress() const
     return innermostInterpreterFrame(*layout_, tstate);
 }
 
+bool PythonFrameWalker::frameOwnedByGenerator(const void* frame) const
+{
+    if (layout_ == nullptr || layout_->frame_owner == kAbsent || frame == nullptr) {
+        return false;
+    }
+    return load<OwnerByte>(frame, layout_->frame_owner) == layout_->owned_by_generator;
+}
+
 const void* PythonFrameWalker::currentCode() const
 {
     RawFrame innermost{};

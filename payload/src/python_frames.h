@@ -94,6 +94,10 @@ class PythonFrameWalker
     // Whether the calling thread holds the GIL (known on 3.12+ only: false before).
     bool holdsGil() const { return attached_thread_state_ != nullptr && attached_thread_state_() != nullptr; }
 
+    // Whether `frame`, a live frame of the calling thread's stack, is a generator's or a
+    // coroutine's (3.11+; false before, where it is not known): one that leaves the stack at
+    // every yield and await, not once.
+    bool frameOwnedByGenerator(const void* frame) const;
     // The code object of the calling thread's innermost Python frame, or nullptr.
     const void* currentCode() const;
 

@@ -164,19 +164,20 @@ def install(report_thread_name, stop_capture, stop_at_exit):
 
 
 def watch_frame_exits(on_exit, every_frame):
-    # 3.12+: a running frame leaves its thread's stack by returning, yielding or unwinding, and
-    # these three events report each of them: for every frame if `every_frame`, else returns
-    # and yields per code object, through the set_local_events returned, and unwinding (which
-    # cannot be asked for per code object) for every frame once the first code object asks,
-    # through the set_events returned. The id is one no standard tool claims (0-2 are the
-    # debugger, coverage and profiler ids, 5 the optimizer's); if both are taken, the capture
-    # does without.
+    # 3.12+: a plain function's frame leaves its thread's stack by returning or unwinding, and
+    # these two events report each: for every frame if `every_frame`, else returns per code
+    # object, through the set_local_events returned, and unwinding (which cannot be asked for
+    # per code object) for every frame once the first code object asks, through the set_events
+    # returned. Yields are not asked for: generator and coroutine frames never anchor a stack
+    # (exit_watched_codes.h). The id is one no standard tool claims (0-2 are the debugger,
+    # coverage and profiler ids, 5 the optimizer's); if both are taken, the capture does
+    # without.
     monitoring = getattr(sys, "monitoring", None)
     if monitoring is None:
         return None
     events = monitoring.events
-    exits = (events.PY_RETURN, events.PY_YIELD, events.PY_UNWIND)
-    returns = events.PY_RETURN | events.PY_YIELD
+    exits = (events.PY_RETURN, events.PY_UNWIND)
+    returns = events.PY_RETURN
     for tool in (4, 3):
         try:
             monitoring.use_tool_id(tool, "memray")

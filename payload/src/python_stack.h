@@ -1,8 +1,8 @@
 // The calling thread's Python stack for an allocation, re-reading as little of it as is sound.
 //
 // A full walk reads every frame, which on a deep stack costs far more than the rest of
-// recording an allocation. With frame-exit events (sys.monitoring's PY_RETURN, PY_YIELD and
-// PY_UNWIND, 3.12+) the payload knows which frames of the thread's previous stack are certainly
+// recording an allocation. With frame-exit events (sys.monitoring's PY_RETURN and PY_UNWIND,
+// 3.12+) the payload knows which frames of the thread's previous stack are certainly
 // still there, as the same activations: ThreadState::cached_frames_on_stack, up to an anchor
 // frame whose exit would be reported (exit_watched_codes.h). Every one of them but the anchor
 // is suspended in a call that has not returned, so it has not moved; only the anchor, and

@@ -20,6 +20,7 @@
 #include "memray/format/container.h"
 #include "memray/format/record_codec.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -857,7 +858,19 @@ const void* codeToWatch(Capture& c, ThreadState* thread)
     {
         return nullptr;
     }
-    const void* code = cache[depth - 1 - kAnchorDistance].code;
+    // Generator and coroutine frames never anchor (exit_watched_codes.h): the anchor goes to
+    // the nearest plain function further out instead, if one is near; with none, this
+    // thread's walks stay long.
+    constexpr size_t kPlainFrameSearch = 64;
+    size_t index = depth - 1 - kAnchorDistance;
+    const size_t outermost = std::max<size_t>(thread->cached_frames_on_stack, index > kPlainFrameSearch ? index - kPlainFrameSearch : 0);
+    while (c.walker.frameOwnedByGenerator(cache[index].frame)) {
+        if (index == outermost) {
+            return nullptr;
+        }
+        --index;
+    }
+    const void* code = cache[index].code;
     if (c.exit_watched_codes.covers(code)) {
         // Watched since this thread cached the frame (another thread asked for it).
         c.stacks.refreshExitWatch(thread);

@@ -212,6 +212,69 @@ def unwinding_deep_recursion():
         under(40, recurse, 30 + i)
 
 
+def nested_chunks(depth):
+    # A `yield from` chain like json's pure-Python encoder: a value yielded at the bottom
+    # leaves every generator frame of the chain on its way out.
+    yield "[" * (depth % 3)
+    if depth > 0:
+        yield from chunks_of(depth - 1)
+    yield str(depth)
+
+
+def chunks_of(depth):
+    # Every seventh level drains the rest of the chain from a plain function (through list(),
+    # from C): plain frames between the generator frames, where anchors can go.
+    if depth % 7 == 0:
+        return iter(list(nested_chunks(depth)))
+    return nested_chunks(depth)
+
+
+def four_calls_deep():
+    return three_calls_deep()
+
+
+def three_calls_deep():
+    return two_calls_deep()
+
+
+def two_calls_deep():
+    return one_call_deep()
+
+
+def one_call_deep():
+    return bytearray(600)
+
+
+def resume_from(depth, generator):
+    # Allocates nothing on the way down: the generator's next allocation is the first one
+    # since it was suspended under other callers.
+    return next(generator, None) if depth == 0 else resume_from(depth - 1, generator)
+
+
+def resumed_under_other_callers():
+    # A suspended generator frame keeps its address but not its callers: frames found deep
+    # under it allocating must not vouch for the callers it had before its yield.
+    def suspending(count):
+        for i in range(count):
+            four_calls_deep()
+            yield
+    generator = suspending(60)
+    for i in range(60):
+        resume_from(30 + (i * 7) % 40, generator)
+
+
+def generator_chains():
+    for depth in (40, 300):
+        "".join(nested_chunks(depth))
+    # RecursionError raised at the bottom of a chain far deeper than the recursion limit
+    # unwinds through hundreds of generator and plain frames, into C and out again.
+    try:
+        under(20, list, nested_chunks(100_000))
+    except RecursionError:
+        [str(depth)]
+    "".join(nested_chunks(60))
+
+
 def battery():
     recurse(60)
     same_call_site(300)
@@ -234,6 +297,10 @@ def main():
     under(200, battery)
     under(150, deep_generators)
     unwinding_deep_recursion()
+    resumed_under_other_callers()
+    under(100, resumed_under_other_callers)
+    generator_chains()
+    under(150, generator_chains)
     for round in range(2):
         battery()
     threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(4)]

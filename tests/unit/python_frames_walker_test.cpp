@@ -317,6 +317,22 @@ TEST_F(PythonFramesWalkerTest, Python313SkipsNonCodeExecutablesAndShims)
     EXPECT_EQ(walk(), (Names{"__init__@12", "caller@2", "outer@0"}));
 }
 
+TEST_F(PythonFramesWalkerTest, TellsGeneratorFramesFromTheOthersFrom311AndNeverBefore)
+{
+    // Generator and coroutine frames never anchor a partial walk (exit_watched_codes.h): the
+    // frame's owner says which they are.
+    for (int minor : {10, 11, 12, 13}) {
+        become(minor);
+        const int generator = minor >= 11 ? layout_->owned_by_generator : 0;
+        thread({{code("plain", 1, 0), 2}, {code("generator", 1, 0), 3, generator}, {code("outer", 1, 0), 1}});
+        std::vector<RawFrame> frames(8);
+        ASSERT_EQ(walker_.walkCurrentThread(frames.data(), frames.size(), nullptr), 3u) << minor;
+        EXPECT_FALSE(walker_.frameOwnedByGenerator(frames[0].frame)) << minor;
+        EXPECT_EQ(walker_.frameOwnedByGenerator(frames[1].frame), minor >= 11) << minor;
+        EXPECT_FALSE(walker_.frameOwnedByGenerator(frames[2].frame)) << minor;
+    }
+}
+
 TEST_F(PythonFramesWalkerTest, StopsBeforeStopCodeAndAfterCapacity)
 {
     for (int minor : {9, 12, 13}) {
