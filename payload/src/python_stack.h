@@ -27,8 +27,10 @@ struct WalkedStack
     size_t kept = 0;
     size_t count = 0;
     // Whether frame-exit events will account for every frame of this stack that leaves it
-    // (false inside trace functions, where the interpreter sends no events).
+    // (false inside trace functions, where the interpreter sends no events, and before 3.12
+    // in a thread whose profile function is not ours).
     bool exits_watched = false;
+    bool inside_trace_function = false;
 };
 
 // Every Python frame of the calling thread, innermost first, into `frames` (grown as needed,
@@ -42,6 +44,20 @@ WalkedStack walkPythonStack(const PythonFrameWalker& walker, const void* stop_co
 
 // A frame of the calling thread is leaving its stack (a frame-exit event, with the GIL).
 void noteFrameExit(const PythonFrameWalker& walker, ThreadState* thread);
+
+// The same, for the frame at `frame` (the profile function's events know it).
+inline void noteFrameExitAt(ThreadState* thread, const void* frame)
+{
+    // Runs on every Python return while watched, so: a few loads and a compare. The cache is
+    // the calling thread's own, touched only by this thread (the tracker's lock guards the
+    // shared tables, not this).
+    const uint32_t on_stack = thread->cached_frames_on_stack;
+    if (on_stack > 0 && frame == thread->stack_cache[on_stack - 1].frame) {
+        // The anchor leaves; its callers stay. The next anchor is the innermost of them whose
+        // own exit will be reported.
+        thread->cached_frames_on_stack = on_stack > 1 ? thread->stack_cache[on_stack - 2].watched_through : 0;
+    }
+}
 
 // MEMRAY_PARTIAL_WALK_VERIFY: whether `stack` is what a full walk sees (entry frames included
 // when `native`). Call before the stack cache is updated.

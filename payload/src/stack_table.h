@@ -46,11 +46,12 @@ class StackTable
     // started reporting their exits since it was built).
     void refreshExitWatch(ThreadState* thread) const;
 
-    // CachedFrame::watched_through for a frame running `code` at `depth` of `cache`, with
-    // cache[0..depth) as they are.
-    uint32_t watchedThrough(const std::vector<CachedFrame>& cache, size_t depth, const void* code) const
+    // CachedFrame::watched_through for a frame running `code` at `depth` of `thread`'s cache,
+    // with cache[0..depth) as they are.
+    uint32_t watchedThrough(const ThreadState& thread, size_t depth, const void* code) const
     {
-        if (exit_watched_ != nullptr && exit_watched_->covers(code)) {
+        const std::vector<CachedFrame>& cache = thread.stack_cache;
+        if (thread.every_exit_reported || (exit_watched_ != nullptr && exit_watched_->covers(code))) {
             return static_cast<uint32_t>(depth + 1);
         }
         return depth > 0 ? cache[depth - 1].watched_through : 0;

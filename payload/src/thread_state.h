@@ -56,6 +56,10 @@ struct ThreadState
     // returned), so it is exactly as cached. The next allocation re-reads only the frames from
     // the anchor inwards. 0: nothing known.
     uint32_t cached_frames_on_stack = 0;
+    // Before 3.12: every frame of the thread reports its exit (our profile function was in its
+    // slot and on at its latest allocation, profile_exit_hook.h), so every cached frame is one
+    // an anchor can rest on. Per capture, like the cache.
+    bool every_exit_reported = false;
 
     // Names: the latest known, and whether the capture has seen it yet.
     std::string name;

@@ -36,6 +36,9 @@ class Tracker
     // A Python frame of the calling thread is leaving its stack (return, yield or unwinding):
     // the frame-exit events the Python integration subscribes to on 3.12+ (with the GIL).
     static void onPythonFrameExit();
+    // Before 3.12: the frame at `frame` (its address as the walk records it) of the calling
+    // thread is leaving its stack (our profile function's return event, with the GIL).
+    static void onPythonFrameExitAt(const void* frame);
     // With the GIL held: a code object is about to be freed (code_lifetime.h).
     static void onCodeDeath(const void* code);
 
