@@ -44,26 +44,34 @@ void store(void* base, int16_t offset, T value)
 // every call and return of its frames (and of the C functions they call). Only returns matter,
 // and for those: a few loads and a compare (Tracker::onPythonFrameExitAt). Never fails, never
 // calls into Python.
+// Takes ours out of the slot of the thread running a callback of ours. The interpreter
+// recomputes its flag from the slots when the callback returns.
+void leaveCurrentThread(const PythonLayout& layout)
+{
+    if (void* tstate = g_hook_api.current_thread_state()) {
+        if (load<const void*>(tstate, layout.tstate_profilefunc) == ProfileExitHook::function()) {
+            store<const void*>(tstate, layout.tstate_profilefunc, nullptr);
+        }
+    }
+}
+
 int onProfileEvent(void* /*object*/, void* frame, int what, void* /*argument*/)
 {
-    if (what != kPyTraceReturn) {
-        return 0;
-    }
-    const PythonLayout* layout = g_profile_exit_hook.layout();
+    const PythonLayout& layout = *g_profile_exit_hook.layout();
     if (!g_tracking.load(std::memory_order_relaxed)) [[unlikely]] {
-        // Tracking stopped and a stop missed this thread (or a forked child did not track):
-        // leave. The interpreter recomputes its flag from the slots when this returns.
-        if (void* tstate = g_hook_api.current_thread_state()) {
-            if (load<const void*>(tstate, layout->tstate_profilefunc) == ProfileExitHook::function()) {
-                store<const void*>(tstate, layout->tstate_profilefunc, nullptr);
-            }
-        }
+        // Tracking stopped and a stop missed this thread (or a forked child did not track).
+        leaveCurrentThread(layout);
         return 0;
     }
+    const bool returning = what == kPyTraceReturn;
     // 3.11 passes the frame object of the exiting _PyInterpreterFrame, which is what the walk
     // records as the frame's address; before, the frame object is the frame.
-    const void* address = layout->frameobject_frame == kAbsent ? frame : load<const void*>(frame, layout->frameobject_frame);
-    Tracker::onPythonFrameExitAt(address);
+    const void* address = !returning || layout.frameobject_frame == kAbsent
+                                  ? frame
+                                  : load<const void*>(frame, layout.frameobject_frame);
+    if (Tracker::onProfileEvent(address, returning)) [[unlikely]] {
+        leaveCurrentThread(layout);
+    }
     return 0;
 }
 

@@ -60,6 +60,15 @@ struct ThreadState
     // slot and on at its latest allocation, profile_exit_hook.h), so every cached frame is one
     // an anchor can rest on. Per capture, like the cache.
     bool every_exit_reported = false;
+    // Before 3.12, what our profile function costs the thread: its events since the thread's
+    // latest allocation, and how many it may have before a full walk would have been cheaper
+    // (it then takes itself out, and stays out for `allocations_until_arm` allocations, a
+    // pause that doubles each time and halves after every kArmedStreak armed allocations).
+    uint32_t profile_events = 0;
+    uint32_t profile_event_budget = 0;
+    uint32_t arm_backoff = 0;
+    uint32_t allocations_until_arm = 0;
+    uint32_t armed_allocations = 0;
 
     // Names: the latest known, and whether the capture has seen it yet.
     std::string name;
