@@ -60,12 +60,12 @@ struct ThreadState
     // slot and on at its latest allocation, profile_exit_hook.h), so every cached frame is one
     // an anchor can rest on. Per capture, like the cache.
     bool every_exit_reported = false;
-    // Before 3.12, what our profile function costs the thread: its events since the thread's
-    // latest allocation, and how many it may have before a full walk would have been cheaper
-    // (it then takes itself out, and stays out for `allocations_until_arm` allocations, a
-    // pause that doubles each time and halves after every kArmedStreak armed allocations).
-    uint32_t profile_events = 0;
-    uint32_t profile_event_budget = 0;
+    // Before 3.12, what our profile function costs the thread against what it saves: each
+    // partial walk earns the events that the frames it did not read would have cost, each
+    // event spends one. Overdrawn, it takes itself out, and stays out for
+    // `allocations_until_arm` allocations (a pause that doubles each time and halves after
+    // every kArmedStreak armed allocations).
+    int64_t profile_credit = 0;
     uint32_t arm_backoff = 0;
     uint32_t allocations_until_arm = 0;
     uint32_t armed_allocations = 0;

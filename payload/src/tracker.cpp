@@ -935,11 +935,18 @@ void watchByProfile(Capture& c, ThreadState* thread, const WalkedStack& stack, b
         return;
     }
     thread->cached_frames_on_stack = cache.back().watched_through;
-    // The events the thread may spend before its next allocation: as many as make the cost of
-    // a full walk of this stack (c.profile_events_per_frame, measured per version).
-    thread->profile_events = 0;
-    thread->profile_event_budget = std::max<uint32_t>(
-            64, static_cast<uint32_t>(static_cast<double>(cache.size()) * c.profile_events_per_frame));
+    // Credit for the frames this allocation did not have to read (all of them but one when
+    // arming: the walk was whole, the next ones will not be), in events of the profile
+    // function (c.profile_events_per_frame, measured per version); banked up to what 64 such
+    // walks earn, so a deep recursion's descent pays for its unwinding.
+    const size_t skipped = stack.kept > 0 ? stack.kept : cache.size() - 1;
+    const double per_frame = c.profile_events_per_frame;
+    const auto earned = static_cast<int64_t>(static_cast<double>(skipped) * per_frame) + 1;
+    const auto cap = static_cast<int64_t>(static_cast<double>(cache.size()) * per_frame * 64) + 256;
+    thread->profile_credit = std::min(std::max<int64_t>(thread->profile_credit, 0) + earned, cap);
+    if (refresh) {
+        thread->profile_credit = std::max<int64_t>(thread->profile_credit, 256);
+    }
     if (++thread->armed_allocations >= kArmedStreak) {
         thread->armed_allocations = 0;
         thread->arm_backoff /= 2;
@@ -1085,7 +1092,7 @@ bool Tracker::onProfileEvent(const void* frame, bool returning)
     if (returning) {
         noteFrameExitAt(thread, frame);
     }
-    if (++thread->profile_events <= thread->profile_event_budget) [[likely]] {
+    if (--thread->profile_credit >= 0) [[likely]] {
         return false;
     }
     // Calls outnumber allocations here: a full walk per allocation is the cheaper way for now.
