@@ -403,6 +403,29 @@ class PartialStackWalkTest(lib.TempDirTestCase):
         match = CHECKED.search(result.process.stderr)
         self.assertEqual(int(match.group(2)), 0, result.process.stderr)
 
+    @unittest.skipIf(lib.python_version() >= (3, 12), "frame exits come from sys.monitoring on 3.12+")
+    def test_a_forked_child_that_does_not_track_keeps_no_profile_function(self):
+        shutil.copy(str(Path(__file__).resolve().parent / "profile_slots.py"), str(self.tmp))
+        result = lib.run_script(self.tmp, """
+            import os
+            from profile_slots import occupied_profile_slots
+            OFFSET = %d
+            def deep(n, then):
+                return then() if n == 0 else deep(n - 1, then)
+            def fork():
+                [bytearray(600) for _ in range(100)]
+                print("parent before", occupied_profile_slots(OFFSET), flush=True)
+                pid = os.fork()
+                if pid == 0:
+                    print("child", occupied_profile_slots(OFFSET), flush=True)
+                    os._exit(0)
+                os.waitpid(pid, 0)
+                print("parent after", occupied_profile_slots(OFFSET), flush=True)
+            deep(60, fork)
+        """ % lib.profile_slot_offset())
+        self.assertEqual(result.process.returncode, 0, result.process.stderr)
+        self.assertEqual(result.process.stdout.splitlines(), ["parent before 1", "child 0", "parent after 1"])
+
     def test_partial_walks_match_full_walks(self):
         # Every frame reports its exit: nearly every allocation walks partially.
         self.check_mode("--trace-python-allocators", at_least=100_000)
