@@ -2,9 +2,10 @@
 //
 // A full walk reads every frame, which on a deep stack costs far more than the rest of
 // recording an allocation. With frame-exit events (sys.monitoring's PY_RETURN, PY_YIELD and
-// PY_UNWIND, 3.12+) the payload knows which frames of the thread's previous stack are certainly
-// still there, as the same activations: ThreadState::cached_frames_on_stack, up to an anchor
-// frame whose exit would be reported (exit_watched_codes.h). Every one of them but the anchor
+// PY_UNWIND on 3.12+, a per-thread profile function's PyTrace_RETURN before) the payload knows
+// which frames of the thread's previous stack are certainly still there, as the same
+// activations: ThreadState::cached_frames_on_stack, up to an anchor frame whose exit would be
+// reported (exit_watched_codes.h, profile_exit_hook.h). Every one of them but the anchor
 // is suspended in a call that has not returned, so it has not moved; only the anchor, and
 // whatever was called since, needs reading again.
 #pragma once
