@@ -935,11 +935,11 @@ void watchByProfile(Capture& c, ThreadState* thread, const WalkedStack& stack, b
         return;
     }
     thread->cached_frames_on_stack = cache.back().watched_through;
-    // Credit for the frames this allocation did not have to read (all of them but one when
-    // arming: the walk was whole, the next ones will not be), in events of the profile
-    // function (c.profile_events_per_frame, measured per version); banked up to what 64 such
-    // walks earn, so a deep recursion's descent pays for its unwinding.
-    const size_t skipped = stack.kept > 0 ? stack.kept : cache.size() - 1;
+    // Credit for the frames this allocation did not have to read (when arming, what the next
+    // allocation will not have to), in events of the profile function
+    // (c.profile_events_per_frame, measured per version); banked up to what 64 such walks
+    // earn, so a deep recursion's descent pays for its unwinding.
+    const size_t skipped = refresh ? cache.size() - 1 : stack.kept;
     const double per_frame = c.profile_events_per_frame;
     const auto earned = static_cast<int64_t>(static_cast<double>(skipped) * per_frame) + 1;
     const auto cap = static_cast<int64_t>(static_cast<double>(cache.size()) * per_frame * 64) + 256;
