@@ -126,7 +126,9 @@ struct Capture
     // How many profile events cost as much as walking one frame: a full walk reads a frame in
     // about 5 ns on 3.7-3.11, and a Python call (two events) under a profile function costs
     // about 17 ns more on 3.8, 40 ns on 3.10 (every instruction takes the tracing dispatch)
-    // and 75 ns on 3.11 (deoptimized instructions, a frame object per call).
+    // and 75 ns on 3.11 (deoptimized instructions, a frame object per call), where the
+    // slower instructions between calls make it cost more still (measured with 20 calls
+    // between allocations 300 frames deep: 0.13 per frame there kept it on at a loss).
     double profile_events_per_frame = 0;
     // MEMRAY_PARTIAL_WALK_VERIFY=1 (memray run): every partial walk is checked against a full
     // one, and the counts are printed when the capture stops. The tests' proof of the above.
@@ -722,7 +724,7 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
     }
     // Before 3.12 (no sys.monitoring): each thread found deep gets our profile function.
     c.exits_via_profile = g_profile_exit_hook.init(findPythonLayout(3, c.walker.pythonMinor()));
-    c.profile_events_per_frame = c.walker.pythonMinor() <= 9 ? 0.6 : c.walker.pythonMinor() == 10 ? 0.25 : 0.13;
+    c.profile_events_per_frame = c.walker.pythonMinor() <= 9 ? 0.6 : c.walker.pythonMinor() == 10 ? 0.25 : 0.08;
     c.walker.setProfileHook(c.exits_via_profile ? ProfileExitHook::function() : nullptr);
     // Only now: every cached stack trusted from here on sees its frames' exits.
     c.frame_exits_watched = c.exits_via_profile || c.python.watchingFrameExits();
