@@ -6,7 +6,9 @@ recursion DEPTH frames deep and prints the CPU time of that loop alone (measured
 program, so start-up and capture finishing do not count). Each tracking mode runs it at depths
 10, 100, 300 and 1000; every figure is a ratio to the untracked loop of the same round and
 depth. A tracker whose cost grows with the depth shows here as ratios that climb from left to
-right.
+right. A second table makes CALLS Python calls between allocations, in the default mode: what
+keeping track of frames as they come and go costs where calls outnumber allocations (before
+3.12, a profile function in the thread's slot).
 """
 
 import os
@@ -18,6 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOAD = os.path.join(HERE, "workloads", "depth.py")
 DEPTHS = (10, 100, 300, 1000)
 QUICK_DEPTHS = (10, 1000)  # --quick: only that the sweep runs, in the smoke test's time
+CALLS = 20  # Python calls between allocations in the second table
 LOOP = re.compile(r"loop_seconds ([0-9.]+)")
 
 
@@ -41,9 +44,9 @@ def depth_variants(ctx, python):
     ]
 
 
-def sweep(ctx, python, count, depths):
+def sweep(ctx, python, count, depths, variants=None, calls=0):
     """{(variant, depth): [ratio per round]} and the untracked loop times by depth."""
-    variants = depth_variants(ctx, python)
+    variants = variants or depth_variants(ctx, python)
     ratios = {}
     untracked = {depth: [] for depth in depths}
     for round_index in range(ctx.rounds):
@@ -51,7 +54,7 @@ def sweep(ctx, python, count, depths):
             shift = round_index % len(variants)
             seconds = {}
             for name, prefix in variants[shift:] + variants[:shift]:
-                seconds[name] = loop_seconds(prefix + [WORKLOAD, str(depth), str(count)])
+                seconds[name] = loop_seconds(prefix + [WORKLOAD, str(depth), str(count), str(calls)])
             base = seconds["untracked"]
             untracked[depth].append(base)
             for name, _ in variants[1:]:
@@ -72,16 +75,25 @@ def depth_section(ctx):
              "of the same round and depth: median (lowest-highest round). The goal is a cost that does not",
              "grow with the depth: depth 1000 at most 1.5x depth 10 in every mode.", ""]
     for python in ctx.depth_pythons:
-        variants, ratios, untracked = sweep(ctx, python, count, depths)
         lines.append("### %s" % python)
         lines.append("")
-        lines.append("| mode | " + " | ".join("depth %d" % depth for depth in depths) + " | 1000 / 10 |")
-        lines.append("|---|" + "---|" * (len(depths) + 1))
-        lines.append("| untracked (median s) | " + " | ".join(
-            "%.3f" % statistics.median(untracked[depth]) for depth in depths) + " | |")
-        for name, _ in variants[1:]:
-            cells = [format_cell(ratios[(name, depth)]) for depth in depths]
-            growth = statistics.median(ratios[(name, depths[-1])]) / statistics.median(ratios[(name, depths[0])])
-            lines.append("| %s | %s | %.2fx |" % (name, " | ".join(cells), growth))
+        lines += depth_table(*sweep(ctx, python, count, depths), depths)
+        # Fewer allocations: each comes with CALLS calls.
+        default_only = depth_variants(ctx, python)[:2]
+        lines.append("With %d Python calls between allocations (%s allocations):" % (CALLS, format(count // 10, ",")))
         lines.append("")
+        lines += depth_table(*sweep(ctx, python, count // 10, depths, default_only, CALLS), depths)
+    return lines
+
+
+def depth_table(variants, ratios, untracked, depths):
+    lines = ["| mode | " + " | ".join("depth %d" % depth for depth in depths) + " | 1000 / 10 |",
+             "|---|" + "---|" * (len(depths) + 1),
+             "| untracked (median s) | " + " | ".join(
+                 "%.3f" % statistics.median(untracked[depth]) for depth in depths) + " | |"]
+    for name, _ in variants[1:]:
+        cells = [format_cell(ratios[(name, depth)]) for depth in depths]
+        growth = statistics.median(ratios[(name, depths[-1])]) / statistics.median(ratios[(name, depths[0])])
+        lines.append("| %s | %s | %.2fx |" % (name, " | ".join(cells), growth))
+    lines.append("")
     return lines

@@ -175,6 +175,26 @@ void decodeStr(const PythonLayout& layout, const void* str, std::string* out)
     return count;
 }
 
+// Before 3.12: whether `tstate`'s frames report their exits to `hook` (profile_exit_hook.h):
+// it is the thread's profile function, and the evaluation loop's flag for calling it is on.
+// 3.11 calls the profile function at an exit only if the trace function, called first, did not
+// fail: with a trace function set, an exit may go unreported, so the thread counts as not.
+bool profileHookArmed(const PythonLayout& l, const void* tstate, const void* hook)
+{
+    if (hook == nullptr || loadPointer(tstate, l.tstate_profilefunc) != hook) {
+        return false;
+    }
+    if (l.tstate_use_tracing != kAbsent) {
+        return load<UseTracingInt>(tstate, l.tstate_use_tracing) != 0;
+    }
+    const void* cframe = loadPointer(tstate, l.tstate_cframe);
+    if (l.minor == 10) {
+        return cframe != nullptr && load<UseTracingInt>(cframe, l.cframe_use_tracing) != 0;
+    }
+    return cframe != nullptr && load<UseTracingByte>(cframe, l.cframe_use_tracing) != 0
+           && loadPointer(tstate, l.tstate_tracefunc) == nullptr;
+}
+
 // 3.11+: the code and byte offset of an interpreter frame, or false for a frame CPython itself
 // would not show (see _PyFrame_IsIncomplete in each version's internal/pycore_frame.h).
 [[gnu::always_inline]] inline bool completeFrame(const PythonLayout& l, const void* code_type, const void* frame, const void** code_out,
@@ -383,9 +403,11 @@ PythonFrameWalker::PartialWalk PythonFrameWalker::walkCurrentThreadDownTo(RawFra
     // Built from locals, not filled in place: byte stores into `walk` followed by the caller's
     // load of the whole struct defeated store forwarding, a stall on every allocation.
     const bool inside_trace_function = load<TracingInt>(tstate, layout_->tstate_tracing) != 0;
+    const bool exits_reported =
+            layout_->tstate_profilefunc == kAbsent || profileHookArmed(*layout_, tstate, profile_hook_);
     bool reached_stop_frame = false;
     const size_t count = walk_(api_->PyCode_Type, tstate, out, capacity, stop_code, stop_frame, &reached_stop_frame);
-    return PartialWalk{count, reached_stop_frame, inside_trace_function};
+    return PartialWalk{count, reached_stop_frame, inside_trace_function, exits_reported};
 }
 
 const void* PythonFrameWalker::innermostFrameAddress() const

@@ -78,11 +78,15 @@ class PythonFrameWalker
     // only the frames above one known to be unchanged. Also tells whether the thread is inside
     // a trace, profile or monitoring callback (PyThreadState.tracing), where the interpreter
     // delivers no events.
+    // Also tells, before 3.12, whether the thread's frames report their exits (the profile
+    // function given to setProfileHook is in its slot and switched on); always true on 3.12+,
+    // whose frame-exit events are the interpreter's (sys.monitoring), not per thread.
     struct PartialWalk
     {
         size_t count = 0;
         bool reached_stop_frame = false;
         bool inside_trace_function = false;
+        bool exits_reported = false;
     };
     PartialWalk walkCurrentThreadDownTo(RawFrame* out, size_t capacity, const void* stop_code,
                                         const void* stop_frame) const;
@@ -110,12 +114,17 @@ class PythonFrameWalker
 
     int pythonMinor() const { return minor_; }
 
+    // Before 3.12: the profile function whose presence in a thread's slot means that the
+    // thread reports every frame exit (profile_exit_hook.h); nullptr: none does.
+    void setProfileHook(const void* function) { profile_hook_ = function; }
+
   private:
     // The calling thread's own state, whether or not it holds the GIL right now; null for
     // threads that never ran Python.
     const void* callingThreadState() const;
 
     const PythonApi* api_ = nullptr;
+    const void* profile_hook_ = nullptr;
     // 3.12+ (else null): the thread state attached to the calling thread, null while it does
     // not hold the GIL. _PyThreadState_UncheckedGet in 3.12, PyThreadState_GetUnchecked after.
     void* (*attached_thread_state_)() = nullptr;

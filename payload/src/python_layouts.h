@@ -34,6 +34,8 @@ using EntryBool = uint8_t;  // _PyInterpreterFrame.is_entry (a bool, 3.11)
 using CodeInt = int32_t;    // PyCodeObject.co_firstlineno, _co_firsttraceable
 using StrLength = int64_t;  // PyASCIIObject.length (Py_ssize_t)
 using TracingInt = int32_t;  // PyThreadState.tracing
+using UseTracingInt = int32_t;  // 3.7-3.9 PyThreadState.use_tracing, 3.10 CFrame.use_tracing
+using UseTracingByte = uint8_t;  // 3.11 _PyCFrame.use_tracing
 
 inline constexpr int16_t kAbsent = -1;
 
@@ -63,6 +65,21 @@ struct PythonLayout
     // Non-zero while the thread runs a trace, profile or monitoring callback, when the
     // interpreter delivers no events (so none of our frame-exit events either).
     int16_t tstate_tracing = kAbsent;
+
+    // The per-thread profile function (3.7-3.11; profile_exit_hook.h): its slot, the trace
+    // function's, and the flag the evaluation loop tests before calling either. The flag is in
+    // the thread state up to 3.9 and in the innermost evaluation call's CFrame from 3.10 on
+    // (tstate->cframe, a UseTracingInt in 3.10 and a UseTracingByte in 3.11).
+    int16_t tstate_profilefunc = kAbsent;
+    int16_t tstate_profileobj = kAbsent;
+    int16_t tstate_tracefunc = kAbsent;
+    int16_t tstate_use_tracing = kAbsent;  // 3.7-3.9
+    int16_t cframe_use_tracing = kAbsent;  // 3.10-3.11
+    // The value the interpreter stores there for "on": 1, or 255 in 3.11, whose dispatch ORs it
+    // into the opcode (semantics, not layout: the profile-hook test checks it).
+    int16_t use_tracing_on = 1;
+    // 3.11: PyFrameObject.f_frame, the _PyInterpreterFrame a profile event's frame object is of.
+    int16_t frameobject_frame = kAbsent;
 
     // The frame itself (PyFrameObject up to 3.10, _PyInterpreterFrame after).
     int16_t frame_back = kAbsent;   // f_back / previous
@@ -102,6 +119,7 @@ inline constexpr PythonLayout kPythonLayouts[] = {
         // which moved it and everything after it.
         .minor = 7, .model = FrameModel::FrameObject, .position_scale = 1,
         .tstate_frame = 24, .tstate_tracing = 44,
+        .tstate_profilefunc = 56, .tstate_profileobj = 72, .tstate_tracefunc = 64, .tstate_use_tracing = 48,
         .frame_back = 24, .frame_code = 32, .frame_lasti = 104,
         .code_firstlineno = 36, .code_filename = 96, .code_name = 104,
         .str_ascii_size = 48, .str_compact_size = 72,
@@ -109,6 +127,7 @@ inline constexpr PythonLayout kPythonLayouts[] = {
     {
         .minor = 8, .model = FrameModel::FrameObject, .position_scale = 1,
         .tstate_frame = 24, .tstate_tracing = 44,
+        .tstate_profilefunc = 56, .tstate_profileobj = 72, .tstate_tracefunc = 64, .tstate_use_tracing = 48,
         .frame_back = 24, .frame_code = 32, .frame_lasti = 104,
         .code_firstlineno = 40, .code_filename = 104, .code_name = 112,
         .str_ascii_size = 48, .str_compact_size = 72,
@@ -116,6 +135,7 @@ inline constexpr PythonLayout kPythonLayouts[] = {
     {
         .minor = 9, .model = FrameModel::FrameObject, .position_scale = 1,
         .tstate_frame = 24, .tstate_tracing = 44,
+        .tstate_profilefunc = 56, .tstate_profileobj = 72, .tstate_tracefunc = 64, .tstate_use_tracing = 48,
         .frame_back = 24, .frame_code = 32, .frame_lasti = 104,
         .code_firstlineno = 40, .code_filename = 104, .code_name = 112,
         .str_ascii_size = 48, .str_compact_size = 72,
@@ -123,7 +143,8 @@ inline constexpr PythonLayout kPythonLayouts[] = {
     {
         // f_lasti moved up (f_stacktop et al. went away) and started counting code units.
         .minor = 10, .model = FrameModel::FrameObject, .position_scale = 2,
-        .tstate_frame = 24, .tstate_tracing = 44,
+        .tstate_frame = 24, .tstate_cframe = 48, .tstate_tracing = 44,
+        .tstate_profilefunc = 56, .tstate_profileobj = 72, .tstate_tracefunc = 64, .cframe_use_tracing = 0,
         .frame_back = 24, .frame_code = 32, .frame_lasti = 96,
         .code_firstlineno = 40, .code_filename = 104, .code_name = 112,
         .str_ascii_size = 48, .str_compact_size = 72,
@@ -132,6 +153,8 @@ inline constexpr PythonLayout kPythonLayouts[] = {
         // _PyCFrame starts with uint8_t use_tracing, hence current_frame at 8.
         .minor = 11, .model = FrameModel::CFrame, .position_scale = 2,
         .tstate_cframe = 56, .cframe_current_frame = 8, .tstate_tracing = 44,
+        .tstate_profilefunc = 64, .tstate_profileobj = 80, .tstate_tracefunc = 72, .cframe_use_tracing = 0,
+        .use_tracing_on = 255, .frameobject_frame = 24,
         .frame_back = 48, .frame_code = 32, .frame_instr = 56, .frame_owner = 69, .frame_is_entry = 68,
         .owned_by_generator = 1,
         .code_firstlineno = 72, .code_filename = 112, .code_name = 120,
@@ -192,6 +215,18 @@ void describeLayout(const PythonLayout& l, Visit&& visit)
     field("tstate.current_frame", l.tstate_current_frame);
     field("tstate.tracing", l.tstate_tracing);
     visit("tstate.tracing.width", sizeof(TracingInt));
+    field("tstate.c_profilefunc", l.tstate_profilefunc);
+    field("tstate.c_profileobj", l.tstate_profileobj);
+    field("tstate.c_tracefunc", l.tstate_tracefunc);
+    field("tstate.use_tracing", l.tstate_use_tracing);
+    if (l.tstate_use_tracing != kAbsent) {
+        visit("tstate.use_tracing.width", sizeof(UseTracingInt));
+    }
+    field("cframe.use_tracing", l.cframe_use_tracing);
+    if (l.cframe_use_tracing != kAbsent) {
+        visit("cframe.use_tracing.width", l.minor == 10 ? sizeof(UseTracingInt) : sizeof(UseTracingByte));
+    }
+    field("frameobject.f_frame", l.frameobject_frame);
     field("frame.back", l.frame_back);
     field("frame.code", l.frame_code);
     field("frame.lasti", l.frame_lasti);

@@ -33,14 +33,15 @@ WalkedStack walkPythonStack(const PythonFrameWalker& walker, const void* stop_co
     const uint32_t on_stack = thread->cached_frames_on_stack;
     const void* stop_frame = on_stack > 0 ? thread->stack_cache[on_stack - 1].frame : nullptr;
     auto walk = walker.walkCurrentThreadDownTo(thread->frames.data(), thread->frames.size(), stop_code, stop_frame);
-    stack.exits_watched = !walk.inside_trace_function;
+    stack.exits_watched = !walk.inside_trace_function && walk.exits_reported;
+    stack.inside_trace_function = walk.inside_trace_function;
     // The same activation runs the same code; another code at that address means an exit went
     // unseen (a cheap net: the events should make this impossible).
     const bool same_code =
             walk.reached_stop_frame && thread->frames[walk.count - 1].code == thread->stack_cache[on_stack - 1].code;
-    if (walk.reached_stop_frame && (walk.inside_trace_function || !same_code)) {
-        // Frames may have come and gone unseen (inside a trace function, or an exit event
-        // missed): trust nothing.
+    if (walk.reached_stop_frame && (!stack.exits_watched || !same_code)) {
+        // Frames may have come and gone unseen (inside a trace function, a profile function
+        // not ours since the last allocation, or an exit event missed): trust nothing.
         stack.count = walkWholePythonStack(walker, stop_code, thread->frames);
     } else if (walk.reached_stop_frame) {
         stack.kept = on_stack - 1;
@@ -59,14 +60,8 @@ WalkedStack walkPythonStack(const PythonFrameWalker& walker, const void* stop_co
 
 void noteFrameExit(const PythonFrameWalker& walker, ThreadState* thread)
 {
-    // Runs on every Python return while watched, so: a few loads and a compare. The cache is
-    // the calling thread's own, touched only by this thread (the tracker's lock guards the
-    // shared tables, not this).
-    const uint32_t on_stack = thread->cached_frames_on_stack;
-    if (on_stack > 0 && walker.innermostFrameAddress() == thread->stack_cache[on_stack - 1].frame) {
-        // The anchor leaves; its callers stay. The next anchor is the innermost of them whose
-        // own exit will be reported.
-        thread->cached_frames_on_stack = on_stack > 1 ? thread->stack_cache[on_stack - 2].watched_through : 0;
+    if (thread->cached_frames_on_stack > 0) {
+        noteFrameExitAt(thread, walker.innermostFrameAddress());
     }
 }
 

@@ -93,7 +93,7 @@ void StackTable::refreshExitWatch(ThreadState* thread) const
 {
     std::vector<CachedFrame>& cache = thread->stack_cache;
     for (size_t depth = 0; depth < cache.size(); ++depth) {
-        cache[depth].watched_through = watchedThrough(cache, depth, cache[depth].code, cache[depth].frame);
+        cache[depth].watched_through = watchedThrough(*thread, depth, cache[depth].code, cache[depth].frame);
     }
 }
 
@@ -111,7 +111,7 @@ uint32_t StackTable::intern(ThreadState* thread, size_t kept, const RawFrame* fr
         if (cached.code != frame.code || cached.byte_offset != frame.byte_offset || cached.entry != entry) {
             const uint32_t parent = kept ? cache[kept - 1].stack_id : 0;
             cached = CachedFrame{frame.code, frame.byte_offset, frame.frame, internChild(parent, frame, entry, sink),
-                                 watchedThrough(cache, kept, frame.code, frame.frame), entry};
+                                 watchedThrough(*thread, kept, frame.code, frame.frame), entry};
         }
         cached.frame = frame.frame;
         return cached.stack_id;
@@ -138,7 +138,7 @@ uint32_t StackTable::intern(ThreadState* thread, size_t kept, const RawFrame* fr
         const bool entry = native_ && frame.entry;
         stack_id = internChild(stack_id, frame, entry, sink);
         cache.push_back(CachedFrame{frame.code, frame.byte_offset, frame.frame, stack_id,
-                                    watchedThrough(cache, depth, frame.code, frame.frame), entry});
+                                    watchedThrough(*thread, depth, frame.code, frame.frame), entry});
     }
     return stack_id;
 }

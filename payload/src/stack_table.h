@@ -47,12 +47,14 @@ class StackTable
     void refreshExitWatch(ThreadState* thread) const;
 
     // CachedFrame::watched_through for `frame` (a live frame of the calling thread) running
-    // `code` at `depth` of `cache`, with cache[0..depth) as they are.
-    uint32_t watchedThrough(const std::vector<CachedFrame>& cache, size_t depth, const void* code,
-                            const void* frame) const
+    // `code` at `depth` of `thread`'s cache, with cache[0..depth) as they are. Generator and
+    // coroutine frames are watched only where every exit is reported (a profile function sees
+    // yields; the sys.monitoring subscription asks for none).
+    uint32_t watchedThrough(const ThreadState& thread, size_t depth, const void* code, const void* frame) const
     {
-        if (exit_watched_ != nullptr && exit_watched_->covers(code)
-            && !walker_->frameOwnedByGenerator(frame)) {
+        const std::vector<CachedFrame>& cache = thread.stack_cache;
+        if (thread.every_exit_reported
+            || (exit_watched_ != nullptr && exit_watched_->covers(code) && !walker_->frameOwnedByGenerator(frame))) {
             return static_cast<uint32_t>(depth + 1);
         }
         return depth > 0 ? cache[depth - 1].watched_through : 0;

@@ -56,6 +56,19 @@ struct ThreadState
     // returned), so it is exactly as cached. The next allocation re-reads only the frames from
     // the anchor inwards. 0: nothing known.
     uint32_t cached_frames_on_stack = 0;
+    // Before 3.12: every frame of the thread reports its exit (our profile function was in its
+    // slot and on at its latest allocation, profile_exit_hook.h), so every cached frame is one
+    // an anchor can rest on. Per capture, like the cache.
+    bool every_exit_reported = false;
+    // Before 3.12, what our profile function costs the thread against what it saves: each
+    // partial walk earns the events that the frames it did not read would have cost, each
+    // event spends one. Overdrawn, it takes itself out, and stays out for
+    // `allocations_until_arm` allocations (a pause that doubles each time and halves after
+    // every kArmedStreak armed allocations).
+    int64_t profile_credit = 0;
+    uint32_t arm_backoff = 0;
+    uint32_t allocations_until_arm = 0;
+    uint32_t armed_allocations = 0;
 
     // Names: the latest known, and whether the capture has seen it yet.
     std::string name;

@@ -10,6 +10,7 @@
 #include "image_map.h"
 #include "native_trie.h"
 #include "native_unwinder.h"
+#include "profile_exit_hook.h"
 #include "python_frames.h"
 #include "python_integration.h"
 #include "python_stack.h"
@@ -119,6 +120,16 @@ struct Capture
     // found deep in a stack (requestExitEvents).
     ExitWatchedCodes exit_watched_codes;
     bool exit_events_refused = false;  // set_local_events failed once: ask no more
+    // Before 3.12, frame exits come from a profile function put in the slot of each thread
+    // found deep (profile_exit_hook.h) instead of sys.monitoring.
+    bool exits_via_profile = false;
+    // How many profile events cost as much as walking one frame: a full walk reads a frame in
+    // about 5 ns on 3.7-3.11, and a Python call (two events) under a profile function costs
+    // about 17 ns more on 3.8, 40 ns on 3.10 (every instruction takes the tracing dispatch)
+    // and 75 ns on 3.11 (deoptimized instructions, a frame object per call), where the
+    // slower instructions between calls make it cost more still (measured with 20 calls
+    // between allocations 300 frames deep: 0.13 per frame there kept it on at a loss).
+    double profile_events_per_frame = 0;
     // MEMRAY_PARTIAL_WALK_VERIFY=1 (memray run): every partial walk is checked against a full
     // one, and the counts are printed when the capture stops. The tests' proof of the above.
     bool verify_partial_walks = false;
@@ -301,6 +312,7 @@ void announceThreadSlow(Capture& c, ThreadState* thread)
         thread->last_native_id = 0;
         thread->stack_cache.clear();
         thread->cached_frames_on_stack = 0;
+        thread->every_exit_reported = false;
         thread->name_generation = 0;
         if (uint8_t* out = c.writer->reserve(format::kMaxFixedRecordBytes)) {
             c.writer->commit(format::encodeThreadStart(out, thread->tid, static_cast<uint64_t>(thread->os_tid)));
@@ -472,6 +484,7 @@ void forkChild()
     if (!c.config.follow_fork || !g_tracking.load()) {
         c.active = false;
         g_tracking = false;
+        g_profile_exit_hook.removeFromCallingThread();  // nothing to report to any more
         return;
     }
     c.metadata.parent_pid = c.metadata.pid;
@@ -485,6 +498,7 @@ void forkChild()
         std::fprintf(stderr, "memray: not tracking forked process %d: %s\n", getpid(), error.c_str());
         c.active = false;
         g_tracking = false;
+        g_profile_exit_hook.removeFromCallingThread();
         return;
     }
     c.writer = writer;
@@ -708,8 +722,12 @@ bool startWithGil(Capture& c, const PythonApi& api, const CaptureConfig& config,
         c.exit_watched_codes.reset(c.python.watchingEveryFrame());
         c.exit_events_refused = false;
     }
+    // Before 3.12 (no sys.monitoring): each thread found deep gets our profile function.
+    c.exits_via_profile = g_profile_exit_hook.init(findPythonLayout(3, c.walker.pythonMinor()));
+    c.profile_events_per_frame = c.walker.pythonMinor() <= 9 ? 0.6 : c.walker.pythonMinor() == 10 ? 0.25 : 0.08;
+    c.walker.setProfileHook(c.exits_via_profile ? ProfileExitHook::function() : nullptr);
     // Only now: every cached stack trusted from here on sees its frames' exits.
-    c.frame_exits_watched = c.python.watchingFrameExits();
+    c.frame_exits_watched = c.exits_via_profile || c.python.watchingFrameExits();
     return true;
 }
 
@@ -805,6 +823,7 @@ bool Tracker::stop(std::string* error, std::string* summary)
                     watched_codes = c.exit_watched_codes.takeAll();
                 }
                 c.python.uninstall(watched_codes);
+                g_profile_exit_hook.removeFromAllThreads();
             }
             ok = stopLocked(c, summary);
             if (!ok) {
@@ -902,6 +921,52 @@ const void* codeToWatch(Capture& c, ThreadState* thread)
 void recordAllocationLocked(format::Allocator allocator, uintptr_t address, size_t size, ThreadState* thread,
                             const void** exit_events_wanted_out);
 
+// Before 3.12, with record_mutex held, after an allocation's stack was interned: anchors the
+// thread's cache when its frames report their exits (our profile function in its slot), and
+// puts ours there when its stack is deep and the slot empty. A stack found by a full walk is
+// exactly the thread's, so once ours is on, every frame of it will report its exit.
+void watchByProfile(Capture& c, ThreadState* thread, const WalkedStack& stack, bool refresh)
+{
+    // Stacks no deeper than this walk whole: a profile function costs the thread a call per
+    // Python call and return, worth it only where walks are long.
+    constexpr size_t kLongWalk = 24;
+    // Armed allocations in a row after which the pause before re-arming halves.
+    constexpr uint32_t kArmedStreak = 64;
+    const std::vector<CachedFrame>& cache = thread->stack_cache;
+    bool armed = stack.exits_watched;
+    if (!armed && !stack.inside_trace_function && cache.size() > kLongWalk) {
+        if (thread->allocations_until_arm > 0) {
+            --thread->allocations_until_arm;
+        } else if (g_profile_exit_hook.armCallingThread()) {
+            armed = thread->every_exit_reported = true;
+            refresh = true;
+        }
+    }
+    if (refresh) {
+        c.stacks.refreshExitWatch(thread);
+    }
+    if (!armed || cache.empty()) {
+        return;
+    }
+    thread->cached_frames_on_stack = cache.back().watched_through;
+    // Credit for the frames this allocation did not have to read (when arming, what the next
+    // allocation will not have to), in events of the profile function
+    // (c.profile_events_per_frame, measured per version); banked up to what 64 such walks
+    // earn, so a deep recursion's descent pays for its unwinding.
+    const size_t skipped = refresh ? cache.size() - 1 : stack.kept;
+    const double per_frame = c.profile_events_per_frame;
+    const auto earned = static_cast<int64_t>(static_cast<double>(skipped) * per_frame) + 1;
+    const auto cap = static_cast<int64_t>(static_cast<double>(cache.size()) * per_frame * 64) + 256;
+    thread->profile_credit = std::min(std::max<int64_t>(thread->profile_credit, 0) + earned, cap);
+    if (refresh) {
+        thread->profile_credit = std::max<int64_t>(thread->profile_credit, 256);
+    }
+    if (++thread->armed_allocations >= kArmedStreak) {
+        thread->armed_allocations = 0;
+        thread->arm_backoff /= 2;
+    }
+}
+
 }  // namespace
 
 void Tracker::recordAllocation(format::Allocator allocator, uintptr_t address, size_t size)
@@ -942,7 +1007,8 @@ void recordAllocationLocked(format::Allocator allocator, uintptr_t address, size
     StreamEncoder encoder(c.writer, native);
     if (stack.kept > thread->stack_cache.size()) {
         // A new capture emptied the cache since the walk.
-        stack = WalkedStack{0, walkWholePythonStack(c.walker, stop_code, thread->frames), stack.exits_watched};
+        stack.kept = 0;
+        stack.count = walkWholePythonStack(c.walker, stop_code, thread->frames);
     }
     if (c.verify_partial_walks && stack.kept > 0) {
         ++c.partial_walks;
@@ -950,9 +1016,17 @@ void recordAllocationLocked(format::Allocator allocator, uintptr_t address, size
             ++c.partial_walk_mismatches;
         }
     }
+    // Our profile function came or went since the thread's last allocation (so this walk was
+    // whole): the frames interned now are marked by what holds now, the rest recomputed after.
+    const bool exits_changed = c.exits_via_profile && stack.exits_watched != thread->every_exit_reported;
+    if (exits_changed) [[unlikely]] {
+        thread->every_exit_reported = stack.exits_watched;
+    }
     uint32_t stack_id = c.stacks.intern(thread, stack.kept, thread->frames.data(), stack.count, encoder);
     thread->cached_frames_on_stack = 0;
-    if (stack.exits_watched && !thread->stack_cache.empty()) {
+    if (c.exits_via_profile) {
+        watchByProfile(c, thread, stack, exits_changed);
+    } else if (stack.exits_watched && !thread->stack_cache.empty()) {
         thread->cached_frames_on_stack = thread->stack_cache.back().watched_through;
         exit_events_wanted = codeToWatch(c, thread);
     }
@@ -1021,6 +1095,26 @@ void Tracker::onPythonFrameExit()
     if (ThreadState* thread = t_thread_state; thread != nullptr && g_capture != nullptr) {
         noteFrameExit(g_capture->walker, thread);
     }
+}
+
+bool Tracker::onProfileEvent(const void* frame, bool returning)
+{
+    ThreadState* thread = t_thread_state;
+    if (thread == nullptr) {
+        return false;
+    }
+    if (returning) {
+        noteFrameExitAt(thread, frame);
+    }
+    if (--thread->profile_credit >= 0) [[likely]] {
+        return false;
+    }
+    // Calls outnumber allocations here: a full walk per allocation is the cheaper way for now.
+    constexpr uint32_t kMaxArmBackoff = 1024;
+    thread->arm_backoff = std::min(thread->arm_backoff > 0 ? thread->arm_backoff * 2 : 1, kMaxArmBackoff);
+    thread->allocations_until_arm = thread->arm_backoff;
+    thread->armed_allocations = 0;
+    return true;
 }
 
 void Tracker::onCodeDeath(const void* code)

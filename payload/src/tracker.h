@@ -36,6 +36,11 @@ class Tracker
     // A Python frame of the calling thread is leaving its stack (return, yield or unwinding):
     // the frame-exit events the Python integration subscribes to on 3.12+ (with the GIL).
     static void onPythonFrameExit();
+    // Before 3.12, our profile function's events (with the GIL): any event counts against the
+    // thread's budget; a return also means the frame at `frame` (its address as the walk records
+    // it) is leaving the stack. True when the budget is spent: the profile function should take
+    // itself out of the thread.
+    static bool onProfileEvent(const void* frame, bool returning);
     // With the GIL held: a code object is about to be freed (code_lifetime.h).
     static void onCodeDeath(const void* code);
 

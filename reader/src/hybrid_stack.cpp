@@ -32,13 +32,15 @@ bool startsWith(std::string_view text, std::string_view prefix)
 
 // CPython's generic call paths and private helpers: how a call got somewhere, never what the
 // program asked for. Public entry points the program calls (PyMem_Malloc, PyList_Append...)
-// and what a builtin does (builtin_sorted, map_next, list_extend...) stay.
+// and what a builtin does (builtin_sorted, map_next, list_extend...) stay. trace_call_function
+// is the path calls take in a thread with a profile function (3.9-3.11), which the payload puts
+// in threads found deep before 3.12.
 bool isCallMachinery(std::string_view function)
 {
     return startsWith(function, "_Py") || startsWith(function, "PyEval") || contains(function, "ectorcall")
            || startsWith(function, "PyObject_Call") || startsWith(function, "PyCFunction_Call")
            || startsWith(function, "cfunction_call") || function == "function_code_fastcall"
-           || function == "call_function";
+           || function == "call_function" || function == "trace_call_function";
 }
 
 // The standard library's extension modules (_ctypes, _json...): CPython installs them in its

@@ -60,6 +60,21 @@ def python_version(python=None):
     return int(out[0]), int(out[1])
 
 
+@functools.lru_cache(maxsize=None)
+def profile_slot_offset(python=None):
+    """Where PyThreadState keeps its profile function in `python` (default: the interpreter
+    under test), from the payload's layout table; None from 3.12 on, where memray does not use
+    it (tests/integration/profile_slots.py reads it)."""
+    minor = python_version(python)[1]
+    dump = subprocess.run([str(BUILD_DIR / "bin" / "python_frames_layout_dump"), str(minor)], check=True,
+                          stdout=subprocess.PIPE, universal_newlines=True).stdout
+    for line in dump.splitlines():
+        key, value = line.split()
+        if key == "tstate.c_profilefunc":
+            return int(value)
+    return None
+
+
 def real_payload():
     """The real payload, where the CLI finds it in a build tree."""
     return BUILD_DIR / "lib" / "libmemray_payload.so"

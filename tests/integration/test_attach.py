@@ -5,6 +5,7 @@ EINTR, and every register is back as it was. (tests/cmake/attach.cmake)"""
 
 import errno
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -133,6 +134,76 @@ class AttachTests(lib.TempDirTestCase):
         # reports its exits (local sys.monitoring events, 3.12+): `level`'s here. Detach must
         # turn those off too.
         self.check_stacks_through_frames_entered_before_the_attach(60)
+
+    def test_stacks_are_exact_while_a_recursion_entered_before_the_attach_unwinds(self):
+        # The target is 80 frames deep when the capture starts; then every level allocates on
+        # the way back up. Before 3.12 the thread's profile function (put in its slot at the
+        # first deep allocation) must report the exits of frames that began before it, or a
+        # cached stack would keep frames that are gone. Detach must leave no thread with it.
+        depth = 80
+        shutil.copy(str(Path(__file__).resolve().parent / "profile_slots.py"), str(self.tmp))
+        target = Target(self.tmp, """
+            import sys
+            from profile_slots import occupied_profile_slots
+            OFFSET = %r
+            def report():
+                slots = "-" if OFFSET is None else occupied_profile_slots(OFFSET)
+                print("slots", slots, "getprofile", sys.getprofile(), flush=True)
+            def bottom():
+                print("deep", flush=True)
+                for line in sys.stdin:
+                    if line.strip() == "up":
+                        return
+                    [bytearray(600) for i in range(int(line))]  # at the bottom
+                    report()
+            def leaf():
+                for i in range(50):
+                    bytearray(600)  # in leaf
+            def climb(depth):
+                if depth == 0:
+                    return bottom()  # call bottom
+                climb(depth - 1)  # recurse
+                leaf()  # after return
+            climb(%d)  # call climb
+            report()
+            sys.stdin.readline()
+            report()
+        """ % (lib.profile_slot_offset(), depth))
+        script = self.tmp / "target.py"
+        target.wait_for("deep")
+        output = self.tmp / "capture.bin"
+        self.attach_ok(target, output)
+        target.send("500\n")
+        during = target.wait_for("slots")
+        target.send("up\n")
+        climbed = target.wait_for("slots")
+        self.detach_ok(target)
+        target.send("report\n")
+        after = target.wait_for("slots")
+        self.assertEqual(target.finish(), 0, target.stderr())
+        profiled = lib.python_version() < (3, 12)
+        self.assertEqual(during, "slots 1 getprofile None" if profiled else "slots - getprofile None")
+        self.assertEqual(climbed, during)
+        self.assertEqual(after, "slots 0 getprofile None" if profiled else "slots - getprofile None")
+
+        capture = lib.parse_capture(output)
+        # The same leaf function is called at every level on the way up: where a frame's
+        # storage is reused by the next call (3.7-3.10 keep one spare frame per code object),
+        # an exit gone unseen would show as a stack one level too deep.
+        in_leaf, after_return = ("leaf", line_of(script, "# in leaf")), line_of(script, "# after return")
+        recurse = line_of(script, "# recurse")
+        outermost = [("<module>", line_of(script, "# call climb"))]
+        by_level = {}
+        for allocation in bytearrays(capture, 600):
+            frames = script_frames(capture, allocation, script)
+            if frames[:1] != [in_leaf]:
+                continue
+            levels = len(frames) - 2
+            self.assertEqual(frames, [in_leaf, ("climb", after_return)] + [("climb", recurse)] * (levels - 1) + outermost)
+            by_level[levels] = by_level.get(levels, 0) + 1
+        # Every level from the one above the bottom up to the outermost allocated its 50.
+        self.assertEqual(sorted(by_level), list(range(1, depth + 1)))
+        self.assertTrue(all(count >= 50 for count in by_level.values()), by_level)
 
     def check_stacks_through_frames_entered_before_the_attach(self, depth, *options):
         target = Target(self.tmp, """

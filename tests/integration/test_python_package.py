@@ -274,6 +274,55 @@ class PythonPackageTests(unittest.TestCase):
         self.assertEqual(out["get_temporary_allocation_records"],
                          "Can't find temporary allocations using a pre-aggregated capture file.")
 
+    def test_leaving_the_with_takes_the_profile_function_out_of_every_thread(self):
+        # Before 3.12 the payload puts a profile function in the slot of each thread found deep
+        # (sys.getprofile() cannot show it: it stays None); leaving the `with` must take it out
+        # of every thread, idle ones included, and nothing may put it back untracked.
+        shutil.copy(str(Path(__file__).resolve().parent / "profile_slots.py"), str(self.tmp))
+        offset = lib.profile_slot_offset()
+        script, output = self.probe(textwrap.dedent("""\
+            import sys, threading
+            import memray
+            from profile_slots import occupied_profile_slots
+
+            OFFSET = None if sys.argv[2] == "None" else int(sys.argv[2])
+
+            def slots():
+                return "-" if OFFSET is None else occupied_profile_slots(OFFSET)
+
+            def deep(n):
+                if n == 0:
+                    return [bytearray(600) for _ in range(100)]
+                return deep(n - 1)
+
+            ready, done, seen = threading.Barrier(3), threading.Event(), []
+
+            def worker():
+                deep(60)
+                seen.append(sys.getprofile())
+                ready.wait()
+                done.wait()
+                deep(60)
+
+            threads = [threading.Thread(target=worker) for _ in range(2)]
+            with memray.Tracker(sys.argv[1]):
+                for thread in threads:
+                    thread.start()
+                deep(60)
+                ready.wait()
+                print("during", slots(), seen, sys.getprofile())
+            print("after", slots())
+            done.set()
+            for thread in threads:
+                thread.join()
+            print("untracked", slots())
+            """), self.tmp / "with.bin", str(offset))
+        profiled = offset is not None
+        self.assertEqual(output.splitlines(), [
+            "during %s [None, None] None" % (3 if profiled else "-"),
+            "after %s" % (0 if profiled else "-"),
+            "untracked %s" % (0 if profiled else "-")])
+
     def test_frames_above_the_with_are_left_out(self):
         # memray's rule: the stacks of the thread that entered the Tracker start at the frame
         # holding the `with`; its callers (outer, <module>) are left out, other threads keep

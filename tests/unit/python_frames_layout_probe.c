@@ -39,6 +39,23 @@ int main(void)
     FIELD("object.ob_type", PyObject, ob_type);
     FIELD("tstate.tracing", PyThreadState, tracing);
     WIDTH("tstate.tracing.width", PyThreadState, tracing);
+#if PY_MINOR_VERSION <= 11
+    FIELD("tstate.c_profilefunc", PyThreadState, c_profilefunc);
+    FIELD("tstate.c_profileobj", PyThreadState, c_profileobj);
+    FIELD("tstate.c_tracefunc", PyThreadState, c_tracefunc);
+#endif
+#if PY_MINOR_VERSION <= 9
+    FIELD("tstate.use_tracing", PyThreadState, use_tracing);
+    WIDTH("tstate.use_tracing.width", PyThreadState, use_tracing);
+#elif PY_MINOR_VERSION == 10
+    FIELD("tstate.cframe", PyThreadState, cframe);
+    FIELD("cframe.use_tracing", CFrame, use_tracing);
+    WIDTH("cframe.use_tracing.width", CFrame, use_tracing);
+#elif PY_MINOR_VERSION == 11
+    FIELD("cframe.use_tracing", _PyCFrame, use_tracing);
+    WIDTH("cframe.use_tracing.width", _PyCFrame, use_tracing);
+    FIELD("frameobject.f_frame", PyFrameObject, f_frame);
+#endif
 
 #if PY_MINOR_VERSION <= 10
     FIELD("tstate.frame", PyThreadState, frame);

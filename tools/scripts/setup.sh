@@ -17,6 +17,7 @@ packages=(
   # The pytest plugin's and the IPython magic's tests (tests/cmake/pytest_plugin.cmake), on
   # Debian's python3.11: pytest with pytester, pytest-xdist, IPython, anyio (async tests).
   python3-pytest python3-pytest-xdist python3-ipython python3-anyio
+  python3-greenlet  # deep stacks switched by greenlets, on Debian's python3.11 (partial stack walks)
 )
 
 missing=()
