@@ -18,8 +18,10 @@ namespace memray::payload::native_unwinder {
 
 namespace {
 
-// Deeper stacks lose their outermost frames.
-constexpr size_t kMaxNativeFrames = 4096;
+// Deeper stacks lose their outermost frames. Deep enough for a Python recursion at the
+// default limit with every frame entered from C (a handful of native frames each); the bound
+// keeps a runaway recursion from making each thread's cache of frames unbounded.
+constexpr size_t kMaxNativeFrames = 32768;
 
 // libunwind is loaded by the first native capture, not with the payload: it and the liblzma
 // it needs cost every capture about a millisecond of loading (and an attach, that long a hold
@@ -110,6 +112,31 @@ bool inPayload(void* address)
     return value >= g_payload_begin && value < g_payload_end;
 }
 
+// The evaluation loop's code, _PyEval_EvalFrameDefault: [g_eval_begin, g_eval_begin +
+// g_eval_size). Empty if the process has no such symbol (then nothing is ever proven). A split
+// off ".cold" part is not included: missing an evaluation frame only makes a proof trust less.
+uintptr_t g_eval_begin = 0;
+uintptr_t g_eval_size = 0;
+
+void findEvalRange()
+{
+    void* symbol = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
+    Dl_info info;
+    void* found = nullptr;
+    if (symbol == nullptr || dladdr1(symbol, &info, &found, RTLD_DL_SYMENT) == 0 || found == nullptr) {
+        return;
+    }
+    const auto* entry = static_cast<const ElfW(Sym)*>(found);
+    g_eval_begin = reinterpret_cast<uintptr_t>(symbol);
+    g_eval_size = entry->st_size;
+}
+
+// Whether a frame stopped at return address `ip` is a call of the evaluation loop.
+bool isEvalFrame(uintptr_t ip)
+{
+    return ip - 1 - g_eval_begin < g_eval_size;  // wraps around below the range
+}
+
 }  // namespace
 
 bool prepare(std::string* error)
@@ -125,6 +152,7 @@ bool prepare(std::string* error)
     g_unwind.set_caching_policy(*g_unwind.local_addr_space, UNW_CACHE_PER_THREAD);
     g_unwind.set_cache_size(*g_unwind.local_addr_space, 1024, 0);
     dl_iterate_phdr(&findPayloadRange, nullptr);
+    findEvalRange();
     const char* whole = std::getenv("MEMRAY_NATIVE_UNWIND_WHOLE");
     g_whole.store(whole != nullptr && std::string_view(whole) == "1", std::memory_order_relaxed);
     g_loaded.store(true, std::memory_order_release);
@@ -142,6 +170,7 @@ std::atomic<uint64_t> g_mismatches{0};
 std::atomic<uint64_t> g_fallbacks{0};
 std::atomic<uint64_t> g_frames_walked{0};
 std::atomic<uint64_t> g_frames_reused{0};
+std::atomic<uint64_t> g_proven_reuses{0};
 // Mismatches printed in full, per process.
 constexpr uint64_t kMismatchesShown = 5;
 
@@ -246,6 +275,41 @@ NativeStack wholeUnwind(ThreadUnwindState& state)
     return stack;
 }
 
+// The previous walk's frames whose words must be read again when the walk meets its frame
+// `index` in exactly its old state, `fresh_evals` evaluation frames having been met above it:
+// frames [0, outer) and [inner, index]. Those between (the calls `proof` vouches for and the
+// frames between them) need not be. Frames [0, index] are the evaluation frames numbered (from
+// the top) fresh_evals + 1 to fresh_evals + frames[index].evals_outside, provided the words of
+// [inner, index] still hold what they held: the check itself makes that so.
+struct WordsToCheck
+{
+    size_t outer;
+    size_t inner;
+};
+
+WordsToCheck wordsToCheck(const ThreadUnwindState::Frame* frames, size_t index, PythonProof proof,
+                          uint32_t fresh_evals)
+{
+    const WordsToCheck all{index + 1, index + 1};
+    const uint32_t evals = frames[index].evals_outside;
+    if (proof.inner == 0 || proof.outer <= fresh_evals || proof.outer - fresh_evals > evals) {
+        return all;  // no proof, or the outermost call vouched for is not there
+    }
+    // The frame of the call numbered `number`: the first whose count from it outwards is that
+    // call's.
+    auto frameOfCall = [&](uint32_t number) {
+        const uint32_t evals_outside = evals - (number - fresh_evals) + 1;
+        const ThreadUnwindState::Frame* found = std::partition_point(
+                frames, frames + index + 1,
+                [evals_outside](const ThreadUnwindState::Frame& frame) { return frame.evals_outside < evals_outside; });
+        return static_cast<size_t>(found - frames);
+    };
+    const size_t outer = frameOfCall(proof.outer);
+    // This frame is at or outside the innermost call vouched for: nothing inside it to read.
+    const size_t inner = proof.inner <= fresh_evals ? index + 1 : frameOfCall(proof.inner) + 1;
+    return WordsToCheck{outer, inner};
+}
+
 // A stack the fast walk cannot unwind (a frame of a shape it does not know).
 NativeStack fallBack(ThreadUnwindState& state)
 {
@@ -257,7 +321,7 @@ NativeStack fallBack(ThreadUnwindState& state)
 
 // Never inlined: its own frame is where the walk starts, described (like every payload frame)
 // by the payload's unwind tables.
-__attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
+__attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, PythonProof proof)
 {
     using Frame = ThreadUnwindState::Frame;
     using Check = ThreadUnwindState::Check;
@@ -293,8 +357,17 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
     bool broken = false;
     size_t kept = 0;
     size_t fresh_count = 0;
+    // Evaluation frames met so far, the current one included: from the proof's `inner`-th on,
+    // the walk is at or outside an evaluation call that has not returned since the last walk.
+    uint32_t evals_met = 0;
+    bool proven = false;
+    if (proof.since != state.sequence_ || count == 0) {
+        proof = PythonProof{};
+    }
     const uintptr_t* end_word = &kUnchangingWord;
     for (;;) {
+        const bool eval = isEvalFrame(ip);
+        evals_met += eval ? 1 : 0;
         while (reachable > 0 && frames[reachable - 1].sp < sp) {
             --reachable;
         }
@@ -308,19 +381,34 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
                         break;
                     }
                 } else {
-                    // Every word read by the walk from here outwards, in one branch-free pass.
-                    const size_t words = 2 * (index + 1);
+                    // Every word read by the walk from here outwards, in branch-free passes,
+                    // but those of the frames of the calls the Python stack vouches for and
+                    // of the frames between them: none of those has returned since the last
+                    // walk, so every word their steps read (a return address pushed by a call,
+                    // an rbp saved by a prologue) still holds what was read.
+                    const WordsToCheck range = wordsToCheck(frames, index, proof, evals_met - (eval ? 1 : 0));
                     uintptr_t difference = 0;
-                    for (size_t i = 0; i < words; ++i) {
+                    for (size_t i = 0; i < 2 * range.outer; ++i) {
+                        difference |= *checks[i].address ^ checks[i].value;
+                    }
+                    for (size_t i = 2 * range.inner; i < 2 * (index + 1); ++i) {
                         difference |= *checks[i].address ^ checks[i].value;
                     }
                     if (difference == 0) {
                         kept = index + 1;
+                        proven = range.outer < range.inner;
                         break;
                     }
+                    // The first word that changed (the proven ones did not).
                     size_t first = 0;
-                    while (*checks[first].address == checks[first].value) {
+                    while (first < 2 * range.outer && *checks[first].address == checks[first].value) {
                         ++first;
+                    }
+                    if (first == 2 * range.outer) {
+                        first = std::max(first, 2 * range.inner);
+                        while (*checks[first].address == checks[first].value) {
+                            ++first;
+                        }
                     }
                     broken = true;
                     intact = first / 2;
@@ -345,6 +433,7 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
         frame.sp = sp;
         frame.bp = bp;
         frame.rbp_offset = 0;
+        frame.evals_outside = eval ? 1 : 0;  // for now: whether it is one (made cumulative below)
         // For now: whether this frame's own CFA needs rbp (the walk outside it is added below).
         frame.needs_bp = rule.kind == FrameRule::kRbpBased;
         if (rule.kind == FrameRule::kOutermost) {
@@ -367,6 +456,9 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
     // Keep frames [0, kept) and write the new frames after them, outermost first, each knowing
     // whether the walk outside it depends on its rbp, with the words its step read.
     const size_t total = kept + fresh_count;
+    if (total > kMaxNativeFrames) {
+        return fallBack(state);
+    }
     if (total > state.capacity_) {
         state.capacity_ = std::max<size_t>(total, 2 * state.capacity_);
         grow(state.frames_, kept, state.capacity_);
@@ -380,6 +472,7 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
         const size_t at = kept + i;
         Frame frame = state.fresh_[fresh_count - 1 - i];
         Check* frame_checks = out_checks + 2 * at;
+        frame.evals_outside += at > 0 ? out[at - 1].evals_outside : 0;
         if (at == 0) {
             frame_checks[0] = Check{end_word, 0};
             frame_checks[1] = Check{&kUnchangingWord, 0};
@@ -407,6 +500,7 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
     if (g_verify.load(std::memory_order_relaxed)) {
         g_frames_walked.fetch_add(fresh_count, std::memory_order_relaxed);
         g_frames_reused.fetch_add(kept, std::memory_order_relaxed);
+        g_proven_reuses.fetch_add(proven ? 1 : 0, std::memory_order_relaxed);
         verify(stack, state.scratch_);
     }
     return stack;
@@ -433,6 +527,7 @@ VerifyCounts takeVerifyCounts()
     counts.fallbacks = g_fallbacks.exchange(0, std::memory_order_relaxed);
     counts.frames_walked = g_frames_walked.exchange(0, std::memory_order_relaxed);
     counts.frames_reused = g_frames_reused.exchange(0, std::memory_order_relaxed);
+    counts.proven_reuses = g_proven_reuses.exchange(0, std::memory_order_relaxed);
     return counts;
 }
 
