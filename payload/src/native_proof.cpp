@@ -1,5 +1,7 @@
 #include "native_proof.h"
 
+#include <algorithm>
+
 namespace memray::payload {
 
 native_unwinder::PythonProof proveNativeFrames(const PythonFrameWalker& walker, const ThreadState& thread,
@@ -25,7 +27,20 @@ native_unwinder::PythonProof proveNativeFrames(const PythonFrameWalker& walker, 
     // The innermost kept entry frame's call comes after the fresh entry frames' calls; the
     // outermost kept one's is the last of all. Both are relative to the unwind made with the
     // cached stack.
-    return native_unwinder::PythonProof{fresh_entries + 1, fresh_entries + kept_entries, thread.native_cache_sequence};
+    native_unwinder::PythonProof proof{fresh_entries + 1, fresh_entries + kept_entries, thread.native_cache_sequence};
+    // 3.12+ tells where those calls' native frames are, which checks the numbering.
+    if (walker.pythonMinor() >= 12) {
+        const auto first_with = [&](uint32_t entries) {
+            return std::partition_point(thread.stack_cache.begin(), thread.stack_cache.begin() + stack.kept,
+                                        [entries](const CachedFrame& frame) { return frame.entries_through < entries; });
+        };
+        proof.inner_address = walker.evaluationCallAddress(first_with(kept_entries)->frame);
+        proof.outer_address = walker.evaluationCallAddress(first_with(1)->frame);
+        if (proof.inner_address == nullptr || proof.outer_address == nullptr) {
+            return {};
+        }
+    }
+    return proof;
 }
 
 }  // namespace memray::payload

@@ -304,10 +304,26 @@ WordsToCheck wordsToCheck(const ThreadUnwindState::Frame* frames, size_t index, 
                 [evals_outside](const ThreadUnwindState::Frame& frame) { return frame.evals_outside < evals_outside; });
         return static_cast<size_t>(found - frames);
     };
+    // Whether `address` (if known) lies in the frame frames[at]: at or above its stack pointer,
+    // below its caller's.
+    auto holds = [&](size_t at, const void* address) {
+        const auto value = reinterpret_cast<uintptr_t>(address);
+        return address == nullptr || (frames[at].sp <= value && (at == 0 || value < frames[at - 1].sp));
+    };
     const size_t outer = frameOfCall(proof.outer);
-    // This frame is at or outside the innermost call vouched for: nothing inside it to read.
-    const size_t inner = proof.inner <= fresh_evals ? index + 1 : frameOfCall(proof.inner) + 1;
-    return WordsToCheck{outer, inner};
+    if (!holds(outer, proof.outer_address)) {
+        return all;
+    }
+    // At or outside the innermost call vouched for (checked when the walk passed it), this frame
+    // has nothing inside it to read; else the frames inside that call are read.
+    if (proof.inner <= fresh_evals) {
+        return WordsToCheck{outer, index + 1};
+    }
+    const size_t inner = frameOfCall(proof.inner);
+    if (!holds(inner, proof.inner_address)) {
+        return all;
+    }
+    return WordsToCheck{outer, inner + 1};
 }
 
 // A stack the fast walk cannot unwind (a frame of a shape it does not know).
@@ -364,8 +380,18 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, PythonPro
     if (proof.since != state.sequence_ || count == 0) {
         proof = PythonProof{};
     }
+    // Set while the walk steps out of the innermost proven call's frame, if it is a new one.
+    uintptr_t inner_sp = 0;
     const uintptr_t* end_word = &kUnchangingWord;
     for (;;) {
+        if (inner_sp != 0) {
+            // The walk just left the innermost proven call's frame: its address must lie there.
+            const auto address = reinterpret_cast<uintptr_t>(proof.inner_address);
+            if (address < inner_sp || address >= sp) {
+                proof = PythonProof{};
+            }
+            inner_sp = 0;
+        }
         const bool eval = isEvalFrame(ip);
         evals_met += eval ? 1 : 0;
         while (reachable > 0 && frames[reachable - 1].sp < sp) {
@@ -434,6 +460,9 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, PythonPro
         frame.bp = bp;
         frame.rbp_offset = 0;
         frame.evals_outside = eval ? 1 : 0;  // for now: whether it is one (made cumulative below)
+        if (eval && evals_met == proof.inner && proof.inner_address != nullptr) {
+            inner_sp = sp;
+        }
         // For now: whether this frame's own CFA needs rbp (the walk outside it is added below).
         frame.needs_bp = rule.kind == FrameRule::kRbpBased;
         if (rule.kind == FrameRule::kOutermost) {

@@ -129,6 +129,11 @@ struct PythonProof
     // The unwind the proof is relative to (NativeStack::sequence): it holds only if that is the
     // thread's latest.
     uint64_t since = 0;
+    // Where known (3.12+), an address inside the native frame of the call numbered `inner`, and
+    // one inside that of the call numbered `outer`: the numbering is checked against them, and
+    // nothing is trusted if it disagrees.
+    const void* inner_address = nullptr;
+    const void* outer_address = nullptr;
 };
 
 // The calling thread's stack. Valid until the thread's next unwind.

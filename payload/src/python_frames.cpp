@@ -403,6 +403,18 @@ const void* PythonFrameWalker::innermostFrameAddress() const
     return innermostInterpreterFrame(*layout_, tstate);
 }
 
+const void* PythonFrameWalker::evaluationCallAddress(const void* frame) const
+{
+    if (layout_ == nullptr || layout_->owned_by_cstack == kAbsent || frame == nullptr) {
+        return nullptr;
+    }
+    const void* outside = loadPointer(frame, layout_->frame_back);
+    if (outside == nullptr || load<OwnerByte>(outside, layout_->frame_owner) != layout_->owned_by_cstack) {
+        return nullptr;
+    }
+    return outside;
+}
+
 const void* PythonFrameWalker::currentCode() const
 {
     RawFrame innermost{};

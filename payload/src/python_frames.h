@@ -94,6 +94,11 @@ class PythonFrameWalker
     // Whether the calling thread holds the GIL (known on 3.12+ only: false before).
     bool holdsGil() const { return attached_thread_state_ != nullptr && attached_thread_state_() != nullptr; }
 
+    // An address inside the native frame of the evaluation call that entry frame `frame` (of
+    // the calling thread, still running) is the first of: 3.12+'s C-stack shim, a local of
+    // that call, which the frame links to. nullptr before 3.12, or if `frame` is no entry frame.
+    const void* evaluationCallAddress(const void* frame) const;
+
     // The code object of the calling thread's innermost Python frame, or nullptr.
     const void* currentCode() const;
 
