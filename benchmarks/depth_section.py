@@ -6,7 +6,9 @@ recursion DEPTH frames deep and prints the CPU time of that loop alone (measured
 program, so start-up and capture finishing do not count). Each tracking mode runs it at depths
 10, 100, 300 and 1000; every figure is a ratio to the untracked loop of the same round and
 depth. A tracker whose cost grows with the depth shows here as ratios that climb from left to
-right.
+right. The last row runs the same loop with every second level entered from C (through map()):
+each such level adds native frames, so --native there shows whether unwinding grows with the
+depth; its ratio is to the untracked run of that variant.
 """
 
 import os
@@ -30,14 +32,23 @@ def loop_seconds(argv):
     return float(match.group(1))
 
 
+# Every second level entered from C: depth.py's EVERY argument.
+THROUGH_C = ["2"]
+
+
 def depth_variants(ctx, python):
+    """(name, command prefix, extra workload arguments, name of the untracked run it is compared
+    with)."""
     run = [ctx.memray, "run", "-q", "-f", "-o", ctx.capture, "--python", python]
     return [
-        ("untracked", [python]),
-        ("memray", run),
-        ("memray --native", run + ["--native"]),
-        ("memray --trace-python-allocators", run + ["--trace-python-allocators"]),
-        ("memray --aggregate", run + ["--aggregate"]),
+        ("untracked", [python], [], None),
+        ("untracked, every 2nd level entered from C", [python], THROUGH_C, None),
+        ("memray", run, [], "untracked"),
+        ("memray --native", run + ["--native"], [], "untracked"),
+        ("memray --trace-python-allocators", run + ["--trace-python-allocators"], [], "untracked"),
+        ("memray --aggregate", run + ["--aggregate"], [], "untracked"),
+        ("memray --native, every 2nd level entered from C", run + ["--native"], THROUGH_C,
+         "untracked, every 2nd level entered from C"),
     ]
 
 
@@ -50,12 +61,13 @@ def sweep(ctx, python, count, depths):
         for depth in depths:
             shift = round_index % len(variants)
             seconds = {}
-            for name, prefix in variants[shift:] + variants[:shift]:
-                seconds[name] = loop_seconds(prefix + [WORKLOAD, str(depth), str(count)])
-            base = seconds["untracked"]
-            untracked[depth].append(base)
-            for name, _ in variants[1:]:
-                ratios.setdefault((name, depth), []).append(seconds[name] / base if base > 0 else float("inf"))
+            for name, prefix, extra, _ in variants[shift:] + variants[:shift]:
+                seconds[name] = loop_seconds(prefix + [WORKLOAD, str(depth), str(count)] + extra)
+            untracked[depth].append(seconds["untracked"])
+            for name, _, _, baseline in variants:
+                if baseline is not None:
+                    base = seconds[baseline]
+                    ratios.setdefault((name, depth), []).append(seconds[name] / base if base > 0 else float("inf"))
     return variants, ratios, untracked
 
 
@@ -79,7 +91,9 @@ def depth_section(ctx):
         lines.append("|---|" + "---|" * (len(depths) + 1))
         lines.append("| untracked (median s) | " + " | ".join(
             "%.3f" % statistics.median(untracked[depth]) for depth in depths) + " | |")
-        for name, _ in variants[1:]:
+        for name, _, _, baseline in variants:
+            if baseline is None:
+                continue
             cells = [format_cell(ratios[(name, depth)]) for depth in depths]
             growth = statistics.median(ratios[(name, depths[-1])]) / statistics.median(ratios[(name, depths[0])])
             lines.append("| %s | %s | %.2fx |" % (name, " | ".join(cells), growth))

@@ -292,8 +292,8 @@ WordsToCheck wordsToCheck(const ThreadUnwindState::Frame* frames, size_t index, 
 {
     const WordsToCheck all{index + 1, index + 1};
     const uint32_t evals = frames[index].evals_outside;
-    if (proof.inner == 0 || proof.outer <= fresh_evals || proof.outer - fresh_evals > evals) {
-        return all;  // no proof, or the outermost call vouched for is not there
+    if (proof.outer <= fresh_evals || proof.outer - fresh_evals > evals) {
+        return all;  // the outermost call vouched for is not there
     }
     // The frame of the call numbered `number`: the first whose count from it outwards is that
     // call's.
@@ -337,7 +337,7 @@ NativeStack fallBack(ThreadUnwindState& state)
 
 // Never inlined: its own frame is where the walk starts, described (like every payload frame)
 // by the payload's unwind tables.
-__attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, PythonProof proof)
+__attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, const PythonProof& python_proof)
 {
     using Frame = ThreadUnwindState::Frame;
     using Check = ThreadUnwindState::Check;
@@ -377,23 +377,26 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, PythonPro
     // the walk is at or outside an evaluation call that has not returned since the last walk.
     uint32_t evals_met = 0;
     bool proven = false;
-    if (proof.since != state.sequence_ || count == 0) {
-        proof = PythonProof{};
-    }
+    // The proof, if it applies to this walk's predecessor.
+    const PythonProof* proof =
+            python_proof.inner != 0 && python_proof.since == state.sequence_ && count != 0 ? &python_proof : nullptr;
     // Set while the walk steps out of the innermost proven call's frame, if it is a new one.
     uintptr_t inner_sp = 0;
     const uintptr_t* end_word = &kUnchangingWord;
     for (;;) {
-        if (inner_sp != 0) {
-            // The walk just left the innermost proven call's frame: its address must lie there.
-            const auto address = reinterpret_cast<uintptr_t>(proof.inner_address);
-            if (address < inner_sp || address >= sp) {
-                proof = PythonProof{};
+        bool eval = false;
+        if (proof != nullptr) {
+            if (inner_sp != 0) {
+                // The walk just left the innermost proven call's frame: its address must lie there.
+                const auto address = reinterpret_cast<uintptr_t>(proof->inner_address);
+                if (address < inner_sp || address >= sp) {
+                    proof = nullptr;
+                }
+                inner_sp = 0;
             }
-            inner_sp = 0;
+            eval = isEvalFrame(ip);
+            evals_met += eval ? 1 : 0;
         }
-        const bool eval = isEvalFrame(ip);
-        evals_met += eval ? 1 : 0;
         while (reachable > 0 && frames[reachable - 1].sp < sp) {
             --reachable;
         }
@@ -412,12 +415,17 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, PythonPro
                     // of the frames between them: none of those has returned since the last
                     // walk, so every word their steps read (a return address pushed by a call,
                     // an rbp saved by a prologue) still holds what was read.
-                    const WordsToCheck range = wordsToCheck(frames, index, proof, evals_met - (eval ? 1 : 0));
+                    const WordsToCheck range = proof != nullptr
+                                                       ? wordsToCheck(frames, index, *proof, evals_met - (eval ? 1 : 0))
+                                                       : WordsToCheck{index + 1, index + 1};
+                    const size_t outer_words = 2 * range.outer;
+                    const size_t inner_words = 2 * range.inner;
+                    const size_t words = 2 * (index + 1);
                     uintptr_t difference = 0;
-                    for (size_t i = 0; i < 2 * range.outer; ++i) {
+                    for (size_t i = 0; i < outer_words; ++i) {
                         difference |= *checks[i].address ^ checks[i].value;
                     }
-                    for (size_t i = 2 * range.inner; i < 2 * (index + 1); ++i) {
+                    for (size_t i = inner_words; i < words; ++i) {
                         difference |= *checks[i].address ^ checks[i].value;
                     }
                     if (difference == 0) {
@@ -427,11 +435,11 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, PythonPro
                     }
                     // The first word that changed (the proven ones did not).
                     size_t first = 0;
-                    while (first < 2 * range.outer && *checks[first].address == checks[first].value) {
+                    while (first < outer_words && *checks[first].address == checks[first].value) {
                         ++first;
                     }
-                    if (first == 2 * range.outer) {
-                        first = std::max(first, 2 * range.inner);
+                    if (first == outer_words) {
+                        first = std::max(first, inner_words);
                         while (*checks[first].address == checks[first].value) {
                             ++first;
                         }
@@ -459,8 +467,7 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, PythonPro
         frame.sp = sp;
         frame.bp = bp;
         frame.rbp_offset = 0;
-        frame.evals_outside = eval ? 1 : 0;  // for now: whether it is one (made cumulative below)
-        if (eval && evals_met == proof.inner && proof.inner_address != nullptr) {
+        if (eval && evals_met == proof->inner && proof->inner_address != nullptr) {
             inner_sp = sp;
         }
         // For now: whether this frame's own CFA needs rbp (the walk outside it is added below).
@@ -485,11 +492,11 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, PythonPro
     // Keep frames [0, kept) and write the new frames after them, outermost first, each knowing
     // whether the walk outside it depends on its rbp, with the words its step read.
     const size_t total = kept + fresh_count;
-    if (total > kMaxNativeFrames) {
-        return fallBack(state);
-    }
     if (total > state.capacity_) {
-        state.capacity_ = std::max<size_t>(total, 2 * state.capacity_);
+        if (total > kMaxNativeFrames) {
+            return fallBack(state);  // (the room never grows past the limit)
+        }
+        state.capacity_ = std::min(std::max<size_t>(total, 2 * state.capacity_), kMaxNativeFrames);
         grow(state.frames_, kept, state.capacity_);
         grow(state.addresses_, kept, state.capacity_);
         grow(state.checks_, 2 * kept, 2 * state.capacity_);
@@ -501,7 +508,8 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, PythonPro
         const size_t at = kept + i;
         Frame frame = state.fresh_[fresh_count - 1 - i];
         Check* frame_checks = out_checks + 2 * at;
-        frame.evals_outside += at > 0 ? out[at - 1].evals_outside : 0;
+        frame.evals_outside = (at > 0 ? out[at - 1].evals_outside : 0)
+                              + (isEvalFrame(reinterpret_cast<uintptr_t>(state.fresh_addresses_[fresh_count - 1 - i])) ? 1 : 0);
         if (at == 0) {
             frame_checks[0] = Check{end_word, 0};
             frame_checks[1] = Check{&kUnchangingWord, 0};

@@ -137,7 +137,7 @@ struct PythonProof
 };
 
 // The calling thread's stack. Valid until the thread's next unwind.
-NativeStack unwind(ThreadUnwindState& state, PythonProof proof = {});
+NativeStack unwind(ThreadUnwindState& state, const PythonProof& proof = PythonProof{});
 
 // Forgets cached unwind information (after dlclose: the addresses may be reused).
 void flushCaches();
