@@ -368,7 +368,7 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, const Pyt
     // this walk's: the only ones it may still meet, as it climbs.
     size_t reachable = count;
     // If `broken`: frames [0, intact) of the previous walk read words that still hold what
-    // they read, and frames[intact] does not (no frame inside it can be kept).
+    // they read, and frames[intact] does not, or is not known to (no frame inside it is kept).
     size_t intact = 0;
     bool broken = false;
     size_t kept = 0;
@@ -433,16 +433,13 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, const Pyt
                         proven = range.outer < range.inner;
                         break;
                     }
-                    // The first word that changed (the proven ones did not).
+                    // The first word that changed. If it is one of the frames inside the
+                    // proven calls, the frames outside those calls are all that is known
+                    // intact: which frames the proven ones are was counted through the words
+                    // that changed.
                     size_t first = 0;
                     while (first < outer_words && *checks[first].address == checks[first].value) {
                         ++first;
-                    }
-                    if (first == outer_words) {
-                        first = std::max(first, inner_words);
-                        while (*checks[first].address == checks[first].value) {
-                            ++first;
-                        }
                     }
                     broken = true;
                     intact = first / 2;
