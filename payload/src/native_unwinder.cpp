@@ -333,33 +333,15 @@ NativeStack fallBack(ThreadUnwindState& state)
     return wholeUnwind(state);
 }
 
-}  // namespace
-
-// Never inlined: its own frame is where the walk starts, described (like every payload frame)
-// by the payload's unwind tables.
-__attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, const PythonProof& python_proof)
+// The walk from the registers of unwind()'s own frame, with a proof (kWithProof) or without:
+// inlined into unwind() twice, so that stacks without a proof pay nothing for the proof's
+// bookkeeping.
+template<bool kWithProof>
+[[gnu::always_inline]] inline NativeStack walk(ThreadUnwindState& state, const PythonProof* proof, uintptr_t bp,
+                                               uintptr_t sp, uintptr_t ip)
 {
     using Frame = ThreadUnwindState::Frame;
     using Check = ThreadUnwindState::Check;
-    uintptr_t bp, sp, ip;
-    // rbp first: an output may be given rbp's register where this function does not keep the
-    // caller's rbp there. ip is the address after the lea, in the same unwind row as the rest.
-    asm volatile("movq %%rbp, %0\n\tmovq %%rsp, %1\n\tleaq 0(%%rip), %2" : "=&r"(bp), "=&r"(sp), "=&r"(ip));
-
-    const uint64_t generation = g_rules_generation.load(std::memory_order_relaxed);
-    if (g_whole.load(std::memory_order_relaxed)) {
-        return wholeUnwind(state);
-    }
-    if (!state.rules_ || state.rules_generation_ != generation) {
-        if (!state.rules_) {
-            state.rules_.reset(new ThreadUnwindState::RuleSlot[ThreadUnwindState::kRuleSlots]);
-        } else {
-            std::fill_n(state.rules_.get(), ThreadUnwindState::kRuleSlots, ThreadUnwindState::RuleSlot{});
-        }
-        state.rules_generation_ = generation;
-        state.count_ = 0;
-    }
-
     const Frame* frames = state.frames_.get();
     void* const* addresses = state.addresses_.get();
     const Check* checks = state.checks_.get();
@@ -377,15 +359,12 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, const Pyt
     // the walk is at or outside an evaluation call that has not returned since the last walk.
     uint32_t evals_met = 0;
     bool proven = false;
-    // The proof, if it applies to this walk's predecessor.
-    const PythonProof* proof =
-            python_proof.inner != 0 && python_proof.since == state.sequence_ && count != 0 ? &python_proof : nullptr;
     // Set while the walk steps out of the innermost proven call's frame, if it is a new one.
     uintptr_t inner_sp = 0;
     const uintptr_t* end_word = &kUnchangingWord;
     for (;;) {
         bool eval = false;
-        if (proof != nullptr) {
+        if (kWithProof && proof != nullptr) {
             if (inner_sp != 0) {
                 // The walk just left the innermost proven call's frame: its address must lie there.
                 const auto address = reinterpret_cast<uintptr_t>(proof->inner_address);
@@ -415,7 +394,7 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, const Pyt
                     // of the frames between them: none of those has returned since the last
                     // walk, so every word their steps read (a return address pushed by a call,
                     // an rbp saved by a prologue) still holds what was read.
-                    const WordsToCheck range = proof != nullptr
+                    const WordsToCheck range = kWithProof && proof != nullptr
                                                        ? wordsToCheck(frames, index, *proof, evals_met - (eval ? 1 : 0))
                                                        : WordsToCheck{index + 1, index + 1};
                     const size_t outer_words = 2 * range.outer;
@@ -464,7 +443,7 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, const Pyt
         frame.sp = sp;
         frame.bp = bp;
         frame.rbp_offset = 0;
-        if (eval && evals_met == proof->inner && proof->inner_address != nullptr) {
+        if (kWithProof && eval && evals_met == proof->inner && proof->inner_address != nullptr) {
             inner_sp = sp;
         }
         // For now: whether this frame's own CFA needs rbp (the walk outside it is added below).
@@ -538,6 +517,37 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, const Pyt
         verify(stack, state.scratch_);
     }
     return stack;
+}
+
+}  // namespace
+
+// Never inlined: its own frame is where the walk starts, described (like every payload frame)
+// by the payload's unwind tables.
+__attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, const PythonProof& python_proof)
+{
+    uintptr_t bp, sp, ip;
+    // rbp first: an output may be given rbp's register where this function does not keep the
+    // caller's rbp there. ip is the address after the lea, in the same unwind row as the rest.
+    asm volatile("movq %%rbp, %0\n\tmovq %%rsp, %1\n\tleaq 0(%%rip), %2" : "=&r"(bp), "=&r"(sp), "=&r"(ip));
+
+    const uint64_t generation = g_rules_generation.load(std::memory_order_relaxed);
+    if (g_whole.load(std::memory_order_relaxed)) {
+        return wholeUnwind(state);
+    }
+    if (!state.rules_ || state.rules_generation_ != generation) {
+        if (!state.rules_) {
+            state.rules_.reset(new ThreadUnwindState::RuleSlot[ThreadUnwindState::kRuleSlots]);
+        } else {
+            std::fill_n(state.rules_.get(), ThreadUnwindState::kRuleSlots, ThreadUnwindState::RuleSlot{});
+        }
+        state.rules_generation_ = generation;
+        state.count_ = 0;
+    }
+    // The proof, if it applies to this walk's predecessor.
+    if (python_proof.inner != 0 && python_proof.since == state.sequence_ && state.count_ != 0) {
+        return walk<true>(state, &python_proof, bp, sp, ip);
+    }
+    return walk<false>(state, nullptr, bp, sp, ip);
 }
 
 void flushCaches()
