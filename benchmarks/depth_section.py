@@ -6,9 +6,12 @@ recursion DEPTH frames deep and prints the CPU time of that loop alone (measured
 program, so start-up and capture finishing do not count). Each tracking mode runs it at depths
 10, 100, 300 and 1000; every figure is a ratio to the untracked loop of the same round and
 depth. A tracker whose cost grows with the depth shows here as ratios that climb from left to
-right. A second table makes CALLS Python calls between allocations, in the default mode: what
-keeping track of frames as they come and go costs where calls outnumber allocations (before
-3.12, a profile function in the thread's slot).
+right. The last row of the first table runs the same loop with every second level entered from
+C (through map()): each such level adds native frames, so --native there shows whether
+unwinding grows with the depth; its ratio is to the untracked run of that variant. A second
+table makes CALLS Python calls between allocations, in the default mode: what keeping track of
+frames as they come and go costs where calls outnumber allocations (before 3.12, a profile
+function in the thread's slot).
 """
 
 import os
@@ -33,14 +36,23 @@ def loop_seconds(argv):
     return float(match.group(1))
 
 
+# Every second level entered from C: depth.py's EVERY argument.
+THROUGH_C = ["2"]
+
+
 def depth_variants(ctx, python):
+    """(name, command prefix, extra workload arguments, name of the untracked run it is compared
+    with)."""
     run = [ctx.memray, "run", "-q", "-f", "-o", ctx.capture, "--python", python]
     return [
-        ("untracked", [python]),
-        ("memray", run),
-        ("memray --native", run + ["--native"]),
-        ("memray --trace-python-allocators", run + ["--trace-python-allocators"]),
-        ("memray --aggregate", run + ["--aggregate"]),
+        ("untracked", [python], [], None),
+        ("untracked, every 2nd level entered from C", [python], THROUGH_C, None),
+        ("memray", run, [], "untracked"),
+        ("memray --native", run + ["--native"], [], "untracked"),
+        ("memray --trace-python-allocators", run + ["--trace-python-allocators"], [], "untracked"),
+        ("memray --aggregate", run + ["--aggregate"], [], "untracked"),
+        ("memray --native, every 2nd level entered from C", run + ["--native"], THROUGH_C,
+         "untracked, every 2nd level entered from C"),
     ]
 
 
@@ -53,12 +65,13 @@ def sweep(ctx, python, count, depths, variants=None, calls=0):
         for depth in depths:
             shift = round_index % len(variants)
             seconds = {}
-            for name, prefix in variants[shift:] + variants[:shift]:
-                seconds[name] = loop_seconds(prefix + [WORKLOAD, str(depth), str(count), str(calls)])
-            base = seconds["untracked"]
-            untracked[depth].append(base)
-            for name, _ in variants[1:]:
-                ratios.setdefault((name, depth), []).append(seconds[name] / base if base > 0 else float("inf"))
+            for name, prefix, extra, _ in variants[shift:] + variants[:shift]:
+                seconds[name] = loop_seconds(prefix + [WORKLOAD, str(depth), str(count), str(calls)] + extra)
+            untracked[depth].append(seconds["untracked"])
+            for name, _, _, baseline in variants:
+                if baseline is not None:
+                    base = seconds[baseline]
+                    ratios.setdefault((name, depth), []).append(seconds[name] / base if base > 0 else float("inf"))
     return variants, ratios, untracked
 
 
@@ -79,7 +92,7 @@ def depth_section(ctx):
         lines.append("")
         lines += depth_table(*sweep(ctx, python, count, depths), depths)
         # Fewer allocations: each comes with CALLS calls.
-        default_only = depth_variants(ctx, python)[:2]
+        default_only = [variant for variant in depth_variants(ctx, python) if variant[0] in ("untracked", "memray")]
         lines.append("With %d Python calls between allocations (%s allocations):" % (CALLS, format(count // 10, ",")))
         lines.append("")
         lines += depth_table(*sweep(ctx, python, count // 10, depths, default_only, CALLS), depths)
@@ -91,7 +104,9 @@ def depth_table(variants, ratios, untracked, depths):
              "|---|" + "---|" * (len(depths) + 1),
              "| untracked (median s) | " + " | ".join(
                  "%.3f" % statistics.median(untracked[depth]) for depth in depths) + " | |"]
-    for name, _ in variants[1:]:
+    for name, _, _, baseline in variants:
+        if baseline is None:
+            continue
         cells = [format_cell(ratios[(name, depth)]) for depth in depths]
         growth = statistics.median(ratios[(name, depths[-1])]) / statistics.median(ratios[(name, depths[0])])
         lines.append("| %s | %s | %.2fx |" % (name, " | ".join(cells), growth))

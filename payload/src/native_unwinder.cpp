@@ -18,8 +18,10 @@ namespace memray::payload::native_unwinder {
 
 namespace {
 
-// Deeper stacks lose their outermost frames.
-constexpr size_t kMaxNativeFrames = 4096;
+// Deeper stacks lose their outermost frames. Deep enough for a Python recursion at the
+// default limit with every frame entered from C (a handful of native frames each); the bound
+// keeps a runaway recursion from making each thread's cache of frames unbounded.
+constexpr size_t kMaxNativeFrames = 32768;
 
 // libunwind is loaded by the first native capture, not with the payload: it and the liblzma
 // it needs cost every capture about a millisecond of loading (and an attach, that long a hold
@@ -110,6 +112,31 @@ bool inPayload(void* address)
     return value >= g_payload_begin && value < g_payload_end;
 }
 
+// The evaluation loop's code, _PyEval_EvalFrameDefault: [g_eval_begin, g_eval_begin +
+// g_eval_size). Empty if the process has no such symbol (then nothing is ever proven). A split
+// off ".cold" part is not included: missing an evaluation frame only makes a proof trust less.
+uintptr_t g_eval_begin = 0;
+uintptr_t g_eval_size = 0;
+
+void findEvalRange()
+{
+    void* symbol = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
+    Dl_info info;
+    void* found = nullptr;
+    if (symbol == nullptr || dladdr1(symbol, &info, &found, RTLD_DL_SYMENT) == 0 || found == nullptr) {
+        return;
+    }
+    const auto* entry = static_cast<const ElfW(Sym)*>(found);
+    g_eval_begin = reinterpret_cast<uintptr_t>(symbol);
+    g_eval_size = entry->st_size;
+}
+
+// Whether a frame stopped at return address `ip` is a call of the evaluation loop.
+bool isEvalFrame(uintptr_t ip)
+{
+    return ip - 1 - g_eval_begin < g_eval_size;  // wraps around below the range
+}
+
 }  // namespace
 
 bool prepare(std::string* error)
@@ -125,6 +152,7 @@ bool prepare(std::string* error)
     g_unwind.set_caching_policy(*g_unwind.local_addr_space, UNW_CACHE_PER_THREAD);
     g_unwind.set_cache_size(*g_unwind.local_addr_space, 1024, 0);
     dl_iterate_phdr(&findPayloadRange, nullptr);
+    findEvalRange();
     const char* whole = std::getenv("MEMRAY_NATIVE_UNWIND_WHOLE");
     g_whole.store(whole != nullptr && std::string_view(whole) == "1", std::memory_order_relaxed);
     g_loaded.store(true, std::memory_order_release);
@@ -142,6 +170,7 @@ std::atomic<uint64_t> g_mismatches{0};
 std::atomic<uint64_t> g_fallbacks{0};
 std::atomic<uint64_t> g_frames_walked{0};
 std::atomic<uint64_t> g_frames_reused{0};
+std::atomic<uint64_t> g_proven_reuses{0};
 // Mismatches printed in full, per process.
 constexpr uint64_t kMismatchesShown = 5;
 
@@ -246,6 +275,57 @@ NativeStack wholeUnwind(ThreadUnwindState& state)
     return stack;
 }
 
+// The previous walk's frames whose words must be read again when the walk meets its frame
+// `index` in exactly its old state, `fresh_evals` evaluation frames having been met above it:
+// frames [0, outer) and [inner, index]. Those between (the calls `proof` vouches for and the
+// frames between them) need not be. Frames [0, index] are the evaluation frames numbered (from
+// the top) fresh_evals + 1 to fresh_evals + frames[index].evals_outside, provided the words of
+// [inner, index] still hold what they held: the check itself makes that so.
+struct WordsToCheck
+{
+    size_t outer;
+    size_t inner;
+};
+
+WordsToCheck wordsToCheck(const ThreadUnwindState::Frame* frames, size_t index, PythonProof proof,
+                          uint32_t fresh_evals)
+{
+    const WordsToCheck all{index + 1, index + 1};
+    const uint32_t evals = frames[index].evals_outside;
+    if (proof.outer <= fresh_evals || proof.outer - fresh_evals > evals) {
+        return all;  // the outermost call vouched for is not there
+    }
+    // The frame of the call numbered `number`: the first whose count from it outwards is that
+    // call's.
+    auto frameOfCall = [&](uint32_t number) {
+        const uint32_t evals_outside = evals - (number - fresh_evals) + 1;
+        const ThreadUnwindState::Frame* found = std::partition_point(
+                frames, frames + index + 1,
+                [evals_outside](const ThreadUnwindState::Frame& frame) { return frame.evals_outside < evals_outside; });
+        return static_cast<size_t>(found - frames);
+    };
+    // Whether `address` (if known) lies in the frame frames[at]: at or above its stack pointer,
+    // below its caller's.
+    auto holds = [&](size_t at, const void* address) {
+        const auto value = reinterpret_cast<uintptr_t>(address);
+        return address == nullptr || (frames[at].sp <= value && (at == 0 || value < frames[at - 1].sp));
+    };
+    const size_t outer = frameOfCall(proof.outer);
+    if (!holds(outer, proof.outer_address)) {
+        return all;
+    }
+    // At or outside the innermost call vouched for (checked when the walk passed it), this frame
+    // has nothing inside it to read; else the frames inside that call are read.
+    if (proof.inner <= fresh_evals) {
+        return WordsToCheck{outer, index + 1};
+    }
+    const size_t inner = frameOfCall(proof.inner);
+    if (!holds(inner, proof.inner_address)) {
+        return all;
+    }
+    return WordsToCheck{outer, inner + 1};
+}
+
 // A stack the fast walk cannot unwind (a frame of a shape it does not know).
 NativeStack fallBack(ThreadUnwindState& state)
 {
@@ -253,33 +333,15 @@ NativeStack fallBack(ThreadUnwindState& state)
     return wholeUnwind(state);
 }
 
-}  // namespace
-
-// Never inlined: its own frame is where the walk starts, described (like every payload frame)
-// by the payload's unwind tables.
-__attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
+// The walk from the registers of unwind()'s own frame, with a proof (kWithProof) or without:
+// inlined into unwind() twice, so that stacks without a proof pay nothing for the proof's
+// bookkeeping.
+template<bool kWithProof>
+[[gnu::always_inline]] inline NativeStack walk(ThreadUnwindState& state, const PythonProof* proof, uintptr_t bp,
+                                               uintptr_t sp, uintptr_t ip)
 {
     using Frame = ThreadUnwindState::Frame;
     using Check = ThreadUnwindState::Check;
-    uintptr_t bp, sp, ip;
-    // rbp first: an output may be given rbp's register where this function does not keep the
-    // caller's rbp there. ip is the address after the lea, in the same unwind row as the rest.
-    asm volatile("movq %%rbp, %0\n\tmovq %%rsp, %1\n\tleaq 0(%%rip), %2" : "=&r"(bp), "=&r"(sp), "=&r"(ip));
-
-    const uint64_t generation = g_rules_generation.load(std::memory_order_relaxed);
-    if (g_whole.load(std::memory_order_relaxed)) {
-        return wholeUnwind(state);
-    }
-    if (!state.rules_ || state.rules_generation_ != generation) {
-        if (!state.rules_) {
-            state.rules_.reset(new ThreadUnwindState::RuleSlot[ThreadUnwindState::kRuleSlots]);
-        } else {
-            std::fill_n(state.rules_.get(), ThreadUnwindState::kRuleSlots, ThreadUnwindState::RuleSlot{});
-        }
-        state.rules_generation_ = generation;
-        state.count_ = 0;
-    }
-
     const Frame* frames = state.frames_.get();
     void* const* addresses = state.addresses_.get();
     const Check* checks = state.checks_.get();
@@ -288,13 +350,32 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
     // this walk's: the only ones it may still meet, as it climbs.
     size_t reachable = count;
     // If `broken`: frames [0, intact) of the previous walk read words that still hold what
-    // they read, and frames[intact] does not (no frame inside it can be kept).
+    // they read, and frames[intact] does not, or is not known to (no frame inside it is kept).
     size_t intact = 0;
     bool broken = false;
     size_t kept = 0;
     size_t fresh_count = 0;
+    // Evaluation frames met so far, the current one included: from the proof's `inner`-th on,
+    // the walk is at or outside an evaluation call that has not returned since the last walk.
+    uint32_t evals_met = 0;
+    bool proven = false;
+    // Set while the walk steps out of the innermost proven call's frame, if it is a new one.
+    uintptr_t inner_sp = 0;
     const uintptr_t* end_word = &kUnchangingWord;
     for (;;) {
+        bool eval = false;
+        if (kWithProof && proof != nullptr) {
+            if (inner_sp != 0) {
+                // The walk just left the innermost proven call's frame: its address must lie there.
+                const auto address = reinterpret_cast<uintptr_t>(proof->inner_address);
+                if (address < inner_sp || address >= sp) {
+                    proof = nullptr;
+                }
+                inner_sp = 0;
+            }
+            eval = isEvalFrame(ip);
+            evals_met += eval ? 1 : 0;
+        }
         while (reachable > 0 && frames[reachable - 1].sp < sp) {
             --reachable;
         }
@@ -308,18 +389,35 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
                         break;
                     }
                 } else {
-                    // Every word read by the walk from here outwards, in one branch-free pass.
+                    // Every word read by the walk from here outwards, in branch-free passes,
+                    // but those of the frames of the calls the Python stack vouches for and
+                    // of the frames between them: none of those has returned since the last
+                    // walk, so every word their steps read (a return address pushed by a call,
+                    // an rbp saved by a prologue) still holds what was read.
+                    const WordsToCheck range = kWithProof && proof != nullptr
+                                                       ? wordsToCheck(frames, index, *proof, evals_met - (eval ? 1 : 0))
+                                                       : WordsToCheck{index + 1, index + 1};
+                    const size_t outer_words = 2 * range.outer;
+                    const size_t inner_words = 2 * range.inner;
                     const size_t words = 2 * (index + 1);
                     uintptr_t difference = 0;
-                    for (size_t i = 0; i < words; ++i) {
+                    for (size_t i = 0; i < outer_words; ++i) {
+                        difference |= *checks[i].address ^ checks[i].value;
+                    }
+                    for (size_t i = inner_words; i < words; ++i) {
                         difference |= *checks[i].address ^ checks[i].value;
                     }
                     if (difference == 0) {
                         kept = index + 1;
+                        proven = range.outer < range.inner;
                         break;
                     }
+                    // The first word that changed. If it is one of the frames inside the
+                    // proven calls, the frames outside those calls are all that is known
+                    // intact: which frames the proven ones are was counted through the words
+                    // that changed.
                     size_t first = 0;
-                    while (*checks[first].address == checks[first].value) {
+                    while (first < outer_words && *checks[first].address == checks[first].value) {
                         ++first;
                     }
                     broken = true;
@@ -345,6 +443,9 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
         frame.sp = sp;
         frame.bp = bp;
         frame.rbp_offset = 0;
+        if (kWithProof && eval && evals_met == proof->inner && proof->inner_address != nullptr) {
+            inner_sp = sp;
+        }
         // For now: whether this frame's own CFA needs rbp (the walk outside it is added below).
         frame.needs_bp = rule.kind == FrameRule::kRbpBased;
         if (rule.kind == FrameRule::kOutermost) {
@@ -368,7 +469,10 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
     // whether the walk outside it depends on its rbp, with the words its step read.
     const size_t total = kept + fresh_count;
     if (total > state.capacity_) {
-        state.capacity_ = std::max<size_t>(total, 2 * state.capacity_);
+        if (total > kMaxNativeFrames) {
+            return fallBack(state);  // (the room never grows past the limit)
+        }
+        state.capacity_ = std::min(std::max<size_t>(total, 2 * state.capacity_), kMaxNativeFrames);
         grow(state.frames_, kept, state.capacity_);
         grow(state.addresses_, kept, state.capacity_);
         grow(state.checks_, 2 * kept, 2 * state.capacity_);
@@ -380,6 +484,8 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
         const size_t at = kept + i;
         Frame frame = state.fresh_[fresh_count - 1 - i];
         Check* frame_checks = out_checks + 2 * at;
+        frame.evals_outside = (at > 0 ? out[at - 1].evals_outside : 0)
+                              + (isEvalFrame(reinterpret_cast<uintptr_t>(state.fresh_addresses_[fresh_count - 1 - i])) ? 1 : 0);
         if (at == 0) {
             frame_checks[0] = Check{end_word, 0};
             frame_checks[1] = Check{&kUnchangingWord, 0};
@@ -407,9 +513,41 @@ __attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state)
     if (g_verify.load(std::memory_order_relaxed)) {
         g_frames_walked.fetch_add(fresh_count, std::memory_order_relaxed);
         g_frames_reused.fetch_add(kept, std::memory_order_relaxed);
+        g_proven_reuses.fetch_add(proven ? 1 : 0, std::memory_order_relaxed);
         verify(stack, state.scratch_);
     }
     return stack;
+}
+
+}  // namespace
+
+// Never inlined: its own frame is where the walk starts, described (like every payload frame)
+// by the payload's unwind tables.
+__attribute__((noinline)) NativeStack unwind(ThreadUnwindState& state, const PythonProof& python_proof)
+{
+    uintptr_t bp, sp, ip;
+    // rbp first: an output may be given rbp's register where this function does not keep the
+    // caller's rbp there. ip is the address after the lea, in the same unwind row as the rest.
+    asm volatile("movq %%rbp, %0\n\tmovq %%rsp, %1\n\tleaq 0(%%rip), %2" : "=&r"(bp), "=&r"(sp), "=&r"(ip));
+
+    const uint64_t generation = g_rules_generation.load(std::memory_order_relaxed);
+    if (g_whole.load(std::memory_order_relaxed)) {
+        return wholeUnwind(state);
+    }
+    if (!state.rules_ || state.rules_generation_ != generation) {
+        if (!state.rules_) {
+            state.rules_.reset(new ThreadUnwindState::RuleSlot[ThreadUnwindState::kRuleSlots]);
+        } else {
+            std::fill_n(state.rules_.get(), ThreadUnwindState::kRuleSlots, ThreadUnwindState::RuleSlot{});
+        }
+        state.rules_generation_ = generation;
+        state.count_ = 0;
+    }
+    // The proof, if it applies to this walk's predecessor.
+    if (python_proof.inner != 0 && python_proof.since == state.sequence_ && state.count_ != 0) {
+        return walk<true>(state, &python_proof, bp, sp, ip);
+    }
+    return walk<false>(state, nullptr, bp, sp, ip);
 }
 
 void flushCaches()
@@ -433,6 +571,7 @@ VerifyCounts takeVerifyCounts()
     counts.fallbacks = g_fallbacks.exchange(0, std::memory_order_relaxed);
     counts.frames_walked = g_frames_walked.exchange(0, std::memory_order_relaxed);
     counts.frames_reused = g_frames_reused.exchange(0, std::memory_order_relaxed);
+    counts.proven_reuses = g_proven_reuses.exchange(0, std::memory_order_relaxed);
     return counts;
 }
 

@@ -10,6 +10,16 @@
 // their innermost few frames with the previous one, and a memory read per reused frame is far
 // cheaper than an unwind step.
 //
+// Deep Python stacks make deep native ones wherever Python frames are entered from C: each such
+// frame has its own call of the evaluation loop (_PyEval_EvalFrameDefault), which is every
+// frame on 3.7-3.10. There the words need not be read at all. The Python side proves which
+// evaluation calls have not returned since the previous unwind (PythonProof); a frame reached
+// in its old state at or outside such a call has not returned either, nor has any frame
+// between it and the outermost proven call, so every word their steps read (a return address
+// pushed by a call, an rbp saved by a prologue) still holds what was read. Only the frames
+// outside the outermost proven call (process and thread start-up, a greenlet's parent stack)
+// are still checked, which makes the cost of an unwind independent of the stack's depth.
+//
 // The walk reads .eh_frame itself (frame_rules.h) for the usual shapes of frame, caching each
 // code address's rule per thread. A stack with a frame of any other shape (a signal frame,
 // code without unwind tables, a stack realignment) is unwound whole by libunwind, as is every
@@ -58,6 +68,8 @@ struct ThreadUnwindState
         uintptr_t sp;  // the stack pointer in this frame (the CFA of its callee)
         uintptr_t bp;  // rbp in this frame
         int32_t rbp_offset;  // where this frame's step read its caller's rbp (0: not read)
+        // How many evaluation-loop frames there are from this one outwards, this one included.
+        uint32_t evals_outside;
         bool needs_bp;  // whether the walk from here outwards depends on this frame's rbp
     };
     // A stack word a frame's step read, and the value read. Each frame has two: the return
@@ -101,8 +113,31 @@ struct ThreadUnwindState
 // be loaded.
 bool prepare(std::string* error);
 
+// What the calling thread's Python stack proves about its native one. Count the native frames
+// of evaluation-loop calls (_PyEval_EvalFrameDefault) from the top of the stack, 1 being the
+// innermost: the calls numbered `inner` to `outer` each run a Python entry frame (the first
+// frame of a call of the loop, entered from C) that is the same activation as at the thread's
+// previous unwind, suspended in a call or running. None of those calls has returned since, nor
+// any native frame between them. 0: nothing is proven.
+//
+// The numbering must never count an evaluation call the Python stack does not show (that would
+// make a newer call pass for an older one); missing one is harmless (fewer frames are trusted).
+struct PythonProof
+{
+    uint32_t inner = 0;
+    uint32_t outer = 0;
+    // The unwind the proof is relative to (NativeStack::sequence): it holds only if that is the
+    // thread's latest.
+    uint64_t since = 0;
+    // Where known (3.12+), an address inside the native frame of the call numbered `inner`, and
+    // one inside that of the call numbered `outer`: the numbering is checked against them, and
+    // nothing is trusted if it disagrees.
+    const void* inner_address = nullptr;
+    const void* outer_address = nullptr;
+};
+
 // The calling thread's stack. Valid until the thread's next unwind.
-NativeStack unwind(ThreadUnwindState& state);
+NativeStack unwind(ThreadUnwindState& state, const PythonProof& proof = PythonProof{});
 
 // Forgets cached unwind information (after dlclose: the addresses may be reused).
 void flushCaches();
@@ -116,6 +151,8 @@ struct VerifyCounts
     uint64_t fallbacks = 0;  // stacks the fast walk left to libunwind
     uint64_t frames_walked = 0;  // by the fast walk, payload frames included
     uint64_t frames_reused = 0;
+    // Unwinds whose reused frames were taken on the Python stack's proof, their words unread.
+    uint64_t proven_reuses = 0;
 };
 void setVerify(bool on);
 VerifyCounts takeVerifyCounts();

@@ -433,6 +433,18 @@ bool PythonFrameWalker::frameOwnedByGenerator(const void* frame) const
     return load<OwnerByte>(frame, layout_->frame_owner) == layout_->owned_by_generator;
 }
 
+const void* PythonFrameWalker::evaluationCallAddress(const void* frame) const
+{
+    if (layout_ == nullptr || layout_->owned_by_cstack == kAbsent || frame == nullptr) {
+        return nullptr;
+    }
+    const void* outside = loadPointer(frame, layout_->frame_back);
+    if (outside == nullptr || load<OwnerByte>(outside, layout_->frame_owner) != layout_->owned_by_cstack) {
+        return nullptr;
+    }
+    return outside;
+}
+
 const void* PythonFrameWalker::currentCode() const
 {
     RawFrame innermost{};

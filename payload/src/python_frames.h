@@ -102,6 +102,12 @@ class PythonFrameWalker
     // coroutine's (3.11+; false before, where it is not known): one that leaves the stack at
     // every yield and await, not once.
     bool frameOwnedByGenerator(const void* frame) const;
+
+    // An address inside the native frame of the evaluation call that entry frame `frame` (of
+    // the calling thread, still running) is the first of: 3.12+'s C-stack shim, a local of
+    // that call, which the frame links to. nullptr before 3.12, or if `frame` is no entry frame.
+    const void* evaluationCallAddress(const void* frame) const;
+
     // The code object of the calling thread's innermost Python frame, or nullptr.
     const void* currentCode() const;
 

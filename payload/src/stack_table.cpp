@@ -112,6 +112,7 @@ uint32_t StackTable::intern(ThreadState* thread, size_t kept, const RawFrame* fr
             const uint32_t parent = kept ? cache[kept - 1].stack_id : 0;
             cached = CachedFrame{frame.code, frame.byte_offset, frame.frame, internChild(parent, frame, entry, sink),
                                  watchedThrough(*thread, kept, frame.code, frame.frame), entry};
+            cached.entries_through = (kept ? cache[kept - 1].entries_through : 0) + (entry ? 1 : 0);
         }
         cached.frame = frame.frame;
         return cached.stack_id;
@@ -139,6 +140,7 @@ uint32_t StackTable::intern(ThreadState* thread, size_t kept, const RawFrame* fr
         stack_id = internChild(stack_id, frame, entry, sink);
         cache.push_back(CachedFrame{frame.code, frame.byte_offset, frame.frame, stack_id,
                                     watchedThrough(*thread, depth, frame.code, frame.frame), entry});
+        cache.back().entries_through = (depth ? cache[depth - 1].entries_through : 0) + (entry ? 1 : 0);
     }
     return stack_id;
 }

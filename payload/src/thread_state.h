@@ -26,6 +26,8 @@ struct CachedFrame
     // (ExitWatchedCodes::covers its code); 0 if there is none.
     uint32_t watched_through;
     bool entry;  // native captures only (else always false)
+    // How many frames from this one outwards are entry frames, this one included.
+    uint32_t entries_through = 0;
 };
 
 // One node of the previous allocation's native stack (outermost first): its return address

@@ -11,6 +11,7 @@
 #include "native_trie.h"
 #include "native_unwinder.h"
 #include "profile_exit_hook.h"
+#include "native_proof.h"
 #include "python_frames.h"
 #include "python_integration.h"
 #include "python_stack.h"
@@ -526,12 +527,13 @@ bool stopLocked(Capture& c, std::string* summary, bool restore_hooks = true)
         const native_unwinder::VerifyCounts counts = native_unwinder::takeVerifyCounts();
         std::fprintf(stderr,
                      "[memray] native unwinds checked: %llu, mismatches: %llu, whole libunwind unwinds: %llu,"
-                     " frames walked: %llu, frames reused: %llu\n",
+                     " frames walked: %llu, frames reused: %llu, reused on Python's proof: %llu\n",
                      static_cast<unsigned long long>(counts.checked),
                      static_cast<unsigned long long>(counts.mismatches),
                      static_cast<unsigned long long>(counts.fallbacks),
                      static_cast<unsigned long long>(counts.frames_walked),
-                     static_cast<unsigned long long>(counts.frames_reused));
+                     static_cast<unsigned long long>(counts.frames_reused),
+                     static_cast<unsigned long long>(counts.proven_reuses));
     }
     if (restore_hooks) {
         std::lock_guard patch(c.patch_mutex);
@@ -992,8 +994,13 @@ void recordAllocationLocked(format::Allocator allocator, uintptr_t address, size
     WalkedStack stack = walkPythonStack(c.walker, stop_code, c.frame_exits_watched.load(std::memory_order_relaxed), thread);
     // Unwound outside the lock: the slow part of native mode must not serialise threads.
     const bool native = c.native;
+    // The stack cache vouches for frames only within the capture that made it.
     const native_unwinder::NativeStack native_stack =
-            native ? native_unwinder::unwind(thread->native_unwind) : native_unwinder::NativeStack{nullptr, 0};
+            native ? native_unwinder::unwind(thread->native_unwind,
+                                             thread->generation == c.generation
+                                                     ? proveNativeFrames(c.walker, *thread, stack)
+                                                     : native_unwinder::PythonProof{})
+                   : native_unwinder::NativeStack{nullptr, 0};
 
     RecordLockHold hold(c.record_mutex);
     if (!c.active) {
