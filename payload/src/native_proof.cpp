@@ -16,6 +16,13 @@ native_unwinder::PythonProof proveNativeFrames(const PythonFrameWalker& walker, 
     if (walker.innermostFrameAddress() != thread.frames[0].frame) {
         return {};
     }
+    // 3.11 has no C-stack shim to check the numbering against (below): an entry frame left out
+    // between the walk's frames (one in its prologue whose allocation ran a finalizer) would
+    // make the count name a call at or inside the anchor, which is still running. One hidden
+    // among the kept frames only makes the outer bound more cautious.
+    if (walker.pythonMinor() == 11 && !walker.linkedConsecutively(thread.frames.data(), stack.count)) {
+        return {};
+    }
     const uint32_t kept_entries = thread.stack_cache[stack.kept - 1].entries_through;
     if (kept_entries == 0) {
         return {};

@@ -433,6 +433,19 @@ bool PythonFrameWalker::frameOwnedByGenerator(const void* frame) const
     return load<OwnerByte>(frame, layout_->frame_owner) == layout_->owned_by_generator;
 }
 
+bool PythonFrameWalker::linkedConsecutively(const RawFrame* frames, size_t count) const
+{
+    if (layout_ == nullptr) {
+        return false;
+    }
+    for (size_t i = 1; i < count; ++i) {
+        if (loadPointer(frames[i - 1].frame, layout_->frame_back) != frames[i].frame) {
+            return false;
+        }
+    }
+    return true;
+}
+
 const void* PythonFrameWalker::evaluationCallAddress(const void* frame) const
 {
     if (layout_ == nullptr || layout_->owned_by_cstack == kAbsent || frame == nullptr) {

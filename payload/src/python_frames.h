@@ -108,6 +108,11 @@ class PythonFrameWalker
     // that call, which the frame links to. nullptr before 3.12, or if `frame` is no entry frame.
     const void* evaluationCallAddress(const void* frame) const;
 
+    // Whether `frames[0..count)` (a walk's output, innermost first) are consecutive in the
+    // interpreter's own chain: no frame between two of them was left out (3.11+: one still in
+    // its prologue, GC having run Python code from inside it).
+    bool linkedConsecutively(const RawFrame* frames, size_t count) const;
+
     // The code object of the calling thread's innermost Python frame, or nullptr.
     const void* currentCode() const;
 
