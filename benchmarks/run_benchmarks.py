@@ -33,6 +33,7 @@ from reliability_section import reliability_section
 from live_section import live_section
 from native_unwind_section import native_unwind_section
 from depth_section import depth_section
+from deep_async_section import deep_async_section
 from cpython_tests_section import cpython_tests_section, default_pythons
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -491,9 +492,9 @@ def main():
     parser.add_argument("--update", action="store_true",
                         help="replace only the chosen sections in the existing --out file, and say when they were measured")
     parser.add_argument("--sections",
-                        default="overhead,native_unwind,depth,cpython_tests,fixed,size,reporters,html,native,attach,reliability,"
+                        default="overhead,native_unwind,depth,cpython_tests,deep_async,fixed,size,reporters,html,native,attach,reliability,"
                                 "live,python_api,pytest_plugin",
-                        help="comma-separated subset of: overhead, native_unwind, depth, cpython_tests, fixed, size, reporters, html, "
+                        help="comma-separated subset of: overhead, native_unwind, depth, cpython_tests, deep_async, fixed, size, reporters, html, "
                              "native, "
                              "attach, reliability, live, python_api, pytest_plugin")
     args = parser.parse_args()
@@ -504,6 +505,7 @@ def main():
                 "native_unwind": lambda ctx: native_unwind_section(ctx, rounds_of, WORKLOADS),
                 "depth": depth_section,
                 "cpython_tests": lambda ctx: cpython_tests_section(ctx, rounds_of, ctx.cpython_test_pythons),
+                "deep_async": lambda ctx: deep_async_section(ctx, ctx.cpython_test_pythons),
                 "fixed": fixed_cost_section, "size": capture_size_section,
                 "reporters": reporter_section, "html": html_render_section, "native": symbolization_section,
                 "attach": attach_section, "reliability": reliability_section, "live": live_section,

@@ -7,11 +7,15 @@
 // code that never runs under a deep stack pays nothing for the events. Unwinding (PY_UNWIND) is
 // reported for every frame in both cases: it cannot be turned on per code object.
 //
-// Generator and coroutine frames never count: they leave the stack at every yield and await,
-// and a value yielded at the bottom of a `yield from` or `await` chain leaves every frame of
-// it, so yield events would cost a call per frame of the chain per value, more than the walks
-// they save (CPython's test_json encodes 5000-deep lists through such a chain). Their frames
-// are re-read by every walk that reaches them.
+// Generator and coroutine frames leave the stack at every yield and await too, so their frames
+// count only where their code has local events, which report yields as well as returns. A
+// value yielded at the bottom of a `yield from` or `await` chain leaves every frame of it, so
+// such a code is chosen only where it does not recur in the stack (codeToWatch in tracker.cpp):
+// CPython's test_json encodes 5000-deep lists through a recursive chain of one generator
+// function, where an event per frame per value would cost more than the walks it saves. Yields
+// are never reported for every code, and with --trace-python-allocators (without --native),
+// where every return is, generator and coroutine frames do not anchor at all (measured: that
+// mode's test_json ran 25% slower with them).
 //
 // Guarded by the tracker's lock, and changed only with the GIL held too (the frame-exit events
 // read the caches built from it with only the GIL).
@@ -36,9 +40,12 @@ class ExitWatchedCodes
         codes_.clear();
     }
 
-    // Whether the frames of plain functions running `code` report their exits (those of
-    // generators and coroutines never do).
-    bool covers(const void* code) const { return every_code_ || (!codes_.empty() && codes_.count(code) != 0); }
+    // Whether the frames of plain functions running `code` report their exits.
+    bool covers(const void* code) const { return every_code_ || watchesLocally(code); }
+
+    // Whether `code` has local events: its generator and coroutine frames report their yields
+    // too, so they count as well.
+    bool watchesLocally(const void* code) const { return !codes_.empty() && codes_.count(code) != 0; }
 
     bool everyCode() const { return every_code_; }
     bool full() const { return codes_.size() >= kMaxCodes; }

@@ -433,6 +433,18 @@ bool PythonFrameWalker::frameOwnedByGenerator(const void* frame) const
     return load<OwnerByte>(frame, layout_->frame_owner) == layout_->owned_by_generator;
 }
 
+bool PythonFrameWalker::frameIsEntry(const void* frame) const
+{
+    if (layout_ == nullptr || frame == nullptr) {
+        return false;
+    }
+    if (layout_->owned_by_cstack != kAbsent) {
+        const void* outer = loadPointer(frame, layout_->frame_back);
+        return outer != nullptr && load<OwnerByte>(outer, layout_->frame_owner) == layout_->owned_by_cstack;
+    }
+    return layout_->frame_is_entry != kAbsent && load<EntryBool>(frame, layout_->frame_is_entry) != 0;
+}
+
 bool PythonFrameWalker::linkedConsecutively(const RawFrame* frames, size_t count) const
 {
     if (layout_ == nullptr) {

@@ -102,6 +102,9 @@ class PythonFrameWalker
     // coroutine's (3.11+; false before, where it is not known): one that leaves the stack at
     // every yield and await, not once.
     bool frameOwnedByGenerator(const void* frame) const;
+    // Whether `frame` (a complete live frame of the calling thread) is the first frame of its
+    // evaluation call, as a walk through it would mark it (RawFrame::entry).
+    bool frameIsEntry(const void* frame) const;
 
     // An address inside the native frame of the evaluation call that entry frame `frame` (of
     // the calling thread, still running) is the first of: 3.12+'s C-stack shim, a local of

@@ -164,20 +164,22 @@ def install(report_thread_name, stop_capture, stop_at_exit):
 
 
 def watch_frame_exits(on_exit, every_frame):
-    # 3.12+: a plain function's frame leaves its thread's stack by returning or unwinding, and
-    # these two events report each: for every frame if `every_frame`, else returns per code
-    # object, through the set_local_events returned, and unwinding (which cannot be asked for
-    # per code object) for every frame once the first code object asks, through the set_events
-    # returned. Yields are not asked for: generator and coroutine frames never anchor a stack
-    # (exit_watched_codes.h). The id is one no standard tool claims (0-2 are the debugger,
-    # coverage and profiler ids, 5 the optimizer's); if both are taken, the capture does
-    # without.
+    # 3.12+: a frame leaves its thread's stack by returning, unwinding or (a generator's or
+    # coroutine's) yielding, and these three events report each. Returns and yields per code
+    # object, through the set_local_events returned (the frames chosen as anchors,
+    # exit_watched_codes.h), or returns for every frame if `every_frame`; unwinding (which
+    # cannot be asked for per code object) for every frame once the first code object asks,
+    # through the set_events returned. Yields are never asked for globally: a value yielded
+    # through a deep recursive `yield from` chain would cost an event per frame of it. The id
+    # is one no standard tool claims (0-2 are the debugger, coverage and profiler ids, 5 the
+    # optimizer's); if both are taken, the capture does without.
     monitoring = getattr(sys, "monitoring", None)
     if monitoring is None:
         return None
     events = monitoring.events
-    exits = (events.PY_RETURN, events.PY_UNWIND)
+    exits = (events.PY_RETURN, events.PY_UNWIND, events.PY_YIELD)
     returns = events.PY_RETURN
+    local_exits = events.PY_RETURN | events.PY_YIELD
     for tool in (4, 3):
         try:
             monitoring.use_tool_id(tool, "memray")
@@ -194,7 +196,7 @@ def watch_frame_exits(on_exit, every_frame):
                 monitoring.register_callback(tool, event, None)
             monitoring.free_tool_id(tool)
 
-        return unwatch, monitoring.set_local_events, tool, returns, monitoring.set_events, events.PY_UNWIND
+        return unwatch, monitoring.set_local_events, tool, local_exits, monitoring.set_events, events.PY_UNWIND
     return None
 )PY";
 

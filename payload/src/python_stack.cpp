@@ -49,7 +49,12 @@ WalkedStack walkPythonStack(const PythonFrameWalker& walker, const void* stop_co
         // Whether the anchor is an entry frame shows in the frame outside it (3.12+'s C-stack
         // shim), which the walk stopped short of. It is the same activation, so the same as
         // cached (a frame's entry is fixed while it runs).
-        thread->frames[walk.count - 1].entry = thread->stack_cache[on_stack - 1].entry;
+        // A generator or coroutine anchor is the exception: it is read (two loads), since its
+        // entry was seen to change while it stayed on the stack under the same callers (a
+        // chain of coroutines under asyncio, 3.12, --native with the Python allocators).
+        thread->frames[walk.count - 1].entry = walker.frameOwnedByGenerator(stop_frame)
+                                                       ? walker.frameIsEntry(stop_frame)
+                                                       : thread->stack_cache[on_stack - 1].entry;
     } else if (walk.count < thread->frames.size()) {
         stack.count = walk.count;
     } else {

@@ -48,13 +48,14 @@ class StackTable
 
     // CachedFrame::watched_through for `frame` (a live frame of the calling thread) running
     // `code` at `depth` of `thread`'s cache, with cache[0..depth) as they are. Generator and
-    // coroutine frames are watched only where every exit is reported (a profile function sees
-    // yields; the sys.monitoring subscription asks for none).
+    // coroutine frames are watched only where their yields are reported too: everywhere with a
+    // profile function, on 3.12+ where their code has local events (exit_watched_codes.h).
     uint32_t watchedThrough(const ThreadState& thread, size_t depth, const void* code, const void* frame) const
     {
         const std::vector<CachedFrame>& cache = thread.stack_cache;
         if (thread.every_exit_reported
-            || (exit_watched_ != nullptr && exit_watched_->covers(code) && !walker_->frameOwnedByGenerator(frame))) {
+            || (exit_watched_ != nullptr && exit_watched_->covers(code)
+                && (!walker_->frameOwnedByGenerator(frame) || exit_watched_->watchesLocally(code)))) {
             return static_cast<uint32_t>(depth + 1);
         }
         return depth > 0 ? cache[depth - 1].watched_through : 0;

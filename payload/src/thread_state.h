@@ -62,6 +62,12 @@ struct ThreadState
     // slot and on at its latest allocation, profile_exit_hook.h), so every cached frame is one
     // an anchor can rest on. Per capture, like the cache.
     bool every_exit_reported = false;
+    // 3.12+: where the thread's latest search for a new anchor found none (the frame it started
+    // from, and the stack's depth then), so that allocations repeating there do not search
+    // again (codeToWatch in tracker.cpp: a deep recursive `await` chain allocates there at
+    // every step). Only a hint: a search skipped wrongly costs speed, never exactness.
+    const void* fruitless_anchor_search = nullptr;
+    size_t fruitless_anchor_search_depth = 0;
     // Before 3.12, what our profile function costs the thread against what it saves: each
     // partial walk earns the events that the frames it did not read would have cost, each
     // event spends one. Overdrawn, it takes itself out, and stays out for

@@ -19,10 +19,153 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import memray_testlib as lib  # noqa: E402
 
+CHAINS = r'''
+import asyncio
+
+# Deep chains of distinct coroutine and generator functions (generated: a web framework's
+# middleware stack, a pipeline of generator stages). On 3.12+ their frames anchor stacks when
+# their code runs once in the stack, and a yield moves the anchor like a return.
+CHAIN_SOURCE = []
+for level in range(150):
+    CHAIN_SOURCE.append(f"""
+async def link{level}(state):
+    if {level} % 5 == 0:
+        state.count()
+        before = bytearray(600)
+    if {level} % 17 == 0:
+        await asyncio.sleep(0)
+    try:
+        result = await {"link%d" % (level + 1) if level < 149 else "chain_leaf"}(state)
+    except LookupError:
+        if {level} != state.catch_at:
+            raise
+        result = [str({level})]
+    if {level} % 7 == 0:
+        state.count()
+        after = bytearray(600)
+    return result
+""")
+for level in range(60):
+    if level % 10 == 9:
+        inner = f"yield from Relay(stage{level + 1}(count))" if level < 59 else "yield from leaf_values(count)"
+    else:
+        inner = f"yield from stage{level + 1}(count)" if level < 59 else "yield from leaf_values(count)"
+    CHAIN_SOURCE.append(f"""
+def stage{level}(count):
+    [str({level})]
+    {inner}
+    [{level}]
+""")
+exec("".join(CHAIN_SOURCE))
+
+
+class ChainState:
+    def __init__(self, catch_at=-1, fail=False):
+        self.allocations = 0
+        self.catch_at = catch_at
+        self.fail = fail
+
+    def count(self):
+        self.allocations += 1
+
+
+ALLOCATIONS_IN_CHAINS = [0]
+
+
+async def chain_leaf(state):
+    for k in range(60):
+        state.count()
+        value = bytearray(600)
+        if k % 10 == 0:
+            await asyncio.sleep(0)
+    async for tick in ticks(state, 3):
+        [tick]
+    if state.fail:
+        raise KeyError("through the chain")
+    return [state.catch_at]
+
+
+async def ticks(state, count):
+    for k in range(count):
+        await asyncio.sleep(0)
+        state.count()
+        yield bytearray(600)
+
+
+async def recursive_coroutine(depth, state):
+    if depth == 0:
+        for k in range(10):
+            state.count()
+            value = bytearray(600)
+            await asyncio.sleep(0)
+        return 0
+    [depth]
+    return await recursive_coroutine(depth - 1, state) + 1
+
+
+async def run_chains(with_recursion):
+    states = [ChainState() for _ in range(3)] + [ChainState(catch_at=40, fail=True)]
+    recursion = [recursive_coroutine(120, ChainState())] if with_recursion else []
+    await asyncio.gather(*(link0(state) for state in states), *recursion)
+    failing = ChainState(fail=True)
+    try:
+        await link0(failing)
+    except KeyError:
+        [str(failing.allocations)]
+    states.append(failing)
+    # Cancelled while suspended at the bottom of the chain: CancelledError unwinds all of it.
+    cancelled = ChainState()
+    task = asyncio.ensure_future(link0(cancelled))
+    for _ in range(8):
+        await asyncio.sleep(0)
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        [1]
+    states.append(cancelled)
+    return sum(state.allocations for state in states)
+
+
+def deep_async_chains(with_recursion=True):
+    ALLOCATIONS_IN_CHAINS[0] += asyncio.run(run_chains(with_recursion))
+
+
+class Relay:
+    # A plain __next__ frame between two generator frames of a `yield from` chain.
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        value = next(self.inner)
+        return value
+
+
+def leaf_values(count):
+    for k in range(count):
+        ALLOCATIONS_IN_CHAINS[0] += 1
+        yield bytearray(600)
+
+
+def resume_chain_from(depth, generator):
+    return next(generator, None) if depth == 0 else resume_chain_from(depth - 1, generator)
+
+
+def generator_stage_chains():
+    # The chain resumed under callers of every depth, allocating only at its bottom, and
+    # drained whole from one place.
+    pipeline = stage0(80)
+    for i in range(85):
+        resume_chain_from(10 + (i * 13) % 50, pipeline)
+    list(stage0(30))
+'''
+
 # Every way a Python frame enters and leaves a thread's stack, each allocating on both sides
 # of its calls and returns, on several lines, so that a stale cached frame would show.
-WORKLOAD = r'''
-import asyncio
+WORKLOAD = CHAINS + r'''
 import sys
 import threading
 
@@ -367,6 +510,8 @@ def battery():
     exceptions(40)
     unwound_into_c(40)
     asyncio.run(gather())
+    deep_async_chains()
+    generator_stage_chains()
     Built().method()
     exec("recurse(7)")
     sorted(range(50), key=lambda n: str(-n))
@@ -407,6 +552,7 @@ main()
 '''
 
 CHECKED = re.compile(r"partial stack walks checked: (\d+), mismatches: (\d+)")
+FRAMES_READ = re.compile(r"partial stack walks checked: (\d+), mismatches: (\d+), frames read: (\d+) of (\d+)")
 
 
 def has_greenlet():
@@ -510,6 +656,37 @@ class PartialStackWalkTest(lib.TempDirTestCase):
     def test_native_mode_with_python_allocators_anchors_on_deep_frames(self):
         self.check_mode("--native", "--trace-python-allocators", at_least=20_000)
 
+    @unittest.skipIf(lib.python_version() < (3, 12), "before 3.12 a profile function sees every exit anyway")
+    def test_deep_chains_of_distinct_coroutines_and_generators_anchor_on_their_frames(self):
+        # Allocations at the bottom of a 150-deep chain of coroutines, or of a 60-deep chain of
+        # generators, have no plain frame near enough to anchor on: their walks stay short only
+        # because the coroutine and generator frames themselves anchor (their code runs once
+        # in the stack). Each suspension takes the whole chain off the stack, so the first
+        # allocation after it reads the chain again; the others read a few frames each. Before
+        # 3.12 a profile function reports every exit, yields included.
+        script = CHAINS + """
+for round in range(4):
+    deep_async_chains(with_recursion=False)
+    generator_stage_chains()
+"""
+        # The share of frames read without the coroutine and generator anchors: about 0.7 in
+        # the default and native modes; with them, 0.3. With every return reported
+        # (--trace-python-allocators alone) they do not anchor; with --native added they do,
+        # and that mode's many more allocations check them at more points.
+        modes = (((), 0.5), (("--native",), 0.5), (("--native", "--trace-python-allocators"), None),
+                 (("--trace-python-allocators",), None))
+        for options, most_read in modes:
+            with self.subTest(options=options):
+                result = lib.run_script(
+                    self.tmp, script, options=options, output="chains-%s.bin" % "-".join(option.strip("-") for option in options),
+                    env=lib.memray_env(extra={"MEMRAY_PARTIAL_WALK_VERIFY": "1"}), timeout=600)
+                self.assertEqual(result.process.returncode, 0, result.process.stderr)
+                match = FRAMES_READ.search(result.process.stderr)
+                self.assertIsNotNone(match, result.process.stderr)
+                self.assertEqual(int(match.group(2)), 0, "a partial walk disagreed with the full walk")
+                read, frames = int(match.group(3)), int(match.group(4))
+                if most_read is not None:
+                    self.assertLess(read, frames * most_read, result.process.stderr)
 
 if __name__ == "__main__":
     unittest.main()
