@@ -103,24 +103,6 @@ bool ProfileExitHook::init(const PythonLayout* layout)
     return true;
 }
 
-void ProfileExitHook::setUseTracing(void* tstate, bool on) const
-{
-    const PythonLayout& l = *layout_;
-    if (l.tstate_use_tracing != kAbsent) {
-        store<UseTracingInt>(tstate, l.tstate_use_tracing, on ? 1 : 0);
-        return;
-    }
-    void* cframe = load<void*>(tstate, l.tstate_cframe);
-    if (cframe == nullptr) {
-        return;
-    }
-    if (l.minor == 10) {
-        store<UseTracingInt>(cframe, l.cframe_use_tracing, on ? 1 : 0);
-    } else {
-        store<UseTracingByte>(cframe, l.cframe_use_tracing, static_cast<UseTracingByte>(on ? l.use_tracing_on : 0));
-    }
-}
-
 bool ProfileExitHook::armCallingThread() const
 {
     if (layout_ == nullptr) {
@@ -146,10 +128,9 @@ bool ProfileExitHook::armCallingThread() const
         if (current != nullptr || load<const void*>(tstate, l.tstate_profileobj) != nullptr) {
             return false;  // someone else's profiler: never replaced
         }
-        store<const void*>(tstate, l.tstate_profileobj, nullptr);
         store<const void*>(tstate, l.tstate_profilefunc, function());
     }
-    setUseTracing(tstate, true);
+    setUseTracing(l, tstate, true);
     return true;
 }
 
@@ -163,7 +144,7 @@ void ProfileExitHook::remove(void* tstate) const
     // What the interpreter itself computes: on for a trace function, except inside a callback
     // (it turns the flag back on when the callback returns).
     const bool tracing = load<TracingInt>(tstate, l.tstate_tracing) != 0;
-    setUseTracing(tstate, !tracing && load<const void*>(tstate, l.tstate_tracefunc) != nullptr);
+    setUseTracing(l, tstate, !tracing && load<const void*>(tstate, l.tstate_tracefunc) != nullptr);
 }
 
 void ProfileExitHook::removeFromAllThreads() const

@@ -52,7 +52,6 @@ class ProfileExitHook
 
   private:
     void remove(void* tstate) const;
-    void setUseTracing(void* tstate, bool on) const;
 
     const PythonLayout* layout_ = nullptr;
 };

@@ -181,18 +181,10 @@ void decodeStr(const PythonLayout& layout, const void* str, std::string* out)
 // fail: with a trace function set, an exit may go unreported, so the thread counts as not.
 bool profileHookArmed(const PythonLayout& l, const void* tstate, const void* hook)
 {
-    if (hook == nullptr || loadPointer(tstate, l.tstate_profilefunc) != hook) {
+    if (hook == nullptr || loadPointer(tstate, l.tstate_profilefunc) != hook || !useTracingOn(l, tstate)) {
         return false;
     }
-    if (l.tstate_use_tracing != kAbsent) {
-        return load<UseTracingInt>(tstate, l.tstate_use_tracing) != 0;
-    }
-    const void* cframe = loadPointer(tstate, l.tstate_cframe);
-    if (l.minor == 10) {
-        return cframe != nullptr && load<UseTracingInt>(cframe, l.cframe_use_tracing) != 0;
-    }
-    return cframe != nullptr && load<UseTracingByte>(cframe, l.cframe_use_tracing) != 0
-           && loadPointer(tstate, l.tstate_tracefunc) == nullptr;
+    return l.minor != 11 || loadPointer(tstate, l.tstate_tracefunc) == nullptr;
 }
 
 // 3.11+: the code and byte offset of an interpreter frame, or false for a frame CPython itself
@@ -439,8 +431,7 @@ bool PythonFrameWalker::frameIsEntry(const void* frame) const
         return false;
     }
     if (layout_->owned_by_cstack != kAbsent) {
-        const void* outer = loadPointer(frame, layout_->frame_back);
-        return outer != nullptr && load<OwnerByte>(outer, layout_->frame_owner) == layout_->owned_by_cstack;
+        return evaluationCallAddress(frame) != nullptr;
     }
     return layout_->frame_is_entry != kAbsent && load<EntryBool>(frame, layout_->frame_is_entry) != 0;
 }

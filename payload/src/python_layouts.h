@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace memray::payload {
 
@@ -184,6 +185,56 @@ inline constexpr PythonLayout kPythonLayouts[] = {
 };
 
 // The table for CPython 3.<minor>, or nullptr.
+// Before 3.12: the evaluation loop's flag for calling trace and profile functions, in the
+// thread state (3.7-3.9) or in its current CFrame (3.10: an int, 3.11: a byte); null where the
+// layout has none or the thread has no CFrame yet. Read by the walk, written by
+// profile_exit_hook.cpp: one place knows where it lives.
+inline char* useTracingFlag(const PythonLayout& l, const void* tstate)
+{
+    char* base = static_cast<char*>(const_cast<void*>(tstate));
+    if (l.tstate_use_tracing != kAbsent) {
+        return base + l.tstate_use_tracing;
+    }
+    if (l.tstate_cframe == kAbsent || l.cframe_use_tracing == kAbsent) {
+        return nullptr;
+    }
+    char* cframe;
+    std::memcpy(&cframe, base + l.tstate_cframe, sizeof(cframe));
+    return cframe != nullptr ? cframe + l.cframe_use_tracing : nullptr;
+}
+
+inline bool useTracingOn(const PythonLayout& l, const void* tstate)
+{
+    const char* flag = useTracingFlag(l, tstate);
+    if (flag == nullptr) {
+        return false;
+    }
+    if (l.minor == 11) {
+        UseTracingByte value;
+        std::memcpy(&value, flag, sizeof(value));
+        return value != 0;
+    }
+    UseTracingInt value;
+    std::memcpy(&value, flag, sizeof(value));
+    return value != 0;
+}
+
+// "On" is what the interpreter itself stores (l.use_tracing_on: 255 in 3.11's byte).
+inline void setUseTracing(const PythonLayout& l, void* tstate, bool on)
+{
+    char* flag = useTracingFlag(l, tstate);
+    if (flag == nullptr) {
+        return;
+    }
+    if (l.minor == 11) {
+        const auto value = static_cast<UseTracingByte>(on ? l.use_tracing_on : 0);
+        std::memcpy(flag, &value, sizeof(value));
+        return;
+    }
+    const UseTracingInt value = on ? 1 : 0;
+    std::memcpy(flag, &value, sizeof(value));
+}
+
 inline const PythonLayout* findPythonLayout(int major, int minor)
 {
     if (major != 3) {

@@ -866,6 +866,10 @@ bool Tracker::isActive()
 
 namespace {
 
+// Walks longer than this get an anchor (nearer the allocation): frame-exit events cost the
+// thread a call per return (before 3.12, per call and return), worth it only where walks are long.
+constexpr size_t kLongWalk = 24;
+
 // Whether the code of cache[index] runs in another frame of `cache` too. Looks at the nearest
 // frames first: a recursion's next level is usually a frame or two away.
 bool recursInStack(const std::vector<CachedFrame>& cache, size_t index)
@@ -892,8 +896,6 @@ bool recursInStack(const std::vector<CachedFrame>& cache, size_t index)
 // events are turned on by calling into the interpreter.
 const void* codeToWatch(Capture& c, ThreadState* thread)
 {
-    // Longer walks than this from the anchor get an anchor nearer the allocation.
-    constexpr size_t kLongWalk = 24;
     // How far out from the allocating frame the new anchor goes.
     constexpr size_t kAnchorDistance = 4;
     const std::vector<CachedFrame>& cache = thread->stack_cache;
@@ -972,9 +974,6 @@ void recordAllocationLocked(format::Allocator allocator, uintptr_t address, size
 // exactly the thread's, so once ours is on, every frame of it will report its exit.
 void watchByProfile(Capture& c, ThreadState* thread, const WalkedStack& stack, bool refresh)
 {
-    // Stacks no deeper than this walk whole: a profile function costs the thread a call per
-    // Python call and return, worth it only where walks are long.
-    constexpr size_t kLongWalk = 24;
     // Armed allocations in a row after which the pause before re-arming halves.
     constexpr uint32_t kArmedStreak = 64;
     const std::vector<CachedFrame>& cache = thread->stack_cache;
