@@ -206,9 +206,22 @@ class RefusalTests(RefusalAssertions, lib.TempDirTestCase):
         self.assertEqual(target.wait_for("second"), "second 1")
         import socket
         path = "/tmp/memray-%d/attach-api-test-%d.sock" % (os.geteuid(), os.getpid())
-        self.assertTrue(wait_until(lambda: os.path.exists(path), timeout=60), "the session never opened its socket")
-        with socket.socket(socket.AF_UNIX) as client:
-            client.connect(path)
+        clients = []
+
+        def connected():
+            # The file appears at bind(), before listen(); an earlier run with this pid may
+            # also have left one: refused means not listening yet (a fresh socket per try).
+            client = socket.socket(socket.AF_UNIX)
+            try:
+                client.connect(path)
+            except (FileNotFoundError, ConnectionRefusedError):
+                client.close()
+                return False
+            clients.append(client)
+            return True
+
+        self.assertTrue(wait_until(connected, timeout=60), "the session never listened on its socket")
+        with clients[0] as client:
             client.sendall(b"stop\n")
             # Stopped, or cancelled if its start has not had the GIL yet.
             self.assertTrue(client.makefile().readline().startswith(("stopped ", "cancelled ")))
